@@ -1,0 +1,255 @@
+"""The networks, written out in plain PyTorch: ResNet-18/50 (ImageNet or CIFAR stem),
+ResNet-20/32/44/56 and WRN-56-2 (CIFAR form), VGG-9, VGG-16, VGG-BC, LeNet-5 and AlexNet
+with batch norm.
+
+Every model names its first convolution `conv1` and its last linear layer `fc`, so
+`--keep conv1,fc` works everywhere. Nothing here quantizes: quant.py converts the
+Conv2d/Linear layers of a built model in place.
+"""
+from functools import partial
+
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def norm_layer(bn):
+    """BatchNorm2d, or Identity for the batch-norm ablation (--no-bn)."""
+    return nn.BatchNorm2d if bn else (lambda channels: nn.Identity())
+
+
+def conv3x3(cin, cout, stride=1):
+    return nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+
+
+# ----------------------------------------------------------------------------- ResNet-18/50 (He et al. 2016)
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin, width, stride, norm):
+        super().__init__()
+        cout = width * self.expansion
+        self.conv1, self.bn1 = conv3x3(cin, width, stride), norm(width)
+        self.conv2, self.bn2 = conv3x3(width, cout), norm(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, cin, width, stride, norm):
+        super().__init__()
+        cout = width * self.expansion
+        self.conv1, self.bn1 = nn.Conv2d(cin, width, 1, bias=False), norm(width)
+        self.conv2, self.bn2 = conv3x3(width, width, stride), norm(width)
+        self.conv3, self.bn3 = nn.Conv2d(width, cout, 1, bias=False), norm(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        return F.relu(self.bn3(self.conv3(out)) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """ResNet for ImageNet-sized inputs (stem 'imagenet': 7x7/2 conv + 3x3/2 max-pool) or
+    adapted to 32-64 px inputs (stem 'cifar': 3x3/1 conv, no max-pool)."""
+
+    def __init__(self, block, blocks, num_classes, stem="cifar", bn=True):
+        super().__init__()
+        norm = norm_layer(bn)
+        if stem == "cifar":
+            self.conv1, self.pool = conv3x3(3, 64), nn.Identity()
+        else:
+            self.conv1, self.pool = nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.MaxPool2d(3, 2, 1)
+        self.bn1 = norm(64)
+        cin, stages = 64, []
+        for i, (width, n) in enumerate(zip((64, 128, 256, 512), blocks)):
+            layers = []
+            for j in range(n):
+                layers.append(block(cin, width, 2 if (i > 0 and j == 0) else 1, norm))
+                cin = width * block.expansion
+            stages.append(nn.Sequential(*layers))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+# ----------------------------------------------------------------------------- CIFAR ResNets (He et al. 2016, section 4.2)
+
+class CifarBlock(nn.Module):
+    """Basic block with option A (zero-padded identity, parameter-free) or option B
+    (1x1 projection) shortcuts where the shape changes."""
+
+    def __init__(self, cin, cout, stride, norm, shortcut):
+        super().__init__()
+        self.conv1, self.bn1 = conv3x3(cin, cout, stride), norm(cout)
+        self.conv2, self.bn2 = conv3x3(cout, cout), norm(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            if shortcut == "A":
+                pad = cout - cin
+                self.shortcut = LambdaLayer(lambda x: F.pad(x[:, :, ::stride, ::stride], (0, 0, 0, 0, pad // 2, pad - pad // 2)))
+            else:
+                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class LambdaLayer(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class CifarResNet(nn.Module):
+    """6n+2 layers: a 3x3 conv, three stages of n blocks at 16k/32k/64k channels
+    (k = widen factor: 1 for ResNet-20..56, 2 for WRN-56-2), global pooling, fc."""
+
+    def __init__(self, depth, num_classes, widen=1, shortcut="A", bn=True, **_):
+        super().__init__()
+        n, norm = (depth - 2) // 6, norm_layer(bn)
+        self.conv1, self.bn1 = conv3x3(3, 16), norm(16)
+        cin, stages = 16, []
+        for i, width in enumerate((16 * widen, 32 * widen, 64 * widen)):
+            layers = []
+            for j in range(n):
+                layers.append(CifarBlock(cin, width, 2 if (i > 0 and j == 0) else 1, norm, shortcut))
+                cin = width
+            stages.append(nn.Sequential(*layers))
+        self.layer1, self.layer2, self.layer3 = stages
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+# ----------------------------------------------------------------------------- VGG, LeNet-5, AlexNet
+
+class Plain(nn.Module):
+    """A plain conv stack described by a list: an int is a 3x3 conv (+ norm + ReLU) with that
+    many channels, 'M' a 2x2 max-pool; then hidden linear layers and the final `fc`.
+    Convs are named conv1, conv2, ..., hidden linears fc1, fc2, ..., so --keep can name them."""
+
+    def __init__(self, plan, hidden, num_classes, image_size, bn=True, in_channels=3, **_):
+        super().__init__()
+        norm, layers, cin, size, k = norm_layer(bn), [], in_channels, image_size, 0
+        for item in plan:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2))
+                size //= 2
+                continue
+            k += 1
+            conv = nn.Conv2d(cin, item, 3, 1, 1, bias=False)
+            self.add_module(f"conv{k}", conv)
+            layers += [conv, norm(item), nn.ReLU(inplace=True)]
+            cin = item
+        self.features = nn.Sequential(*layers)
+        dims, head = [cin * size * size] + list(hidden), []
+        for i in range(len(hidden)):
+            fc = nn.Linear(dims[i], dims[i + 1], bias=False)
+            self.add_module(f"fc{i + 1}", fc)
+            head += [fc, nn.BatchNorm1d(dims[i + 1]) if bn else nn.Identity(), nn.ReLU(inplace=True)]
+        self.head = nn.Sequential(*head)
+        self.fc = nn.Linear(dims[-1], num_classes)
+
+    def forward(self, x):
+        return self.fc(self.head(self.features(x).flatten(1)))
+
+
+def vgg(plan, hidden):
+    return lambda num_classes, image_size, bn=True, **kw: Plain(plan, hidden, num_classes, image_size, bn)
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling, for 28 px MNIST (padded first conv)."""
+
+    def __init__(self, num_classes, image_size=28, bn=True, in_channels=1, **_):
+        super().__init__()
+        norm = norm_layer(bn)
+        self.conv1, self.bn1 = nn.Conv2d(in_channels, 6, 5, padding=2 if image_size == 28 else 0), norm(6)
+        self.conv2, self.bn2 = nn.Conv2d(6, 16, 5), norm(16)
+        self.fc1, self.fc2 = nn.Linear(16 * 5 * 5, 120), nn.Linear(120, 84)
+        self.fc = nn.Linear(84, num_classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        x = F.adaptive_avg_pool2d(x, 5).flatten(1)
+        return self.fc(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class AlexNet(nn.Module):
+    """AlexNet (Krizhevsky et al. 2012) with batch norm after every layer and no dropout,
+    the form used by TTQ and the quantization results table, for 224 px inputs."""
+
+    def __init__(self, num_classes, bn=True, **_):
+        super().__init__()
+        norm = norm_layer(bn)
+        self.conv1, self.bn1 = nn.Conv2d(3, 96, 11, 4, 2, bias=False), norm(96)
+        self.conv2, self.bn2 = nn.Conv2d(96, 256, 5, 1, 2, bias=False), norm(256)
+        self.conv3, self.bn3 = nn.Conv2d(256, 384, 3, 1, 1, bias=False), norm(384)
+        self.conv4, self.bn4 = nn.Conv2d(384, 384, 3, 1, 1, bias=False), norm(384)
+        self.conv5, self.bn5 = nn.Conv2d(384, 256, 3, 1, 1, bias=False), norm(256)
+        self.fc1, self.bn6 = nn.Linear(256 * 6 * 6, 4096, bias=False), nn.BatchNorm1d(4096) if bn else nn.Identity()
+        self.fc2, self.bn7 = nn.Linear(4096, 4096, bias=False), nn.BatchNorm1d(4096) if bn else nn.Identity()
+        self.fc = nn.Linear(4096, num_classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 3, 2)
+        x = F.relu(self.bn3(self.conv3(x)))
+        x = F.relu(self.bn4(self.conv4(x)))
+        x = F.max_pool2d(F.relu(self.bn5(self.conv5(x))), 3, 2)
+        x = F.adaptive_avg_pool2d(x, 6).flatten(1)
+        x = F.relu(self.bn7(self.fc2(F.relu(self.bn6(self.fc1(x))))))
+        return self.fc(x)
+
+
+# ----------------------------------------------------------------------------- registry
+
+MODELS = {
+    "resnet18": lambda num_classes, stem="cifar", bn=True, **_: ResNet(BasicBlock, (2, 2, 2, 2), num_classes, stem, bn),
+    "resnet50": lambda num_classes, stem="cifar", bn=True, **_: ResNet(Bottleneck, (3, 4, 6, 3), num_classes, stem, bn),
+    "resnet20": partial(CifarResNet, 20),
+    "resnet32": partial(CifarResNet, 32),
+    "resnet44": partial(CifarResNet, 44),
+    "resnet56": partial(CifarResNet, 56),
+    "wrn56_2": partial(CifarResNet, 56, widen=2),
+    # VGG-9 of Li et al. 2017: seven 3x3 convs and two linear layers
+    "vgg9": vgg([128, 128, "M", 256, 256, "M", 512, 512, 512, "M"], [1024]),
+    "vgg16": vgg([64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"], [512]),
+    # the network of BinaryConnect (Courbariaux et al. 2015): 2x128C3-MP2-2x256C3-MP2-2x512C3-MP2-2x1024FC
+    "vgg_bc": vgg([128, 128, "M", 256, 256, "M", 512, 512, "M"], [1024, 1024]),
+    "lenet5": LeNet5,
+    "alexnet": AlexNet,
+}
+
+
+def build_model(name, num_classes, image_size=32, in_channels=3, stem="cifar", bn=True, shortcut="A"):
+    return MODELS[name](num_classes=num_classes, image_size=image_size, in_channels=in_channels,
+                        stem=stem, bn=bn, shortcut=shortcut)
+
+
+def layer_names(model):
+    """Names --keep can use: every named module (e.g. conv1, layer1, layer1.0.conv2, fc)."""
+    return {name for name, _ in model.named_modules() if name}

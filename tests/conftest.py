@@ -1,0 +1,23 @@
+"""Shared test helpers: the repository root on sys.path and a runner for train.py."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def run_script(*args, cwd=ROOT, env=None, timeout=600):
+    """Run a project script in a fresh interpreter, as a user would; returns the CompletedProcess."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture
+def fast_flags(tmp_path):
+    """Flags for a quick synthetic run on the CPU into a temporary results root."""
+    return ["--dataset", "synthetic", "--device", "cpu", "--quiet", "--out", str(tmp_path / "raw")]

@@ -1,0 +1,135 @@
+"""Dataset loaders on small generated files in each dataset's real on-disk format, and the augmentation."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import common
+from conftest import run_script
+
+
+def write_cifar(root, name, n_train=20, n_test=10):
+    """The python-pickle release: cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta."""
+    rng = np.random.default_rng(0)
+    if name == "cifar10":
+        folder = root / "cifar-10-batches-py"
+        folder.mkdir(parents=True)
+        for i in range(1, 6):
+            batch = {"data": rng.integers(0, 256, (n_train, 3072), dtype=np.uint8), "labels": [i % 10] * n_train}
+            (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch))
+        test = {"data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8), "labels": list(range(n_test))}
+        (folder / "test_batch").write_bytes(pickle.dumps(test))
+        (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"c{i}" for i in range(10)]}))
+    else:
+        folder = root / "cifar-100-python"
+        folder.mkdir(parents=True)
+        for split, n in (("train", n_train), ("test", n_test)):
+            batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "fine_labels": [99] * n}
+            (folder / split).write_bytes(pickle.dumps(batch))
+        (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]}))
+    return folder
+
+
+def test_cifar10_pickles_load_in_order(tmp_path):
+    folder = write_cifar(tmp_path, "cifar10")
+    data = common.load_dataset("cifar10", tmp_path)
+    assert data["train_x"].shape == (100, 3, 32, 32) and data["train_x"].dtype == torch.uint8
+    assert data["test_x"].shape == (10, 3, 32, 32) and data["num_classes"] == 10
+    first = pickle.loads((folder / "data_batch_1").read_bytes())["data"][0]
+    assert torch.equal(data["train_x"][0], torch.from_numpy(first.reshape(3, 32, 32)))
+    assert data["train_y"][:20].tolist() == [1] * 20 and data["train_y"][-1] == 5
+    assert data["test_y"].tolist() == list(range(10))
+
+
+def test_cifar100_uses_fine_labels(tmp_path):
+    write_cifar(tmp_path, "cifar100")
+    data = common.load_dataset("cifar100", tmp_path)
+    assert data["num_classes"] == 100 and data["train_y"].tolist() == [99] * 20
+
+
+def test_corrupt_cifar_file_is_one_clear_error(tmp_path):
+    folder = write_cifar(tmp_path, "cifar10")
+    (folder / "data_batch_3").write_bytes(b"\x80\x04 truncated")
+    r = run_script("train.py", "--dataset", "cifar10", "--data-dir", tmp_path, "--epochs", "1", "--device", "cpu",
+                   "--out", tmp_path / "raw")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("error:") and "data_batch_3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cifar_offline_download_fails_with_one_line_naming_the_archive(tmp_path):
+    # a proxy on a closed local port makes every download fail at once, as on a machine without network
+    proxy = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+             "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    r = run_script("train.py", "--dataset", "cifar100", "--data-dir", tmp_path / "data", "--device", "cpu",
+                   "--out", tmp_path / "raw", env=proxy, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "cifar-100-python.tar.gz" in r.stderr and str(tmp_path / "data") in r.stderr
+
+
+def write_image(path, label, size=(8, 8), fmt="jpg"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (20 * label,) * 3).save(path, format="JPEG" if fmt == "jpg" else "PNG", quality=100)
+
+
+def test_imagefolder_decodes_once_and_reuses_its_cache(tmp_path):
+    for split, n in (("train", 3), ("val", 2)):
+        for label, cls in enumerate(["cat", "dog"]):
+            for i in range(n):
+                write_image(tmp_path / split / cls / f"{i}.{'png' if i == 0 else 'jpg'}", label,
+                            fmt="png" if i == 0 else "jpg")
+    data = common.load_dataset("imagefolder", tmp_path)
+    assert data["classes"] == ["cat", "dog"] and data["train_x"].shape == (6, 3, 8, 8)
+    assert data["train_y"].tolist() == [0, 0, 0, 1, 1, 1] and data["test_x"].shape == (4, 3, 8, 8)
+    assert abs(int(data["train_x"][3].float().mean()) - 20) <= 2  # dog pixels are 20 (JPEG rounding aside)
+    cache = tmp_path / ".decoded-uint8.pt"
+    assert cache.exists()
+    stamp = cache.stat().st_mtime_ns
+    again = common.load_dataset("imagefolder", tmp_path)
+    assert cache.stat().st_mtime_ns == stamp and torch.equal(again["train_x"], data["train_x"])
+    write_image(tmp_path / "train" / "dog" / "9.jpg", 1)  # a new file invalidates the cache
+    assert common.load_dataset("imagefolder", tmp_path)["train_x"].shape[0] == 7
+
+
+def test_imagefolder_missing_is_one_clear_error(tmp_path):
+    r = run_script("train.py", "--dataset", "imagefolder", "--data-dir", tmp_path, "--device", "cpu",
+                   "--out", tmp_path / "raw")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "train/<class>" in r.stderr
+
+
+def test_tiny_imagenet_layout(tmp_path):
+    root = tmp_path / "tiny-imagenet-200"
+    wnids = ["n01443537", "n01629819", "n01641577"]
+    root.mkdir(parents=True)
+    (root / "wnids.txt").write_text("\n".join(wnids) + "\n")
+    for label, wnid in enumerate(wnids):
+        for i in range(2):
+            write_image(root / "train" / wnid / "images" / f"{wnid}_{i}.JPEG", label, size=(64, 64))
+    rows = []
+    for i, label in enumerate([2, 0, 1, 2]):
+        write_image(root / "val" / "images" / f"val_{i}.JPEG", label, size=(64, 64))
+        rows.append(f"val_{i}.JPEG\t{wnids[label]}\t0\t0\t63\t63")
+    (root / "val" / "val_annotations.txt").write_text("\n".join(rows) + "\n")
+    data = common.load_dataset("tiny-imagenet", tmp_path)
+    assert data["num_classes"] == 3 and data["train_x"].shape == (6, 3, 64, 64)
+    assert data["train_y"].tolist() == [0, 0, 1, 1, 2, 2] and data["test_y"].tolist() == [2, 0, 1, 2]
+
+
+def test_synthetic_is_deterministic_in_the_seed():
+    a, b, c = common.load_synthetic(seed=1), common.load_synthetic(seed=1), common.load_synthetic(seed=2)
+    assert torch.equal(a["train_x"], b["train_x"]) and not torch.equal(a["train_x"], c["train_x"])
+    assert a["train_x"].dtype == torch.uint8 and sorted(a["train_y"].unique().tolist()) == list(range(10))
+
+
+def test_random_crop_flip_takes_shifted_windows_of_the_padded_image():
+    x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4) + 1
+    g = torch.Generator().manual_seed(0)
+    out = common.random_crop_flip(x, g, padding=1)
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
+    g = torch.Generator().manual_seed(0)
+    dy, dx = torch.randint(0, 3, (2, 2), generator=g)
+    flip = torch.rand(2, generator=g) < 0.5
+    for i in range(2):
+        window = padded[i, :, dy[i]:dy[i] + 4, dx[i]:dx[i] + 4]
+        assert torch.equal(out[i], window.flip(-1) if flip[i] else window)

@@ -1,0 +1,105 @@
+"""Each quantizer's forward values and gradients against its paper's equations, on hand-made tensors."""
+import torch
+import torch.nn as nn
+
+import quant
+
+
+def test_ste_passes_value_forward_and_gradient_unchanged():
+    x = torch.tensor([0.3, -1.2, 2.0], requires_grad=True)
+    y = quant.ste(x, torch.round(x))
+    assert y.tolist() == [0.0, -1.0, 2.0]
+    y.backward(torch.tensor([1.0, 2.0, 3.0]))
+    assert x.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_ternarize_absmean_matches_bitnet_equation():
+    w = torch.tensor([0.9, -0.05, 0.3, -0.6, 0.0, 1.5])
+    gamma = (0.9 + 0.05 + 0.3 + 0.6 + 0.0 + 1.5) / 6  # mean|W| = 0.55833
+    # W/gamma = [1.61, -0.09, 0.54, -1.07, 0, 2.69] -> round, clip to [-1, 1] -> [1, 0, 1, -1, 0, 1]
+    expected = torch.tensor([1.0, 0.0, 1.0, -1.0, 0.0, 1.0]) * gamma
+    assert torch.allclose(quant.ternarize_absmean(w), expected, atol=1e-6)
+
+
+def test_absmax_8bit_has_at_most_256_levels_and_keeps_the_max():
+    x = torch.randn(4, 3, 8, 8) * torch.tensor([1.0, 10.0, 0.1, 3.0]).view(4, 1, 1, 1)
+    q = quant.quantize_absmax(x, 8)
+    for sample, qs in zip(x, q):
+        gamma = sample.abs().max()
+        levels = torch.unique(torch.round(qs * 127 / gamma))
+        assert len(torch.unique(qs)) <= 256 and levels.abs().max() == 127
+        assert torch.allclose(qs.abs().max(), gamma)
+        assert (qs - sample).abs().max() <= gamma / 127 / 2 + 1e-6  # rounding error at most half a step
+
+
+def test_absmax_hand_example():
+    x = torch.tensor([[1.0, -0.5, 0.26, 0.0]])  # gamma = 1, step 1/127
+    expected = torch.tensor([[127, -64, 33, 0]]) / 127  # round(-63.5) = -64 (half to even), round(33.02) = 33
+    assert torch.allclose(quant.quantize_absmax(x, 8), expected)
+
+
+def test_bitnet_layer_forward_and_straight_through_gradient():
+    layer = nn.Linear(4, 2, bias=False)
+    layer.weight.data = torch.tensor([[0.9, -0.05, 0.3, -0.6], [0.0, 1.5, -1.5, 0.2]])
+    quant.quantize_model(nn.Sequential(layer), "bitnet", sub_ln=False)
+    x = torch.tensor([[1.0, -0.5, 0.25, 2.0]])
+    gamma = layer.weight.abs().mean()
+    w_q = quant.ternarize_absmean(layer.weight.detach())
+    x_q = quant.quantize_absmax(x, 8)
+    out = layer(x)
+    assert torch.allclose(out, x_q @ w_q.T, atol=1e-6)
+    assert set((w_q / gamma).round().unique().tolist()) <= {-1.0, 0.0, 1.0}
+    out.sum().backward()
+    # straight-through: dL/dW = dL/dW_q = x_q summed over outputs, as if the quantizer were the identity
+    assert torch.allclose(layer.weight.grad, x_q.expand(2, 4), atol=1e-6)
+
+
+def test_bitnet_sub_layernorm_normalizes_each_sample_before_quantizing():
+    conv = nn.Conv2d(2, 1, 1, bias=False)
+    quant.quantize_model(nn.Sequential(conv), "bitnet")
+    x = torch.randn(3, 2, 4, 4) * 5 + 2
+    normalized = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / (x.var(dim=(1, 2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
+    assert torch.allclose(conv.quantizer.input(x), quant.quantize_absmax(normalized, 8), atol=1e-5)
+
+
+def test_ttq_forward_and_paper_gradients():
+    w = torch.tensor([0.8, -0.02, 0.03, -0.5, 1.0, -1.0], requires_grad=True)
+    wp = torch.tensor(1.5, requires_grad=True)
+    wn = torch.tensor(0.7, requires_grad=True)
+    delta = 0.05 * 1.0  # t * max|w|
+    out = quant.TernarizeTTQ.apply(w, wp, wn, delta)
+    assert torch.allclose(out, torch.tensor([1.5, 0.0, 0.0, -0.7, 1.5, -0.7]))
+    g = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    out.backward(g)
+    # dL/dWp = sum of g over I_p = {0, 4}; dL/dWn = -(sum of g over I_n = {3, 5}) since w_t = -Wn there
+    assert abs(wp.grad.item() - (0.1 + 0.5)) < 1e-6
+    assert abs(wn.grad.item() - -(0.4 + 0.6)) < 1e-6
+    # latent gradient scaled by Wp on I_p, 1 on I_z, Wn on I_n
+    expected = [0.1 * 1.5, 0.2, 0.3, 0.4 * 0.7, 0.5 * 1.5, 0.6 * 0.7]
+    assert torch.allclose(w.grad, torch.tensor(expected))
+
+
+def test_ttq_layer_threshold_is_t_times_max_abs_weight():
+    conv = nn.Conv2d(1, 1, (1, 5), bias=False)
+    conv.weight.data = torch.tensor([0.5, -0.2, 0.09, -0.11, 2.0]).view(1, 1, 1, 5)
+    quant.quantize_model(nn.Sequential(conv), "ttq", ttq_threshold=0.05)  # delta = 0.1
+    conv.quantizer.wp.data.fill_(2.0)
+    conv.quantizer.wn.data.fill_(3.0)
+    assert conv.quantizer.weight(conv.weight).flatten().tolist() == [2.0, -3.0, 0.0, -3.0, 2.0]
+
+
+def test_keep_leaves_named_layers_and_their_children_in_full_precision():
+    import models
+    model = models.build_model("resnet18", 10)
+    quant.quantize_model(model, "bitnet", keep=["conv1", "layer4"])
+    assert type(model.conv1) is nn.Conv2d and type(model.layer4[0].conv1) is nn.Conv2d
+    assert type(model.layer1[0].conv1) is quant.QConv2d and type(model.fc) is quant.QLinear
+
+
+def test_model_size_counts_ternary_weights_at_two_bits():
+    model = nn.Sequential(nn.Linear(100, 10, bias=False), nn.Linear(10, 2))
+    quant.quantize_model(model, "ttq", keep=["1"])
+    params, quantized, deployed, fp32 = quant.model_size(model)
+    # 1000 ternary weights at 2 bits + (wp, wn) + 22 kept parameters at 32 bits
+    assert (params, quantized) == (1000 + 2 + 22, 1000)
+    assert deployed == (1000 * 2 + 24 * 32) // 8 and fp32 == 4 * 1024

@@ -1,0 +1,148 @@
+"""train.py end to end on the synthetic dataset: learning, the files a run writes, resume, skip, errors."""
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import common
+from conftest import ROOT, run_script
+
+RESNET20 = ["--model", "resnet20", "--epochs", "3", "--lr", "0.05", "--warmup-epochs", "1"]
+
+
+def run_dir(tmp_path, tag, model="resnet20", seed=0):
+    return tmp_path / "raw" / "synthetic" / model / f"{tag}_s{seed}"
+
+
+@pytest.mark.parametrize("quant_flags,tag", [
+    (["--quant", "fp32"], "fp32"),
+    (["--quant", "bitnet"], "bitnet"),
+    (["--quant", "ttq", "--keep", "conv1,fc"], "ttq_keep-conv1-fc"),
+])
+def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, quant_flags, tag):
+    r = run_script("train.py", *RESNET20, *quant_flags, *fast_flags)
+    assert r.returncode == 0, r.stderr
+    folder = run_dir(tmp_path, tag)
+    assert {p.name for p in folder.iterdir()} == {"config.json", "results.json", "last.pt", "best.pt"}
+    results, config = common.read_json(folder / "results.json"), common.read_json(folder / "config.json")
+    assert results["status"] == "completed" and results["epochs_completed"] == 3 and len(results["history"]) == 3
+    assert results["best_top1"] > 30, results["history"]  # chance is 10%
+    assert results["final_top1"] == results["history"][-1]["test_top1"]
+    assert results["best_top1"] == max(h["test_top1"] for h in results["history"])
+    for key in ("final_top5", "wall_seconds", "train_images_per_second", "params", "quantized_params",
+                "model_size_bytes"):
+        assert results[key] > 0 or (key == "quantized_params" and tag == "fp32")
+    assert config["quant"] == quant_flags[1] and config["stem"] == "cifar" and config["seed"] == 0
+    assert config["torch_version"] == torch.__version__ and config["num_classes"] == 10
+    best = common.load_checkpoint(folder / "best.pt")
+    assert best["top1"] == results["best_top1"] and best["config"]["model"] == "resnet20"
+    # a completed run is not trained again
+    again = run_script("train.py", *RESNET20, *quant_flags, *fast_flags)
+    assert again.returncode == 0 and "completed" in again.stdout and "nothing to do" in again.stdout
+
+
+def test_deployed_size_counts_ternary_layers_at_two_bits(tmp_path, fast_flags):
+    r = run_script("train.py", *RESNET20, "--epochs", "1", "--quant", "bitnet", "--fp32-conv1", *fast_flags)
+    assert r.returncode == 0, r.stderr
+    results = common.read_json(run_dir(tmp_path, "bitnet_keep-conv1") / "results.json")
+    import models
+    model = models.build_model("resnet20", 10)
+    conv1 = model.conv1.weight.numel()
+    quantized = sum(m.weight.numel() for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))) - conv1
+    params = sum(p.numel() for p in model.parameters())
+    assert results["params"] == params and results["quantized_params"] == quantized
+    assert results["model_size_bytes"] == (2 * quantized + 32 * (params - quantized) + 7) // 8
+
+
+def kill_after_first_epoch(cmd, folder):
+    """Start train.py, SIGKILL it once its first epoch is on disk, and return."""
+    proc = subprocess.Popen([sys.executable, "train.py", *cmd], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        results = common.read_json(folder / "results.json") or {}
+        if results.get("epochs_completed", 0) >= 1:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+
+
+def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, fast_flags):
+    cmd = [*RESNET20, "--quant", "bitnet", *fast_flags]
+    assert run_script("train.py", *cmd, "--out", tmp_path / "whole").returncode == 0
+    folder = tmp_path / "killed/synthetic/resnet20/bitnet_s0"
+    kill_after_first_epoch([*cmd, "--out", str(tmp_path / "killed")], folder)
+    assert common.read_json(folder / "results.json")["status"] == "running"
+    r = run_script("train.py", *cmd, "--out", tmp_path / "killed")
+    assert r.returncode == 0 and "resume from epoch" in r.stdout, r.stdout + r.stderr
+    a = common.load_checkpoint(tmp_path / "whole/synthetic/resnet20/bitnet_s0/last.pt")
+    b = common.load_checkpoint(folder / "last.pt")
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    ra = common.read_json(tmp_path / "whole/synthetic/resnet20/bitnet_s0/results.json")
+    rb = common.read_json(folder / "results.json")
+    strip = lambda h: [{k: v for k, v in e.items() if k not in ("seconds", "images_per_second")} for e in h]
+    assert strip(ra["history"]) == strip(rb["history"]) and ra["final_top1"] == rb["final_top1"]
+
+
+def test_kd_with_a_teacher_of_another_architecture_is_a_clear_error(tmp_path, fast_flags):
+    assert run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags).returncode == 0
+    teacher = run_dir(tmp_path, "fp32") / "best.pt"
+    r = run_script("train.py", "--model", "resnet32", "--epochs", "1", "--quant", "bitnet", "--kd", teacher, *fast_flags)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "teacher" in r.stderr and "resnet20" in r.stderr and "resnet32" in r.stderr
+
+
+def test_kd_with_a_matching_teacher_trains(tmp_path, fast_flags):
+    assert run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags).returncode == 0
+    teacher = run_dir(tmp_path, "fp32") / "best.pt"
+    r = run_script("train.py", *RESNET20, "--quant", "bitnet", "--kd", teacher, *fast_flags)
+    assert r.returncode == 0, r.stderr
+    results = common.read_json(run_dir(tmp_path, "bitnet_kd") / "results.json")
+    assert results["status"] == "completed" and results["best_top1"] > 20
+
+
+@pytest.mark.parametrize("flags,words", [
+    (["--model", "resnet19"], ["unknown model", "resnet18"]),
+    (["--quant", "ternary"], ["unknown quantizer", "bitnet", "ttq"]),
+    (["--dataset", "cifar11"], ["unknown dataset", "cifar10"]),
+    (["--keep", "layer9"], ["layer9", "layer1"]),
+    (["--kd", "/no/such/teacher.pt"], ["teacher", "/no/such/teacher.pt"]),
+])
+def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, fast_flags, flags, words):
+    r = run_script("train.py", "--model", "resnet20", "--epochs", "1", *fast_flags, *flags)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    line = r.stderr.strip()
+    assert line.startswith("error:") and len(line.splitlines()) == 1
+    assert all(w in line for w in words), line
+
+
+def test_stem_auto_picks_cifar_for_small_inputs_and_imagenet_for_large():
+    import models
+    import train
+    args = train.resolve(train.parse_args(["--device", "cpu"]))
+    _, stem_small = train.build(args, 10, 32, 3)
+    _, stem_large = train.build(args, 10, 224, 3)
+    assert (stem_small, stem_large) == ("cifar", "imagenet")
+    cifar = models.build_model("resnet18", 10, stem="cifar")
+    imagenet = models.build_model("resnet18", 10, stem="imagenet")
+    assert cifar(torch.zeros(2, 3, 32, 32)).shape == (2, 10) and imagenet(torch.zeros(2, 3, 64, 64)).shape == (2, 10)
+    assert cifar.conv1.kernel_size == (3, 3) and cifar.conv1.stride == (1, 1) and isinstance(cifar.pool, torch.nn.Identity)
+    assert imagenet.conv1.kernel_size == (7, 7) and imagenet.conv1.stride == (2, 2)
+    assert abs(sum(p.numel() for p in cifar.parameters()) - 11.17e6) < 0.01e6
+
+
+def test_lr_schedule_warms_up_then_follows_the_cosine():
+    import math
+    import train
+    args = train.resolve(train.parse_args(["--epochs", "10", "--warmup-epochs", "2", "--lr", "0.1", "--min-lr", "0",
+                                           "--device", "cpu"]))
+    assert math.isclose(train.lr_at(args, 0, 5), 0.1 / 10) and math.isclose(train.lr_at(args, 9, 5), 0.1)
+    # half way through the 40 post-warm-up steps the cosine is at half the peak
+    assert math.isclose(train.lr_at(args, 10 + 20, 5), 0.05)
+    step = train.resolve(train.parse_args(["--schedule", "step", "--milestones", "4,8", "--warmup-epochs", "0",
+                                           "--epochs", "10", "--device", "cpu"]))
+    assert [round(train.lr_at(step, e * 5, 5), 6) for e in (0, 4, 8)] == [0.1, 0.01, 0.001]

@@ -1,0 +1,447 @@
+"""Train one network, full precision or quantized, on one dataset, and write its run folder.
+
+    python train.py --quant ttq --dataset cifar10 --seed 0
+
+A run writes OUT/<dataset>/<model>/<tag>_s<seed>/ with config.json, results.json, last.pt
+(everything needed to resume, written every epoch) and best.pt (the best model so far).
+Running the same command again resumes an unfinished run and skips a completed one.
+Models live in models.py, quantizers in quant.py, data and file helpers in common.py.
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+import common
+import models
+import quant
+
+IMAGE_SIZES = {"cifar10": 32, "cifar100": 32, "tiny-imagenet": 64, "synthetic": 16}
+FAKE_SHAPES = {"cifar10": (10, 32), "cifar100": (100, 32), "tiny-imagenet": (200, 64), "synthetic": (10, 16)}
+AUGMENT_DATASETS = ("cifar10", "tiny-imagenet")  # mixup and label smoothing on these, as in the study
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    a = p.add_argument
+    a("--model", default="resnet18", help=f"one of: {', '.join(models.MODELS)}")
+    a("--dataset", default="cifar10", help=f"one of: {', '.join(common.DATASETS)}")
+    a("--data-dir", default="./data", help="where datasets live (and are downloaded to)")
+    a("--fake-data", action="store_true",
+      help="replace the images by generated ones with the dataset's shape and class count (offline pipeline checks)")
+    a("--quant", default="fp32", help=f"one of: {', '.join(quant.METHODS)}")
+    a("--stem", default="auto", choices=["auto", "cifar", "imagenet"],
+      help="ResNet-18/50 stem; auto: cifar (3x3/1, no max-pool) up to 64 px inputs, imagenet (7x7/2 + max-pool) above")
+    a("--keep", default="", help="comma-separated layers kept in full precision, e.g. conv1,layer1,fc")
+    a("--fp32-conv1", action="store_true", help="shorthand for --keep conv1")
+    a("--no-sub-ln", dest="sub_ln", action="store_false", help="bitnet: no LayerNorm before activation quantization")
+    a("--ttq-threshold", type=float, default=0.05, help="ttq: delta = t * max|w| per layer")
+    a("--kd", default=None, metavar="TEACHER_CKPT", help="distil from this FP32 checkpoint (best.pt of a run)")
+    a("--kd-temperature", type=float, default=4.0)
+    a("--kd-alpha", type=float, default=0.9, help="loss = alpha*T^2*KL(student/T || teacher/T) + (1-alpha)*CE")
+    a("--seed", type=int, default=0)
+    a("--epochs", type=int, default=300)
+    a("--batch-size", type=int, default=128)
+    a("--optimizer", default="sgd", choices=["sgd", "adam"])
+    a("--lr", type=float, default=0.1)
+    a("--momentum", type=float, default=0.9)
+    a("--weight-decay", type=float, default=5e-4)
+    a("--schedule", default="cosine", choices=["cosine", "step"])
+    a("--milestones", default="150,225", help="step schedule: epochs at which lr is multiplied by --gamma")
+    a("--gamma", type=float, default=0.1)
+    a("--warmup-epochs", type=int, default=5, help="linear warm-up (capped at epochs - 1)")
+    a("--min-lr", type=float, default=1e-5, help="cosine schedule's final lr")
+    a("--mixup", type=float, default=None, help="mixup alpha; default 0.2 on cifar10 and tiny-imagenet, else 0")
+    a("--label-smoothing", type=float, default=None, help="default 0.1 on cifar10 and tiny-imagenet, else 0")
+    a("--out", default="results/raw", help="results root")
+    a("--tag", default=None, help="run name; default built from the configuration, e.g. bitnet_keep-conv1_kd")
+    a("--steps-per-epoch", type=int, default=None, help="cap on training steps per epoch (smoke runs, benchmarks)")
+    a("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1, ...")
+    a("--workers", type=int, default=0, help="intra-op CPU threads for torch (0: torch's default)")
+    a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
+    a("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="default on for cuda")
+    a("--quiet", action="store_true", help="no progress bars (they are off anyway when not on a terminal)")
+    return p.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------- configuration
+
+def default_tag(args):
+    parts = [args.quant]
+    if args.keep:
+        parts.append("keep-" + "-".join(args.keep))
+    if args.stem != "auto":
+        parts.append(f"stem-{args.stem}")
+    if args.kd:
+        parts.append("kd")
+    if args.batch_size != 128:
+        parts.append(f"bs{args.batch_size}")
+    return "_".join(parts)
+
+
+def resolve(args):
+    """Check names and combinations (one clear line and exit 2 when wrong) and fill in defaults."""
+    for value, registry, what in ((args.model, models.MODELS, "model"), (args.dataset, common.DATASETS, "dataset"),
+                                  (args.quant, quant.METHODS, "quantizer")):
+        if value not in registry:
+            common.fail(f"unknown {what} '{value}'; choose one of: {', '.join(registry)}")
+    args.keep = [k for k in args.keep.split(",") if k] + (["conv1"] if args.fp32_conv1 else [])
+    args.keep = list(dict.fromkeys(args.keep))
+    if args.fake_data and args.dataset not in FAKE_SHAPES:
+        common.fail(f"--fake-data needs a dataset of known shape: {', '.join(FAKE_SHAPES)}")
+    if args.kd and not Path(args.kd).is_file():
+        common.fail(f"KD teacher {args.kd} not found; train it first (its run writes best.pt)")
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            common.fail(f"--{name.replace('_', '-')} must be at least 1")
+    try:
+        args.milestones = [int(m) for m in str(args.milestones).split(",") if m]
+    except ValueError:
+        common.fail(f"--milestones takes comma-separated epochs, got '{args.milestones}'")
+    augment = args.dataset in AUGMENT_DATASETS
+    args.mixup = (0.2 if augment else 0.0) if args.mixup is None else args.mixup
+    args.label_smoothing = (0.1 if augment else 0.0) if args.label_smoothing is None else args.label_smoothing
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    on_cuda = args.device.startswith("cuda")
+    args.amp = on_cuda if args.amp is None else args.amp
+    args.channels_last = on_cuda if args.channels_last is None else args.channels_last
+    args.tag = args.tag or default_tag(args)
+    args.quiet = args.quiet or not sys.stderr.isatty()
+    return args
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+# flags that may change between a run and its resumption without changing what is computed
+RESUMABLE_CHANGES = {"epochs", "device", "workers", "quiet", "out", "data_dir", "steps_per_epoch", "amp",
+                     "channels_last", "torch_version", "git_commit", "kd", "run_dir"}
+
+
+def check_same_run(saved, config):
+    changed = sorted(k for k in config if k not in RESUMABLE_CHANGES and saved.get(k) != config[k])
+    if changed:
+        diff = ", ".join(f"{k}: {saved.get(k)} -> {config[k]}" for k in changed)
+        common.fail(f"{config['run_dir']} holds a run with other settings ({diff}); pass --tag to start a new one")
+
+
+# ----------------------------------------------------------------------------- model, teacher, optimizer
+
+def build(args, num_classes, image_size, in_channels):
+    stem = args.stem if args.stem != "auto" else ("cifar" if image_size <= 64 else "imagenet")
+    model = models.build_model(args.model, num_classes, image_size, in_channels, stem=stem)
+    names = models.layer_names(model)
+    missing = [k for k in args.keep if k not in names]
+    if missing:
+        top = sorted(n for n in names if "." not in n)
+        common.fail(f"--keep names no layer of {args.model}: {', '.join(missing)}; top-level layers: {', '.join(top)}")
+    quant.quantize_model(model, args.quant, args.keep, sub_ln=args.sub_ln, ttq_threshold=args.ttq_threshold)
+    return model, stem
+
+
+def load_teacher(path, config):
+    try:
+        ckpt = common.load_checkpoint(path)
+        teacher_config = ckpt["config"]
+    except Exception as e:
+        common.fail(f"cannot load KD teacher {path}: {str(e).splitlines()[0][:200]}")
+    for key in ("model", "num_classes"):
+        if teacher_config.get(key) != config[key]:
+            common.fail(f"KD teacher {path} has {key} {teacher_config.get(key)}, the student {config[key]}")
+    if teacher_config.get("quant") != "fp32":
+        common.fail(f"KD teacher {path} is a {teacher_config.get('quant')} model; the teacher must be fp32")
+    teacher = models.build_model(teacher_config["model"], teacher_config["num_classes"], teacher_config["image_size"],
+                                 teacher_config.get("in_channels", 3), stem=teacher_config["stem"])
+    teacher.load_state_dict(ckpt["model"])
+    return teacher.eval().requires_grad_(False)
+
+
+def make_optimizer(args, model):
+    if args.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+                           weight_decay=args.weight_decay, nesterov=args.momentum > 0)
+
+
+def lr_at(args, step, steps_per_epoch):
+    """Linear warm-up, then cosine to min_lr or step decay at the milestones."""
+    warmup = min(args.warmup_epochs, args.epochs - 1) * steps_per_epoch
+    if step < warmup:
+        return args.lr * (step + 1) / warmup
+    if args.schedule == "step":
+        return args.lr * args.gamma ** sum(step >= m * steps_per_epoch for m in args.milestones)
+    progress = (step - warmup) / max(1, args.epochs * steps_per_epoch - warmup)
+    return args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+# ----------------------------------------------------------------------------- one epoch
+
+def loss_fn(args, logits, y, y_mixed, lam, teacher_logits):
+    ce = lambda target: F.cross_entropy(logits, target, label_smoothing=args.label_smoothing)
+    loss = lam * ce(y) + (1 - lam) * ce(y_mixed) if lam < 1 else ce(y)
+    if teacher_logits is not None:
+        t = args.kd_temperature
+        kl = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher_logits / t, 1), reduction="batchmean",
+                      log_target=True)
+        loss = args.kd_alpha * t * t * kl + (1 - args.kd_alpha) * loss
+    return loss
+
+
+class Diverged(Exception):
+    pass
+
+
+def train_epoch(args, epoch, model, teacher, optimizer, data, state, steps_per_epoch):
+    """One pass over a fresh permutation; every random draw comes from generators seeded by
+    (seed, epoch), so a resumed epoch repeats exactly."""
+    model.train()
+    g = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)
+    torch.manual_seed(args.seed * 1_000_003 + epoch)  # stochastic quantizers draw from the global generator
+    rng = np.random.default_rng([args.seed, epoch])
+    n = data["train_x"].shape[0]
+    order = torch.randperm(n, generator=g).to(data["train_x"].device)
+    padding = data["train_x"].shape[-1] // 8
+    autocast = torch.autocast(args.device.split(":")[0], torch.bfloat16) if args.amp else nullcontext()
+    total_loss, seconds, bar = 0.0, 0.0, tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}", leave=False,
+                                               disable=args.quiet)
+    for i in bar:
+        start = time.perf_counter()
+        idx = order[i * args.batch_size:(i + 1) * args.batch_size]
+        x = common.random_crop_flip(data["train_x"][idx], g, padding)
+        x = common.normalize(x, data["mean"], data["std"], torch.float32)
+        if args.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y, y_mixed, lam = data["train_y"][idx], None, 1.0
+        if args.mixup > 0:
+            lam = float(rng.beta(args.mixup, args.mixup))
+            perm = torch.randperm(len(idx), generator=g).to(x.device)
+            x, y_mixed = lam * x + (1 - lam) * x[perm], y[perm]
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(args, state["step"], steps_per_epoch)
+        with autocast:
+            logits = model(x)
+            teacher_logits = None
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher(x)
+            loss = loss_fn(args, logits.float(), y, y_mixed, lam,
+                           None if teacher_logits is None else teacher_logits.float())
+        value = loss.item()
+        if not math.isfinite(value):  # stop before the bad gradient reaches the weights
+            raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=i + 1, last_finite_loss=state["last_loss"]))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        state["step"] += 1
+        state["last_loss"] = value
+        total_loss += value
+        seconds += time.perf_counter() - start
+        bar.set_postfix(loss=f"{value:.3f}")
+    return total_loss / steps_per_epoch, steps_per_epoch * args.batch_size / max(seconds, 1e-9)
+
+
+@torch.no_grad()
+def evaluate(args, model, data, batch_size=1024):
+    """Top-1, top-5 (percent) and mean loss over the whole test set, without autograd."""
+    model.eval()
+    autocast = torch.autocast(args.device.split(":")[0], torch.bfloat16) if args.amp else nullcontext()
+    correct1 = correct5 = loss = 0.0
+    n = data["test_x"].shape[0]
+    k = min(5, data["num_classes"])
+    for i in range(0, n, batch_size):
+        x = common.normalize(data["test_x"][i:i + batch_size], data["mean"], data["std"], torch.float32)
+        if args.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y = data["test_y"][i:i + batch_size]
+        with autocast:
+            logits = model(x).float()
+        loss += F.cross_entropy(logits, y, reduction="sum").item()
+        top = logits.topk(k, 1).indices
+        correct1 += (top[:, 0] == y).sum().item()
+        correct5 += (top == y[:, None]).any(1).sum().item()
+    return 100 * correct1 / n, 100 * correct5 / n, loss / n
+
+
+# ----------------------------------------------------------------------------- run folder
+
+def acquire_lock(run_dir):
+    """One process per run folder: a lock file holding the owner's pid; a dead owner's lock is taken over."""
+    lock = run_dir / "lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            return lock
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                print(f"note: taking over the stale lock of {run_dir} (its process is gone)", file=sys.stderr)
+                lock.unlink(missing_ok=True)
+                continue
+            except PermissionError:
+                pass  # the process exists under another user
+            common.fail(f"{run_dir} is being trained by another process (pid {pid}); wait for it or stop it")
+    common.fail(f"could not take the lock {lock}")
+
+
+def load_resume_state(run_dir):
+    """last.pt if it loads, else the previous good one (last.pt.prev), else None."""
+    for name in ("last.pt", "last.pt.prev"):
+        path = run_dir / name
+        if path.exists():
+            try:
+                return common.load_checkpoint(path)
+            except Exception as e:
+                print(f"warning: {path} is corrupt ({type(e).__name__}); trying the previous checkpoint",
+                      file=sys.stderr)
+    return None
+
+
+def save_last(run_dir, ckpt):
+    last = run_dir / "last.pt"
+    if last.exists():  # keep the previous good checkpoint until the new one is safely on disk
+        os.replace(last, run_dir / "last.pt.prev")
+    common.save_checkpoint(last, ckpt)
+
+
+def prepare_data(args):
+    if args.fake_data:
+        classes, size = FAKE_SHAPES[args.dataset]
+        data = common.load_synthetic(seed=args.seed, num_classes=classes, size=size, n_train=256, n_test=64)
+        x = data["train_x"].float()
+        data["mean"], data["std"] = x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
+    else:
+        data = common.load_dataset(args.dataset, args.data_dir, args.seed)
+    for key in ("train_x", "train_y", "test_x", "test_y"):
+        data[key] = data[key].to(args.device)
+    return data
+
+
+def main(argv=None):
+    args = resolve(parse_args(argv))
+    if args.workers:
+        torch.set_num_threads(args.workers)
+    run_dir = Path(args.out) / args.dataset / args.model / f"{args.tag}_s{args.seed}"
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        common.fail(f"cannot write to {run_dir}: {e.strerror}")
+    previous = common.read_json(run_dir / "results.json")
+    if previous and previous.get("status") == "completed":
+        print(f"run: {run_dir} (completed; top-1 {previous.get('final_top1', float('nan')):.2f}%, nothing to do)")
+        return 0
+    lock = acquire_lock(run_dir)
+    try:
+        return train(args, run_dir)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def train(args, run_dir):
+    common.seed_everything(args.seed)
+    data = prepare_data(args)
+    num_classes, image_size, in_channels = data["num_classes"], data["train_x"].shape[-1], data["train_x"].shape[1]
+    model, stem = build(args, num_classes, image_size, in_channels)
+    config = dict(vars(args), stem=stem, num_classes=num_classes, image_size=image_size, in_channels=in_channels,
+                  run_dir=str(run_dir), torch_version=str(torch.__version__), git_commit=git_commit())
+    saved = common.read_json(run_dir / "config.json")
+    if saved:
+        check_same_run(saved, config)
+    teacher = load_teacher(args.kd, config).to(args.device) if args.kd else None
+    model.to(args.device)
+    if args.channels_last:
+        model.to(memory_format=torch.channels_last)
+        teacher = teacher.to(memory_format=torch.channels_last) if teacher is not None else None
+    optimizer = make_optimizer(args, model)
+    params, quantized_params, size_bytes, fp32_bytes = quant.model_size(model)
+
+    ckpt = load_resume_state(run_dir)
+    history, best, start_epoch, state = [], dict(top1=-1.0, epoch=0), 0, dict(step=0, last_loss=None)
+    if ckpt:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        history, best, start_epoch, state = ckpt["history"], ckpt["best"], ckpt["epoch"], ckpt["state"]
+    print(f"run: {run_dir} ({f'resume from epoch {start_epoch}' if ckpt else 'new'})")
+    print(f"{args.model} ({stem} stem), {args.quant}, {params / 1e6:.2f}M parameters "
+          f"({quantized_params / 1e6:.2f}M quantized), {size_bytes / 2**20:.2f} MB deployed; "
+          f"{args.dataset}: {len(data['train_y'])} train / {len(data['test_y'])} test images on {args.device}")
+    common.write_json(run_dir / "config.json", config)
+
+    steps_per_epoch = len(data["train_y"]) // args.batch_size
+    if steps_per_epoch == 0:
+        common.fail(f"--batch-size {args.batch_size} is larger than the {len(data['train_y'])} training images")
+    steps_per_epoch = min(steps_per_epoch, args.steps_per_epoch or steps_per_epoch)
+    results = dict(status="running", epochs=args.epochs, params=params, quantized_params=quantized_params,
+                   model_size_bytes=size_bytes, fp32_size_bytes=fp32_bytes,
+                   compression_ratio=fp32_bytes / size_bytes)
+    wall = ckpt["wall_seconds"] if ckpt else 0.0
+    for epoch in tqdm(range(start_epoch, args.epochs), desc="epochs", initial=start_epoch, total=args.epochs,
+                      disable=args.quiet):
+        start = time.perf_counter()
+        try:
+            train_loss, images_per_second = train_epoch(args, epoch, model, teacher, optimizer, data, state,
+                                                        steps_per_epoch)
+        except Diverged as d:
+            info = d.args[0]
+            results.update(status="diverged", epochs_completed=epoch, history=history, **info,
+                           message=f"non-finite loss at epoch {info['diverged_epoch']}, step {info['diverged_step']}")
+            common.write_json(run_dir / "results.json", results)
+            print(f"error: run diverged: {results['message']} (last finite loss {info['last_finite_loss']})",
+                  file=sys.stderr)
+            return 1
+        top1, top5, test_loss = evaluate(args, model, data)
+        seconds = time.perf_counter() - start
+        wall += seconds
+        history.append(dict(epoch=epoch + 1, train_loss=train_loss, test_loss=test_loss, test_top1=top1,
+                            test_top5=top5, lr=optimizer.param_groups[0]["lr"], seconds=seconds,
+                            images_per_second=images_per_second))
+        if top1 > best["top1"]:
+            best = dict(top1=top1, top5=top5, epoch=epoch + 1)
+            common.save_checkpoint(run_dir / "best.pt", dict(model=model.state_dict(), config=config, **best))
+        save_last(run_dir, dict(model=model.state_dict(), optimizer=optimizer.state_dict(), epoch=epoch + 1,
+                                history=history, best=best, state=state, wall_seconds=wall,
+                                torch_rng=torch.get_rng_state()))
+        tqdm.write(f"epoch {epoch + 1}/{args.epochs}: loss {train_loss:.4f}, test top-1 {top1:.2f}%, "
+                   f"top-5 {top5:.2f}%, {images_per_second:.0f} img/s, {seconds:.1f}s")
+        common.write_json(run_dir / "results.json", dict(results, **summarize(history, best, wall)))
+    results.update(summarize(history, best, wall), status="completed")
+    common.write_json(run_dir / "results.json", results)
+    (run_dir / "last.pt.prev").unlink(missing_ok=True)
+    print(f"done: best top-1 {best['top1']:.2f}% (epoch {best['epoch']}), final top-1 {history[-1]['test_top1']:.2f}%"
+          f" -> {run_dir}")
+    return 0
+
+
+def summarize(history, best, wall):
+    last = history[-1]
+    speeds = [h["images_per_second"] for h in history]
+    return dict(epochs_completed=last["epoch"], best_top1=best["top1"], best_top5=best["top5"],
+                best_epoch=best["epoch"], final_top1=last["test_top1"], final_top5=last["test_top5"],
+                report_top1=last["test_top1"], history=history, wall_seconds=wall,
+                train_images_per_second=float(np.median(speeds)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
