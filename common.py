@@ -238,13 +238,13 @@ def load_tiny_imagenet(data_dir, seed=0):
     return dict(data, num_classes=len(classes), classes=classes)
 
 
-def load_synthetic(data_dir=None, seed=0, num_classes=10, size=16, n_train=2048, n_test=512):
+def load_synthetic(data_dir=None, seed=0, num_classes=10, size=16, n_train=2048, n_test=512, channels=3):
     """A small learnable dataset: each class is a smooth random colour pattern, each image that
     pattern shifted by a few pixels, scaled in contrast and buried in noise. Deterministic in seed."""
     import torch
     import torch.nn.functional as F
     g = torch.Generator().manual_seed(seed)
-    templates = F.interpolate(torch.randn(num_classes, 3, 4, 4, generator=g), size=(size, size),
+    templates = F.interpolate(torch.randn(num_classes, channels, 4, 4, generator=g), size=(size, size),
                               mode="bicubic", align_corners=False)
 
     def draw(n):
@@ -261,12 +261,65 @@ def load_synthetic(data_dir=None, seed=0, num_classes=10, size=16, n_train=2048,
                 num_classes=num_classes, classes=[f"class{i}" for i in range(num_classes)])
 
 
+def _read_idx(path):
+    """An IDX file (MNIST's format, optionally gzipped) as a numpy array."""
+    import gzip
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+        dims = raw[3]
+        shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    except (OSError, ValueError, IndexError) as e:
+        fail(f"corrupt or unreadable dataset file {path} ({e}); delete it and fetch it again")
+
+
+def load_mnist(data_dir, seed=0):
+    """MNIST's IDX files in DATA_DIR/MNIST/raw (torchvision's layout, fetched by its downloader)."""
+    import torch
+    raw = Path(data_dir) / "MNIST" / "raw"
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    find = lambda n: next((p for p in (raw / n, raw / (n + ".gz")) if p.exists()), None)
+    if any(find(n) is None for n in names):
+        try:
+            from torchvision import datasets
+            datasets.MNIST(str(data_dir), train=True, download=True)
+        except Exception as e:
+            fail(f"mnist not found in {raw} and could not be fetched ({type(e).__name__}); "
+                 f"put {', '.join(n + '.gz' for n in names)} in {raw} and run again")
+    train_x, train_y, test_x, test_y = (torch.from_numpy(_read_idx(find(n)).astype(np.int64 if "labels" in n else np.uint8))
+                                        for n in names)
+    return dict(train_x=train_x[:, None], train_y=train_y, test_x=test_x[:, None], test_y=test_y,
+                num_classes=10, classes=[str(i) for i in range(10)])
+
+
+def load_imagenet(data_dir, seed=0):
+    """ILSVRC-2012 as DATA_DIR/train/<wnid>/*.JPEG and DATA_DIR/val/<wnid>/*.JPEG, streamed from disk
+    by DataLoader workers (it does not fit in memory): RandomResizedCrop 224 and flip for training,
+    resize 256 and centre crop 224 for evaluation."""
+    from torchvision import datasets, transforms
+    root = Path(data_dir)
+    if not (root / "train").is_dir() or not (root / "val").is_dir():
+        fail(f"imagenet not found: expected {root}/train/<wnid>/*.JPEG and {root}/val/<wnid>/*.JPEG "
+             "(the ILSVRC-2012 archives, with val sorted into class folders)")
+    to_uint8 = transforms.PILToTensor()
+    train = datasets.ImageFolder(root / "train", transforms.Compose(
+        [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), to_uint8]))
+    test = datasets.ImageFolder(root / "val", transforms.Compose(
+        [transforms.Resize(256), transforms.CenterCrop(224), to_uint8]))
+    return dict(train=train, test=test, num_classes=len(train.classes), classes=train.classes, streamed=True,
+                mean=[0.485 * 255, 0.456 * 255, 0.406 * 255], std=[0.229 * 255, 0.224 * 255, 0.225 * 255])
+
+
 DATASETS = {
     "cifar10": lambda data_dir, seed: load_cifar(data_dir, "cifar10"),
     "cifar100": lambda data_dir, seed: load_cifar(data_dir, "cifar100"),
     "tiny-imagenet": load_tiny_imagenet,
     "imagefolder": load_imagefolder,
     "synthetic": load_synthetic,
+    "mnist": load_mnist,
+    "imagenet": load_imagenet,
 }
 
 
@@ -274,6 +327,8 @@ def load_dataset(name, data_dir, seed=0):
     if name not in DATASETS:
         fail(f"unknown dataset '{name}'; choose one of: {', '.join(DATASETS)}")
     data = DATASETS[name](data_dir, seed)
+    if data.get("streamed"):
+        return data
     # per-channel statistics of the training images, for normalization on the device
     x = data["train_x"][:10000].float()
     data["mean"] = x.mean(dim=(0, 2, 3)).tolist()
@@ -355,8 +410,8 @@ def t_cdf(t, df):
 
 
 def t_quantile(p, df):
-    """Inverse of t_cdf by bisection (monotone, so 200 halvings reach machine precision)."""
-    lo, hi = -1e3, 1e3
+    """Inverse of t_cdf by bisection (monotone; the bracket covers p in [1e-9, 1 - 1e-9] for df >= 1)."""
+    lo, hi = -1e9, 1e9
     for _ in range(200):
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if t_cdf(mid, df) < p else (lo, mid)
@@ -376,9 +431,11 @@ def t_interval(values, confidence=0.95):
 
 def welch_t_test(a, b):
     """Welch's unequal-variance t-test: (t, df, two-sided p). Needs two values per group."""
+    if len(a) < 2 or len(b) < 2:
+        return float("nan"), float("nan"), float("nan")
     (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
     va, vb = sa ** 2 / len(a), sb ** 2 / len(b)
-    if len(a) < 2 or len(b) < 2 or va + vb == 0:
+    if va + vb == 0:
         return float("nan"), float("nan"), float("nan")
     t = (ma - mb) / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))

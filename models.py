@@ -181,21 +181,23 @@ def vgg(plan, hidden):
 
 
 class LeNet5(nn.Module):
-    """LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling, for 28 px MNIST (padded first conv)."""
+    """LeNet-5 (LeCun et al. 1998) with ReLU, max-pooling and batch norm after every hidden layer
+    (as quantized networks need), for 28 px MNIST (padded first conv)."""
 
     def __init__(self, num_classes, image_size=28, bn=True, in_channels=1, **_):
         super().__init__()
         norm = norm_layer(bn)
         self.conv1, self.bn1 = nn.Conv2d(in_channels, 6, 5, padding=2 if image_size == 28 else 0), norm(6)
         self.conv2, self.bn2 = nn.Conv2d(6, 16, 5), norm(16)
-        self.fc1, self.fc2 = nn.Linear(16 * 5 * 5, 120), nn.Linear(120, 84)
+        self.fc1, self.bn3 = nn.Linear(16 * 5 * 5, 120), nn.BatchNorm1d(120) if bn else nn.Identity()
+        self.fc2, self.bn4 = nn.Linear(120, 84), nn.BatchNorm1d(84) if bn else nn.Identity()
         self.fc = nn.Linear(84, num_classes)
 
     def forward(self, x):
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
         x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
         x = F.adaptive_avg_pool2d(x, 5).flatten(1)
-        return self.fc(F.relu(self.fc2(F.relu(self.fc1(x)))))
+        return self.fc(F.relu(self.bn4(self.fc2(F.relu(self.bn3(self.fc1(x)))))))
 
 
 class AlexNet(nn.Module):

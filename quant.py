@@ -11,11 +11,69 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-# ----------------------------------------------------------------------------- straight-through estimator
+# ----------------------------------------------------------------------------- straight-through estimators
 
 def ste(x, q):
     """Forward q, backward identity (Bengio et al. 2013): the value of q, the gradient of x."""
     return x + (q - x).detach()
+
+
+def _ede_t(progress):
+    # IR-Net (Qin et al. 2020, eq. 12): t = T_min * 10^(progress * log10(T_max / T_min)), T_min = 0.1, T_max = 10
+    return 0.1 * 10 ** (progress * 2.0)
+
+
+# Surrogate derivatives d sign(x)/dx for the backward pass; x is the input of sign. `progress` in [0, 1]
+# is the fraction of training done (only EDE anneals with it).
+SURROGATES = {
+    # Bengio et al. 2013: the identity
+    "identity": lambda x, progress: torch.ones_like(x),
+    # Hubara et al. 2016 (BNN): hardtanh, gradient cancelled where |x| > 1
+    "clipped": lambda x, progress: (x.abs() <= 1).to(x.dtype),
+    # tanh as a smooth sign: d tanh(x)/dx = 1 - tanh^2(x)
+    "tanh": lambda x, progress: 1 - torch.tanh(x) ** 2,
+    # Bi-Real Net (Liu et al. 2018, eq. 6), ApproxSign: 2 - 2|x| for |x| < 1, else 0
+    "polynomial": lambda x, progress: (2 - 2 * x.abs()).clamp_min(0),
+    # BNN+ (Darabi et al. 2018), SignSwish with beta = 5: beta * (2 - beta*x*tanh(beta*x/2)) / (1 + cosh(beta*x))
+    "swish": lambda x, progress: 5 * (2 - 5 * x * torch.tanh(2.5 * x)) / (1 + torch.cosh(5 * x)),
+    # sign approximated by 2*sigmoid(4x) - 1: derivative 8 * s * (1 - s), s = sigmoid(4x)
+    "sigmoid": lambda x, progress: 8 * torch.sigmoid(4 * x) * (1 - torch.sigmoid(4 * x)),
+    # ATan surrogate (Fang et al. 2021): sign ~ (2/pi) * arctan(pi*x), derivative 2 / (1 + (pi*x)^2)
+    "arctan": lambda x, progress: 2 / (1 + (torch.pi * x) ** 2),
+    # IR-Net (Qin et al. 2020), EDE: k * t * (1 - tanh^2(t*x)), k = max(1/t, 1), t annealed from 0.1 to 10
+    "ede": lambda x, progress: max(1 / _ede_t(progress), 1.0) * _ede_t(progress) * (1 - torch.tanh(_ede_t(progress) * x) ** 2),
+    # ReSTE (Wu et al. 2023): power function sign(x)|x|^(1/o), o = 3, derivative (1/o)|x|^(1/o - 1) capped at 3, zero past |x| = 1
+    "reste": lambda x, progress: ((x.abs().clamp_min(1e-8) ** (1 / 3 - 1)) / 3).clamp_max(3.0) * (x.abs() <= 1),
+    # triangle (Esser et al. 2016): max(0, 1 - |x|)
+    "triangle": lambda x, progress: (1 - x.abs()).clamp_min(0),
+    # Gaussian bump with sigma = 0.5: exp(-x^2 / (2 sigma^2)) / (sigma * sqrt(2 pi))
+    "gaussian": lambda x, progress: torch.exp(-2 * x ** 2) / (0.5 * (2 * torch.pi) ** 0.5),
+}
+
+
+class SignWithSurrogate(torch.autograd.Function):
+    """Forward sign(x) in {-1, +1} (sign(0) = +1), backward grad * surrogate'(x)."""
+
+    @staticmethod
+    def forward(ctx, x, surrogate, progress):
+        ctx.save_for_backward(x)
+        ctx.surrogate, ctx.progress = surrogate, progress
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * SURROGATES[ctx.surrogate](x, ctx.progress), None, None
+
+
+def binarize(x, surrogate="identity", progress=0.0):
+    return SignWithSurrogate.apply(x, surrogate, progress)
+
+
+def ternarize(x, delta, surrogate="identity", progress=0.0):
+    """{-1, 0, +1} as the mean of two shifted signs, (sign(x - delta) + sign(x + delta)) / 2, so each
+    threshold carries the surrogate gradient (and the identity STE stays the identity)."""
+    return 0.5 * (binarize(x - delta, surrogate, progress) + binarize(x + delta, surrogate, progress))
 
 
 # ----------------------------------------------------------------------------- BitNet b1.58
@@ -92,13 +150,221 @@ class TTQ(nn.Module):
         return x
 
 
+# ----------------------------------------------------------------------------- binary and ternary weight methods
+
+class TWN(nn.Module):
+    """Ternary weight networks: {-alpha, 0, +alpha} with a per-layer threshold; full-precision activations."""
+    weight_bits = 2
+
+    def __init__(self, layer, opts):
+        super().__init__()
+        self.surrogate = opts.get("ste") or "identity"
+
+    def weight(self, w):
+        # TWN (Li & Liu 2016, eq. 8-9): delta = 0.7 * mean|W|, alpha = mean of |W_i| over |W_i| > delta
+        delta = 0.7 * w.detach().abs().mean()
+        above = (w.detach().abs() > delta).to(w.dtype)
+        alpha = (w.detach().abs() * above).sum() / above.sum().clamp_min(1)
+        return alpha * ternarize(w, delta, self.surrogate, self.progress)
+
+    def input(self, x):
+        return x
+
+
+class BinaryConnect(nn.Module):
+    """Binary weights +-1 without scaling; latent weights clipped to [-1, 1] after every step."""
+    weight_bits = 1
+
+    def __init__(self, layer, opts):
+        super().__init__()
+        self.surrogate, self.stochastic = opts.get("ste") or "identity", opts.get("stochastic", False)
+
+    def weight(self, w):
+        # BinaryConnect (Courbariaux et al. 2015, eq. 1-3): w_b = sign(w), or stochastically
+        # +1 with p = hard_sigmoid(w) = clip((w + 1) / 2, 0, 1) and -1 otherwise
+        if self.stochastic and self.training:
+            p = ((w.detach() + 1) / 2).clamp(0, 1)
+            return ste(w, torch.where(torch.rand_like(w) < p, 1.0, -1.0).to(w.dtype))
+        return binarize(w, self.surrogate, self.progress)
+
+    def input(self, x):
+        return x
+
+    @torch.no_grad()
+    def after_step(self, layer):
+        layer.weight.clamp_(-1, 1)
+
+
+def stochastic_round(w, step):
+    # Li et al. 2017, eq. 3: Q_s(w) = step*floor(w/step) + step with probability w/step - floor(w/step), else step*floor(w/step)
+    low = torch.floor(w / step)
+    return step * (low + (torch.rand_like(w) < (w / step - low)).to(w.dtype))
+
+
+class StochasticRounding(nn.Module):
+    """Weights that live on the binary grid {-s, +s} (s = the layer's initial mean|W|): no full-precision
+    copy; after each optimizer step w <- Q_s(w - lr * update), clipped to the grid (Li et al. 2017, eq. 4)."""
+    weight_bits = 1
+
+    def __init__(self, layer, opts):
+        super().__init__()
+        self.register_buffer("s", layer.weight.detach().abs().mean())
+        with torch.no_grad():
+            layer.weight.copy_(self.round_to_grid(layer.weight))
+
+    def round_to_grid(self, w):
+        # grid {-s, +s}: step 2s from -s, so w -> -s + Q_s(w + s) with step 2s, clipped to [-s, s] first
+        return -self.s + stochastic_round(w.clamp(-self.s, self.s) + self.s, 2 * self.s)
+
+    def weight(self, w):
+        return w  # already on the grid
+
+    def input(self, x):
+        return x
+
+    @torch.no_grad()
+    def after_step(self, layer):
+        layer.weight.copy_(self.round_to_grid(layer.weight))
+
+
+class XNOR(nn.Module):
+    """XNOR-Net: binary weights with a per-output-channel scale; with 1-bit activations the block is
+    BN -> binarize (scaled) -> conv, the model's ReLU following (abits 32 gives BWN, weights only)."""
+    weight_bits = 1
+
+    def __init__(self, layer, opts):
+        super().__init__()
+        self.surrogate = opts.get("ste") or "clipped"
+        self.binary_input = opts.get("abits") == 1
+        channels = layer.in_channels if isinstance(layer, nn.Conv2d) else layer.in_features
+        conv = isinstance(layer, nn.Conv2d)
+        self.bn = (nn.BatchNorm2d if conv else nn.BatchNorm1d)(channels, affine=False) if self.binary_input else None
+
+    def weight(self, w):
+        # XNOR-Net (Rastegari et al. 2016, eq. 6): W ~ alpha * sign(W), alpha = mean|W| per output channel
+        alpha = w.detach().abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
+        return alpha * binarize(w, self.surrogate, self.progress)
+
+    def input(self, x):
+        if not self.binary_input:
+            return x
+        # XNOR-Net (eq. 11): I ~ beta * sign(I), beta = mean over channels of |I| at each position
+        x = self.bn(x)
+        beta = x.detach().abs().mean(dim=1, keepdim=True)
+        return beta * binarize(x, self.surrogate, self.progress)
+
+
+# ----------------------------------------------------------------------------- k-bit methods
+
+def quantize_uniform(r, k):
+    # DoReFa-Net (Zhou et al. 2016, eq. 5): quantize_k(r) = round((2^k - 1) r) / (2^k - 1) for r in [0, 1], STE
+    n = 2 ** k - 1
+    return ste(r, torch.round(r * n) / n)
+
+
+class DoReFa(nn.Module):
+    """k-bit weights through tanh normalization (k = 1: sign * mean|W|) and k-bit activations of
+    clip(x, 0, 1); 32 bits means full precision."""
+
+    def __init__(self, layer, opts):
+        super().__init__()
+        self.wbits, self.abits = opts.get("wbits") or 32, opts.get("abits") or 32
+        self.weight_bits = self.wbits
+
+    def weight(self, w):
+        if self.wbits == 32:
+            return w
+        if self.wbits == 1:  # DoReFa eq. 7: sign(w) * E(|w|)
+            return binarize(w) * w.detach().abs().mean()
+        # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1
+        t = torch.tanh(w)
+        return 2 * quantize_uniform(t / (2 * t.detach().abs().max()) + 0.5, self.wbits) - 1
+
+    def input(self, x):
+        # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1))
+        return x if self.abits == 32 else quantize_uniform(x.clamp(0, 1), self.abits)
+
+
+def quantize_symmetric(x, k, surrogate="clipped", progress=0.0):
+    # QNN (Hubara et al. 2016): k = 1 is sign with the clipped STE; k > 1 is linear quantization of
+    # clip(x, -1, 1) to 2^(k-1) - 1 levels per side, round with the clipped STE
+    if k == 1:
+        return binarize(x, surrogate, progress)
+    n = 2 ** (k - 1) - 1
+    clipped = x.clamp(-1, 1)
+    return ste(clipped, torch.round(clipped * n) / n)
+
+
+class QNN(nn.Module):
+    """Quantized neural networks: k-bit weights and activations, binary by sign with the clipped STE."""
+
+    def __init__(self, layer, opts):
+        super().__init__()
+        self.wbits, self.abits = opts.get("wbits") or 32, opts.get("abits") or 32
+        self.weight_bits = self.wbits
+        self.surrogate = opts.get("ste") or "clipped"
+
+    def weight(self, w):
+        if self.wbits in (1, 32):
+            return w if self.wbits == 32 else quantize_symmetric(w, 1, self.surrogate, self.progress)
+        scale = w.detach().abs().max()  # k-bit weights: linear levels over [-max|W|, max|W|], not rounded to 0
+        return scale * quantize_symmetric(w / scale, self.wbits, self.surrogate, self.progress)
+
+    def input(self, x):
+        return x if self.abits == 32 else quantize_symmetric(x, self.abits, self.surrogate, self.progress)
+
+
 # ----------------------------------------------------------------------------- registry and conversion
 
+KBITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)
+# name -> (class, weight bit widths it takes, activation bit widths it takes, takes --ste); the first
+# entry of each tuple is the default, None means the flag does not apply
 METHODS = {
     "fp32": None,  # no conversion: the full-precision baseline
-    "bitnet": BitNet,
-    "ttq": TTQ,
+    "bitnet": (BitNet, None, None, False),
+    "ttq": (TTQ, None, None, False),
+    "twn": (TWN, None, None, True),
+    "bc": (BinaryConnect, None, None, True),
+    "sr": (StochasticRounding, None, None, False),
+    "xnor": (XNOR, (1,), (1, 32), True),
+    "dorefa": (DoReFa, KBITS, KBITS, False),
+    "qnn": (QNN, KBITS, KBITS, True),
 }
+
+
+def check_options(method, wbits=None, abits=None, ste=None):
+    """The reason a combination of options cannot work, or None."""
+    if METHODS[method] is None:
+        return None if (wbits, abits, ste) == (None, None, None) else "fp32 takes no --wbits, --abits or --ste"
+    _, wchoices, achoices, takes_ste = METHODS[method]
+    for flag, value, choices in (("--wbits", wbits, wchoices), ("--abits", abits, achoices)):
+        if value is not None and choices is None:
+            return f"{method} has fixed bit widths; {flag} applies to: xnor, dorefa, qnn"
+        if value is not None and value not in choices:
+            return f"{method} does not support {flag} {value}; choose from {', '.join(map(str, choices))}"
+    if ste is not None and not takes_ste:
+        return f"{method} has its own gradient; --ste applies to: twn, bc, xnor, qnn"
+    if ste is not None and ste not in SURROGATES:
+        return f"unknown STE '{ste}'; choose one of: {', '.join(SURROGATES)}"
+    return None
+
+
+def set_progress(model, progress):
+    """Tell every quantizer the fraction of training done (EDE anneals with it)."""
+    for m in quantized_layers(model):
+        m.quantizer.progress = progress
+
+
+@torch.no_grad()
+def after_step(model, clip_factor=None):
+    """Run after every optimizer step: the methods' own weight updates (BC clipping, SR rounding),
+    then --clip-factor: w <- clip(w, -f * std(w), f * std(w)) per layer."""
+    for m in quantized_layers(model):
+        if clip_factor:
+            bound = clip_factor * m.weight.std()
+            m.weight.clamp_(-bound, bound)
+        if hasattr(m.quantizer, "after_step"):
+            m.quantizer.after_step(m)
 
 
 class QConv2d(nn.Conv2d):
@@ -130,7 +396,8 @@ def quantize_model(model, method, keep=(), **opts):
     for name, module in list(model.named_modules()):
         if type(module) in QUANTIZED and not is_kept(name, keep):
             module.__class__ = QUANTIZED[type(module)]  # same parameters, new forward
-            module.quantizer = METHODS[method](module, opts)
+            module.quantizer = METHODS[method][0](module, opts)
+            module.quantizer.progress = 0.0
     return model
 
 
