@@ -1,0 +1,202 @@
+"""Collect every training run into two CSV files, and read them back.
+
+`python aggregate.py [--results results/raw] [--processed DIR]` walks the run folders
+RESULTS/<dataset>/<model>/<tag>_s<seed>/, reads config.json and results.json and writes
+
+  <processed>/aggregated.csv  one row per run: configuration, status, accuracies, epochs,
+                              wall time, throughput, model size, and the run folder (path);
+  <processed>/summary.csv     one row per configuration (all settings but the seed):
+                              n, mean, std, 95% t-interval, min and max of top-1.
+
+The accuracy of a run (column top1) is report_top1, the value train.py picked with --report,
+or best_top1 when an older results.json has no report_top1. Only completed runs enter the
+statistics; a diverged, unfinished, failed, unreadable or missing results.json is named in a
+warning with its reason, kept in aggregated.csv with that status, and counted in the last line.
+It draws no tables or figures (tables.py, figures.py) and computes no statistics itself (common.py).
+"""
+import argparse
+import csv
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from common import fail, mean_std, read_json, t_interval
+
+RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "best_top5", "final_top1", "final_top5",
+                  "epochs_completed", "wall_seconds", "train_images_per_second", "params",
+                  "quantized_params", "model_size_bytes", "fp32_size_bytes", "diverged_epoch"]
+# config fields that are not settings of the experiment: the seed, names and places, speed knobs,
+# and --fp32-conv1 (train.py folds it into keep)
+PER_RUN_FIELDS = {"seed", "tag", "out", "run_dir", "data_dir", "device", "workers", "threads", "amp",
+                  "channels_last", "quiet", "git_commit", "torch_version", "fp32_conv1"}
+# paths (teacher checkpoint, initial weights) usually name a per-seed file: a configuration keys on "set or not"
+PATH_FIELDS = {"kd", "init_from"}
+# columns read back as text; all others are JSON values (numbers, true/false, lists)
+TEXT_COLUMNS = {"dataset", "model", "tag", "status", "reason", "path", "quant", "stem", "kd", "init_from",
+                "optimizer", "schedule", "ste", "shortcut", "report", "device", "data_dir", "out", "run_dir",
+                "git_commit", "torch_version"}
+SUMMARY_STATS = ["n", "mean", "std", "ci95_low", "ci95_high", "min", "max", "seeds", "diverged", "excluded"]
+
+
+def run_folders(results):
+    """Every <dataset>/<model>/<run> folder, whatever it holds (an empty one is a run that never started)."""
+    return sorted(p for p in results.glob("*/*/*") if p.is_dir() and not p.name.startswith("."))
+
+
+def read_run(folder):
+    """One aggregated.csv row: config fields, results fields, status and (for excluded runs) the reason."""
+    config, results = read_json(folder / "config.json"), read_json(folder / "results.json")
+    name = re.fullmatch(r"(.*)_s(\d+)", folder.name)
+    row = {"dataset": folder.parent.parent.name, "model": folder.parent.name,
+           "tag": name[1] if name else folder.name, "seed": int(name[2]) if name else None}
+    row.update(config if isinstance(config, dict) else {})
+    results = results if isinstance(results, dict) else {}
+    row.update({k: results.get(k) for k in RESULT_COLUMNS})
+    row["top1"] = chosen_top1(results)
+    row["status"], row["reason"] = run_status(folder, config, results)
+    row["path"] = str(folder.resolve())
+    return row
+
+
+def chosen_top1(results):
+    """report_top1 (the accuracy --report chose), else best_top1 for results written without it."""
+    return results["report_top1"] if results.get("report_top1") is not None else results.get("best_top1")
+
+
+def run_status(folder, config, results):
+    """(status, reason): reason is empty exactly for a completed run that enters the statistics."""
+    status = results.get("status")
+    if not isinstance(config, dict):
+        return "no-config", "config.json is missing or not valid JSON"
+    if not (folder / "results.json").exists():
+        return "missing", "no results.json (the run never wrote one)"
+    if not results:
+        return "corrupt", "results.json is empty or not valid JSON"
+    if status == "completed":
+        if not isinstance(chosen_top1(results), (int, float)):
+            return "corrupt", "results.json says completed but holds no report_top1 or best_top1"
+        return "completed", ""
+    if status == "running":
+        return "running", (f"unfinished: status 'running' after {results.get('epochs_completed', '?')}"
+                           f" of {results.get('epochs', '?')} epochs")
+    if status == "diverged":
+        return "diverged", (f"diverged at epoch {results.get('diverged_epoch', '?')}, step "
+                            f"{results.get('diverged_step', '?')} (last finite loss {results.get('last_finite_loss')})")
+    if status == "failed":
+        return "failed", f"failed: {results.get('message', 'no message')}"
+    return "corrupt", f"results.json has an unknown status {status!r}"
+
+
+def run_order(row):
+    seed = row["seed"] if isinstance(row["seed"], int) else -1
+    return str(row["dataset"]), str(row["model"]), str(row["tag"]), seed
+
+
+def cell(value):
+    """A CSV cell: empty for None, JSON for booleans and lists, plain text otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def parse_cell(column, text):
+    if text == "":
+        return None
+    if column in TEXT_COLUMNS:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text  # an unknown text field
+
+
+def load_runs(processed):
+    """aggregated.csv back as a list of dicts with typed values (the reader tables.py and figures.py share)."""
+    path = Path(processed) / "aggregated.csv"
+    if not path.exists():
+        fail(f"{path} not found; run `python aggregate.py` first (or pass --processed)")
+    with open(path, newline="") as f:
+        return [{k: parse_cell(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def write_csv(path, columns, rows):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        writer.writerows([[cell(row.get(c)) for c in columns] for row in rows])
+
+
+def configuration(row, config_columns):
+    """The settings that make a configuration: every config field but the per-run ones."""
+    return {c: bool(row.get(c)) if c in PATH_FIELDS else row.get(c)
+            for c in config_columns if c not in PER_RUN_FIELDS}
+
+
+def summarize(rows, config_columns):
+    """One row per configuration: its settings, tags, and the statistics of its completed runs."""
+    groups = {}
+    for row in rows:
+        if row["status"] != "no-config":  # without its settings a run belongs to no configuration
+            groups.setdefault(json.dumps(configuration(row, config_columns)), []).append(row)
+    summary = []
+    for runs in groups.values():
+        done = [r for r in runs if r["status"] == "completed"]
+        top1 = [r["top1"] for r in done]
+        entry = configuration(runs[0], config_columns)
+        entry["tags"] = " ".join(sorted({str(r["tag"]) for r in runs}))
+        entry.update(n=len(done), seeds=" ".join(str(r["seed"]) for r in done),
+                     diverged=sum(r["status"] == "diverged" for r in runs),
+                     excluded=sum(r["status"] not in ("completed", "diverged") for r in runs))
+        if top1:
+            mean, std = mean_std(top1)
+            low, high = t_interval(top1)  # nan for a single run, written as an empty cell
+            std = std if len(top1) > 1 else float("nan")  # one run has no sample std
+            entry.update({k: round(v, 4) if np.isfinite(v) else None for k, v in
+                          dict(mean=mean, std=std, ci95_low=low, ci95_high=high,
+                               min=min(top1), max=max(top1)).items()})
+        summary.append(entry)
+    return sorted(summary, key=lambda e: (str(e.get("dataset")), str(e.get("model")), e["tags"]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", default="results/raw", help="root of the run folders (default results/raw)")
+    parser.add_argument("--processed", help="output folder (default: 'processed' beside the results folder)")
+    args = parser.parse_args()
+    results = Path(args.results)
+    if not results.is_dir():
+        fail(f"results folder {results} not found (pass --results)")
+    processed = Path(args.processed) if args.processed else results.resolve().parent / "processed"
+    folders = run_folders(results)
+    if not folders:
+        fail(f"no run folders <dataset>/<model>/<run> in {results}")
+
+    rows = sorted((read_run(folder) for folder in folders), key=run_order)
+    for row in rows:
+        if row["reason"]:
+            print(f"warning: {row['path']}: {row['reason']}", file=sys.stderr)
+    config_columns = list(dict.fromkeys(k for r in rows for k in r
+                                        if k not in RESULT_COLUMNS + ["reason", "path"]))
+    summary = summarize(rows, config_columns)
+    settings = [c for c in config_columns if c not in PER_RUN_FIELDS | {"dataset", "model"}]
+    try:
+        processed.mkdir(parents=True, exist_ok=True)
+        write_csv(processed / "aggregated.csv", config_columns + RESULT_COLUMNS + ["reason", "path"], rows)
+        write_csv(processed / "summary.csv", ["dataset", "model", "tags"] + settings + SUMMARY_STATS, summary)
+    except OSError as e:
+        fail(f"cannot write to {processed}: {e.strerror}")
+
+    counts = Counter(r["status"] for r in rows)
+    listed = ", ".join(f"{n} {status}" for status, n in counts.most_common())
+    print(f"aggregated {len(rows)} runs ({listed}) into {len(summary)} configurations: "
+          f"{processed / 'aggregated.csv'}, {processed / 'summary.csv'}")
+
+
+if __name__ == "__main__":
+    main()

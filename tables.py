@@ -1,0 +1,398 @@
+"""The study's tables in LaTeX (booktabs) and Markdown, from <processed>/aggregated.csv.
+
+`python tables.py [--processed results/processed]` writes <processed>/tables/<name>.tex and
+<name>.md for each table and prints the Markdown to stdout:
+
+  main        top-1 of FP32 / BitNet / BitNet+FP32 conv1 / TTQ per model and dataset
+  gap         gap to FP32, and the share of it the recipe (conv1 kept in FP32) recovers
+  kd          FP32 and ternary students with and without knowledge distillation (Welch p)
+  layers      how much of the gap keeping one layer in FP32 recovers
+  stem        CIFAR stem (3x3 conv) against ImageNet stem (7x7 conv + max-pool)
+  power       configurations run with more than the three standard seeds, 95% t-intervals
+  efficiency  parameters, FP32 and deployed size, compression ratio (as train.py measured them)
+  ttq_paper, ste, bc_sr, bits   the other studies, when their runs exist
+
+Accuracy is the top1 column of aggregated.csv: report_top1 (what --report chose), or best_top1
+for a results.json without it. Only completed runs count. Methods are named from the config
+fields quant, keep, kd and stem, never from tags; a table with no runs is skipped with a note.
+figures.py draws from the same Study. Nothing here reads run folders or draws figures.
+"""
+import argparse
+import math
+import sys
+from collections import Counter, defaultdict, namedtuple
+from pathlib import Path
+
+import numpy as np
+
+from aggregate import load_runs
+from common import fail, mean_std, t_interval, welch_t_test
+
+STANDARD_SEEDS = {42, 123, 456}
+DATASET_ORDER = ["cifar10", "cifar100", "tiny-imagenet"]
+MAIN_METHODS = ["FP32", "BitNet", "BitNet+FP32 conv1", "TTQ"]
+RECIPE = "BitNet+FP32 conv1"
+KD_STUDENTS = ["FP32", "BitNet", RECIPE]
+KEPT_LAYERS = ["conv1", "layer1", "layer4", "fc"]
+TTQ_PAPER_MODELS = ["resnet20", "resnet32", "resnet44", "resnet56"]
+BIT_PAIRS = ["32/32", "8/8", "4/4", "2/32", "1/32", "2/2", "2/1", "1/2", "1/1"]
+QUANT_NAMES = {"fp32": "FP32", "bitnet": "BitNet", "ttq": "TTQ", "twn": "TWN", "bc": "BC", "sr": "SR",
+               "xnor": "XNOR", "dorefa": "DoReFa", "qnn": "QNN"}
+QUANT_FAMILY = {"bitnet": "ternary", "ttq": "ternary", "twn": "ternary", "bc": "binary", "sr": "binary",
+                "xnor": "binary", "dorefa": "k-bit", "qnn": "k-bit"}
+# train.py's defaults, for a run whose config.json lacks the field
+DEFAULTS = {"quant": "fp32", "stem": "cifar", "keep": []}
+ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; best_top1 where absent), "
+                 "mean ± sample std over seeds, (n) completed runs.")
+
+# labels: how many leading columns are text; needs: which runs the table is built from (for the skip note)
+Table = namedtuple("Table", "name title header rows notes labels needs")
+
+
+# ----------------------------------------------------------------------------- runs and methods
+
+def quantizer(run):
+    """'BC', 'BC (stochastic)', 'DoReFa', ...: the quantizer's name."""
+    return QUANT_NAMES.get(run["quant"], run["quant"]) + (" (stochastic)" if run.get("stochastic") else "")
+
+
+def method(run):
+    """The name of a run's recipe from its config, e.g. 'BitNet+FP32 conv1+KD'."""
+    name = quantizer(run)
+    if run.get("keep") and run["quant"] != "fp32":
+        name += "+FP32 " + ",".join(run["keep"])
+    return name + ("+KD" if run.get("kd") else "")
+
+
+def without_batchnorm(run):
+    """BatchNorm removed: train.py writes bn = false (an older spelling is no_bn = true)."""
+    return bool(run.get("no_bn")) or run.get("bn") is False
+
+
+def is_plain(run):
+    """No bit-width, STE, clipping or BatchNorm setting: a recipe of the main study."""
+    return (all(run.get(k) is None for k in ("wbits", "abits", "ste", "clip_factor"))
+            and not without_batchnorm(run))
+
+
+def order(pair):
+    """Sort key for (model, dataset, ...): model name, datasets in the study's order, the rest."""
+    model, dataset = pair[:2]
+    rank = DATASET_ORDER.index(dataset) if dataset in DATASET_ORDER else len(DATASET_ORDER)
+    return (model, rank, dataset) + tuple(str(x) for x in pair[2:])
+
+
+def group(runs, key):
+    cells = defaultdict(list)
+    for run in runs:
+        cells[key(run)].append(run)
+    return cells
+
+
+class Study:
+    """Completed runs, and the plain ones grouped into cells (model, dataset, method, stem)."""
+
+    def __init__(self, runs):
+        self.all_runs = runs
+        self.runs = [dict(DEFAULTS, **{k: v for k, v in r.items() if v is not None})
+                     for r in runs if r["status"] == "completed"]
+        self.cells = group([r for r in self.runs if is_plain(r)],
+                           lambda r: (r["model"], r["dataset"], method(r), r["stem"]))
+
+    def top1(self, model, dataset, method_name, stem="cifar"):
+        return [r["top1"] for r in self.cells.get((model, dataset, method_name, stem), [])]
+
+    def mean(self, model, dataset, method_name):
+        values = self.top1(model, dataset, method_name)
+        return float(np.mean(values)) if values else None
+
+    def pairs(self):
+        """(model, dataset) of the 1.58-bit study: those with BitNet runs (CIFAR stem)."""
+        return sorted({(m, d) for m, d, name, stem in self.cells if name.startswith("BitNet") and stem == "cifar"},
+                      key=order)
+
+    def kept_layers(self):
+        """Layers kept in FP32 by BitNet runs: the standard four first, then any others."""
+        found = {",".join(r["keep"]) for r in self.runs if r["quant"] == "bitnet" and r.get("keep")}
+        return [k for k in KEPT_LAYERS if k in found] + sorted(found - set(KEPT_LAYERS))
+
+    def extra_seed_cells(self):
+        """Cells (CIFAR stem) with seeds beyond the standard three: the n = 10 study."""
+        return sorted((key for key, runs in self.cells.items()
+                       if key[3] == "cifar" and {r.get("seed") for r in runs} - STANDARD_SEEDS), key=order)
+
+    def gap_recovered(self, model, dataset, method_name):
+        """Share (%) of the FP32-BitNet gap that method_name closes; None without a positive gap."""
+        fp32, bitnet, other = (self.mean(model, dataset, k) for k in ("FP32", "BitNet", method_name))
+        if None in (fp32, bitnet, other) or fp32 <= bitnet:
+            return None
+        return 100 * (other - bitnet) / (fp32 - bitnet)
+
+
+# ----------------------------------------------------------------------------- cell formatting
+
+def mean_pm(values, with_n=True):
+    """'mean ± std (n)'; one run has no spread to show."""
+    if not values:
+        return "–"
+    mean, std = mean_std(values)
+    spread = f" ± {std:.2f}" if len(values) > 1 else ""
+    return f"{mean:.2f}{spread}" + (f" ({len(values)})" if with_n else "")
+
+
+def number(x, digits=2, signed=False):
+    if x is None or not math.isfinite(x):
+        return "–"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+
+
+def difference(a, b):
+    """mean(a) - mean(b), None when either is empty."""
+    return float(np.mean(a) - np.mean(b)) if a and b else None
+
+
+def p_value(a, b):
+    if len(a) < 2 or len(b) < 2:
+        return "–"  # Welch's test needs a variance on both sides
+    p = welch_t_test(a, b)[2]
+    return "–" if not math.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def interval(values):
+    low, high = t_interval(values)
+    return (f"[{low:.2f}, {high:.2f}]", f"± {(high - low) / 2:.2f}") if len(values) > 1 else ("–", "–")
+
+
+# ----------------------------------------------------------------------------- the tables
+
+def main_table(study):
+    rows = [[m, d] + [mean_pm(study.top1(m, d, name)) for name in MAIN_METHODS] for m, d in study.pairs()]
+    excluded = Counter(r["status"] for r in study.all_runs if r["status"] != "completed")
+    notes = [ACCURACY_NOTE]
+    if excluded:
+        notes.append("Excluded runs (named in aggregate.py's warnings): "
+                     + ", ".join(f"{n} {status}" for status, n in sorted(excluded.items())) + ".")
+    return Table("main", "Top-1 accuracy (%) by method", ["Model", "Dataset"] + MAIN_METHODS, rows, notes, 2,
+                 "BitNet runs")
+
+
+def gap_table(study):
+    rows = []
+    for m, d in study.pairs():
+        fp32, bitnet, recipe = (study.mean(m, d, k) for k in ("FP32", "BitNet", RECIPE))
+        if fp32 is None or bitnet is None:
+            continue
+        remaining = fp32 - recipe if recipe is not None else None
+        rows.append([m, d, number(fp32), number(bitnet), number(fp32 - bitnet), number(recipe),
+                     number(remaining), number(study.gap_recovered(m, d, RECIPE), 1)])
+    header = ["Model", "Dataset", "FP32", "BitNet", "Gap (pts)", RECIPE, "Remaining gap (pts)", "Recovered (%)"]
+    notes = ["Gap = FP32 - BitNet mean top-1; recovered = (recipe - BitNet) / gap."]
+    return Table("gap", "Gap to FP32 and the share the recipe recovers", header, rows, notes, 2,
+                 "pairs of FP32 and BitNet runs")
+
+
+def kd_table(study):
+    rows = []
+    for m, d in study.pairs():
+        for student in KD_STUDENTS:
+            plain, distilled = study.top1(m, d, student), study.top1(m, d, student + "+KD")
+            if plain and distilled:
+                rows.append([m, d, student, mean_pm(plain), mean_pm(distilled),
+                             number(difference(distilled, plain), signed=True), p_value(distilled, plain)])
+    header = ["Model", "Dataset", "Student", "Without KD", "With KD", "KD effect (pts)", "Welch p"]
+    return Table("kd", "Knowledge distillation: FP32 and ternary students", header, rows,
+                 [ACCURACY_NOTE, "KD effect = with - without; two-sided Welch t-test."], 3,
+                 "students trained both with and without KD")
+
+
+def layers_table(study):
+    rows = []
+    for m, d in study.pairs():
+        bitnet = study.top1(m, d, "BitNet")
+        for layer in study.kept_layers():
+            kept = study.top1(m, d, "BitNet+FP32 " + layer)
+            if kept:
+                rows.append([m, d, layer, mean_pm(kept), number(difference(kept, bitnet), signed=True),
+                             number(study.gap_recovered(m, d, "BitNet+FP32 " + layer), 1)])
+    header = ["Model", "Dataset", "Kept in FP32", "Top-1", "Gain over BitNet (pts)", "Gap recovered (%)"]
+    return Table("layers", "Layer sensitivity: one layer kept in full precision", header, rows,
+                 [ACCURACY_NOTE], 3, "BitNet runs with a layer kept in FP32")
+
+
+def stem_table(study):
+    rows = []
+    for m, d, name, stem in sorted(study.cells, key=order):
+        if stem == "imagenet":
+            cifar, imagenet = study.top1(m, d, name), study.top1(m, d, name, "imagenet")
+            rows.append([m, d, name, mean_pm(cifar), mean_pm(imagenet),
+                         number(difference(imagenet, cifar), signed=True), p_value(imagenet, cifar)])
+    header = ["Model", "Dataset", "Method", "CIFAR stem", "ImageNet stem", "Difference (pts)", "Welch p"]
+    return Table("stem", "Stem ablation: 3x3 CIFAR stem against 7x7 + max-pool ImageNet stem", header, rows,
+                 [ACCURACY_NOTE, "Difference = ImageNet stem - CIFAR stem."], 3, "ImageNet-stem runs")
+
+
+def power_table(study):
+    rows = []
+    for m, d, name, _ in study.extra_seed_cells():
+        runs = study.cells[(m, d, name, "cifar")]
+        values = [r["top1"] for r in runs]
+        standard = [r["top1"] for r in runs if r.get("seed") in STANDARD_SEEDS]
+        rows.append([m, d, name, str(len(values)), mean_pm(values, with_n=False), *interval(values),
+                     *interval(standard)])
+    seeds = "/".join(str(s) for s in sorted(STANDARD_SEEDS))
+    header = ["Model", "Dataset", "Method", "n", "Top-1", "95% CI", "Half-width", f"95% CI, seeds {seeds}",
+              "Half-width (3 seeds)"]
+    notes = ["95% CI = mean ± t(0.975, n-1) s / sqrt(n), the Student-t interval of the mean."]
+    return Table("power", "Statistical power: configurations with more than three seeds", header, rows, notes,
+                 3, "configurations with seeds beyond " + ", ".join(map(str, sorted(STANDARD_SEEDS))))
+
+
+def efficiency_table(study):
+    rows = []
+    names = MAIN_METHODS + ["BitNet+FP32 " + k for k in study.kept_layers() if k != "conv1"]
+    for m, d in study.pairs():
+        for name in names:
+            sized = [r for r in study.cells.get((m, d, name, "cifar"), [])
+                     if r.get("params") and r.get("fp32_size_bytes") and r.get("model_size_bytes")]
+            if sized:  # sizes are properties of the model, the same for every seed
+                r = sized[0]
+                rows.append([m, d, name, f"{r['params'] / 1e6:.2f}", f"{r['fp32_size_bytes'] / 1e6:.2f}",
+                             f"{r['model_size_bytes'] / 1e6:.2f}",
+                             f"{r['fp32_size_bytes'] / r['model_size_bytes']:.1f}×"])
+    header = ["Model", "Dataset", "Method", "Parameters (M)", "FP32 (MB)", "Deployed (MB)", "Compression"]
+    notes = ["Sizes as train.py measured the model (results.json): FP32 = 4 bytes per parameter, deployed = "
+             "quantized weights at their bit width, the rest in FP32; MB = 10^6 bytes."]
+    return Table("efficiency", "Model size and compression", header, rows, notes, 3,
+                 "runs with params and model sizes")
+
+
+def ttq_paper_table(study):
+    rows = []
+    for m in TTQ_PAPER_MODELS:
+        fp32, ttq = study.top1(m, "cifar10", "FP32"), study.top1(m, "cifar10", "TTQ")
+        if fp32 or ttq:
+            errors = [[100 - v for v in values] for values in (fp32, ttq)]
+            rows.append([m, mean_pm(errors[0]), mean_pm(errors[1]),
+                         number(difference(errors[1], errors[0]), signed=True)])
+    header = ["Model", "FP32 error (%)", "TTQ error (%)", "TTQ - FP32 (pts)"]
+    return Table("ttq_paper", "TTQ paper: CIFAR-10 error rates of ResNet-20 to 56", header, rows,
+                 ["Error = 100 - top-1; mean ± std over seeds (n)."], 1,
+                 f"{'/'.join(TTQ_PAPER_MODELS)} runs on cifar10")
+
+
+def ste_table(study):
+    ablated = {(r["model"], r["dataset"]) for r in study.runs
+               if r.get("ste") is not None or r.get("clip_factor") is not None or without_batchnorm(r)}
+    runs = [r for r in study.runs if (r["model"], r["dataset"]) in ablated and r["quant"] != "fp32"
+            and r.get("wbits") is None and r.get("abits") is None and not r.get("kd")]
+    cells = group(runs, lambda r: (r["model"], r["dataset"], QUANT_FAMILY.get(r["quant"], "other"), quantizer(r),
+                                   r.get("ste") or "default", r.get("clip_factor"), without_batchnorm(r)))
+    rows = []
+    for key in sorted(cells, key=order):
+        m, d, family, name, ste, clip, no_bn = key
+        rows.append([m, d, family, name, ste, number(clip), "no" if no_bn else "yes",
+                     mean_pm([r["top1"] for r in cells[key]])])
+    header = ["Model", "Dataset", "Weights", "Quantizer", "STE", "Clip", "BatchNorm", "Top-1"]
+    return Table("ste", "STE ablation", header, rows, [ACCURACY_NOTE], 5,
+                 "runs with an STE, clip_factor or no_bn setting")
+
+
+def bc_sr_table(study):
+    runs = [r for r in study.runs if quantizer(r) in ("BC", "SR") and is_plain(r) and not r.get("kd")]
+    cells = group(runs, lambda r: (r["model"], r["dataset"], r.get("batch_size")))
+    rows = []
+    for m, d, batch in sorted(cells, key=order):
+        bc = [r["top1"] for r in cells[(m, d, batch)] if r["quant"] == "bc"]
+        sr = [r["top1"] for r in cells[(m, d, batch)] if r["quant"] == "sr"]
+        rows.append([m, d, str(batch), mean_pm(bc), mean_pm(sr), number(difference(bc, sr), signed=True),
+                     p_value(bc, sr)])
+    header = ["Model", "Dataset", "Batch size", "BC", "SR", "BC - SR (pts)", "Welch p"]
+    return Table("bc_sr", "BinaryConnect against stochastic rounding (Li et al. 2017)", header, rows,
+                 [ACCURACY_NOTE], 3, "bc or sr runs")
+
+
+def bit_pair(run):
+    """'weight bits/activation bits'; an unset width is full precision (32)."""
+    return "/".join(str(32 if run.get(k) is None else run[k]) for k in ("wbits", "abits"))
+
+
+def bits_table(study):
+    studied = {(r["model"], r["dataset"], r["stem"]) for r in study.runs
+               if r.get("wbits") is not None or r.get("abits") is not None}
+    runs = [r for r in study.runs if (r["model"], r["dataset"], r["stem"]) in studied and not r.get("kd")
+            and not r.get("keep") and r.get("ste") is None and r.get("clip_factor") is None and not without_batchnorm(r)
+            and (r["quant"] == "fp32" or r.get("wbits") is not None or r.get("abits") is not None)]
+    cells = group(runs, lambda r: (r["model"], r["dataset"], quantizer(r), bit_pair(r)))
+    found = {key[3] for key in cells}
+    columns = [b for b in BIT_PAIRS if b in found] + sorted(found - set(BIT_PAIRS))
+    rows = [[m, d, q] + [mean_pm([r["top1"] for r in cells.get((m, d, q, b), [])]) for b in columns]
+            for m, d, q in sorted({key[:3] for key in cells}, key=order)]
+    return Table("bits", "Quantizer by bit width (weights/activations)", ["Model", "Dataset", "Quantizer"] + columns,
+                 rows, [ACCURACY_NOTE, "Columns are weight/activation bits; 32 = full precision."], 3,
+                 "runs with wbits or abits set")
+
+
+TABLES = [main_table, gap_table, kd_table, layers_table, stem_table, power_table, efficiency_table,
+          ttq_paper_table, ste_table, bc_sr_table, bits_table]
+
+
+# ----------------------------------------------------------------------------- rendering
+
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "±": r"$\pm$", "–": "--", "×": r"$\times$", "<": r"$<$", ">": r"$>$"}
+
+
+def latex_escape(text):
+    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def markdown(table):
+    align = [":---" if i < table.labels else "---:" for i in range(len(table.header))]
+    lines = [f"### {table.title}", "", "| " + " | ".join(table.header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in table.rows]
+    return "\n".join(lines + [""] + table.notes) + "\n"
+
+
+def latex(table):
+    spec = "l" * table.labels + "r" * (len(table.header) - table.labels)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(table.title)}}}",
+             rf"\label{{tab:{table.name}}}", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+             " & ".join(latex_escape(h) for h in table.header) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.rows]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\par\smallskip{\footnotesize " + latex_escape(" ".join(table.notes)) + "}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(out, table):
+    """Write <name>.md and <name>.tex and return the Markdown; a table without rows leaves a note."""
+    if not table.rows:
+        for stale in (out / f"{table.name}.md", out / f"{table.name}.tex"):
+            stale.unlink(missing_ok=True)  # an old table must not outlive its runs
+        print(f"note: skipped table '{table.name}': no {table.needs}", file=sys.stderr)
+        return None
+    (out / f"{table.name}.md").write_text(markdown(table))
+    (out / f"{table.name}.tex").write_text(latex(table))
+    return markdown(table)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processed", default="results/processed",
+                        help="folder holding aggregated.csv; tables go to its tables/ (default results/processed)")
+    args = parser.parse_args()
+    study = Study(load_runs(args.processed))
+    out = Path(args.processed) / "tables"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = [write_table(out, build(study)) for build in TABLES]
+    except OSError as e:
+        fail(f"cannot write to {out}: {e.strerror}")
+    for text in filter(None, written):
+        print(text)
+    print(f"tables written to {out}")
+
+
+if __name__ == "__main__":
+    main()
