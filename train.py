@@ -420,6 +420,8 @@ def main(argv=None):
     lock = acquire_lock(run_dir)
     try:
         return train(args, run_dir)
+    except OSError as e:  # a full disk or a vanished folder while writing: the previous files are intact
+        common.fail(f"cannot write to {run_dir} ({e.strerror or e}); the last good checkpoint is kept, rerun to resume")
     finally:
         lock.unlink(missing_ok=True)
 

@@ -57,14 +57,14 @@ def test_deployed_size_counts_ternary_layers_at_two_bits(tmp_path, fast_flags):
     assert results["model_size_bytes"] == (2 * quantized + 32 * (params - quantized) + 7) // 8
 
 
-def kill_after_first_epoch(cmd, folder):
-    """Start train.py, SIGKILL it once its first epoch is on disk, and return."""
+def kill_after_first_epoch(cmd, folder, epochs_done=1):
+    """Start train.py, SIGKILL it once `epochs_done` epochs are on disk, and return."""
     proc = subprocess.Popen([sys.executable, "train.py", *cmd], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         results = common.read_json(folder / "results.json") or {}
-        if results.get("epochs_completed", 0) >= 1:
+        if results.get("epochs_completed", 0) >= epochs_done:
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)

@@ -1,0 +1,88 @@
+"""Failure modes end in a correct result or one clear message: divergence, locks, corrupt
+checkpoints, unsafe pickles, unwritable output, and files written atomically."""
+import errno
+import os
+
+import pytest
+import torch
+
+import common
+from conftest import run_script
+from test_train import RESNET20, kill_after_first_epoch, run_dir
+
+
+def one_line_error(r):
+    line = r.stderr.strip()
+    return r.returncode == 2 and "Traceback" not in r.stderr and line.startswith("error:") and len(line.splitlines()) == 1
+
+
+def test_divergence_stops_within_a_step_and_is_recorded(tmp_path, fast_flags):
+    r = run_script("train.py", *RESNET20, "--lr", "1e12", "--warmup-epochs", "0", *fast_flags)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "diverged" in r.stderr
+    results = common.read_json(run_dir(tmp_path, "fp32") / "results.json")
+    assert results["status"] == "diverged" and results["diverged_epoch"] == 1
+    assert results["diverged_step"] >= 2  # the first loss is computed before any update, so it is finite
+    assert isinstance(results["last_finite_loss"], float) and results["last_finite_loss"] == results["last_finite_loss"]
+
+
+def test_a_live_lock_refuses_a_second_process_and_a_stale_one_is_taken_over(tmp_path, fast_flags):
+    folder = run_dir(tmp_path, "fp32")
+    folder.mkdir(parents=True)
+    (folder / "lock").write_text(str(os.getpid()))  # this test process is alive
+    r = run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags)
+    assert one_line_error(r) and f"pid {os.getpid()}" in r.stderr
+    (folder / "lock").write_text("999999999")  # no such process
+    r = run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags)
+    assert r.returncode == 0 and "stale lock" in r.stderr and not (folder / "lock").exists()
+
+
+def test_a_corrupt_last_checkpoint_falls_back_to_the_previous_one(tmp_path, fast_flags):
+    cmd = [*RESNET20, "--epochs", "4", "--quant", "bitnet", *fast_flags]
+    assert run_script("train.py", *cmd, "--out", tmp_path / "whole").returncode == 0
+    folder = tmp_path / "raw/synthetic/resnet20/bitnet_s0"
+    kill_after_first_epoch(cmd, folder, epochs_done=2)
+    assert (folder / "last.pt.prev").exists()
+    (folder / "last.pt").write_bytes((folder / "last.pt").read_bytes()[:1000])  # truncated, as by a crash
+    r = run_script("train.py", *cmd)
+    assert r.returncode == 0 and "corrupt" in r.stderr and "resume from epoch" in r.stdout
+    a = common.load_checkpoint(tmp_path / "whole/synthetic/resnet20/bitnet_s0/last.pt")["model"]
+    b = common.load_checkpoint(folder / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_checkpoint_with_arbitrary_pickled_objects_is_refused(tmp_path, fast_flags):
+    import argparse
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": {}, "config": argparse.Namespace(model="resnet20")}, evil)
+    r = run_script("train.py", *RESNET20, "--quant", "bitnet", "--kd", evil, *fast_flags)
+    assert one_line_error(r) and "evil.pt" in r.stderr
+    r = run_script("train.py", *RESNET20, "--quant", "ttq", "--init-from", evil, *fast_flags)
+    assert one_line_error(r) and "evil.pt" in r.stderr
+
+
+def test_an_unwritable_output_directory_is_one_clear_error(tmp_path, fast_flags):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    r = run_script("train.py", *RESNET20, *fast_flags, "--out", blocker / "raw")
+    assert one_line_error(r) and "cannot write" in r.stderr
+
+
+def test_atomic_write_keeps_the_old_file_when_the_disk_fills(tmp_path):
+    target = tmp_path / "results.json"
+    common.write_json(target, {"status": "running", "epochs_completed": 3})
+
+    def disk_full(f):
+        f.write(b'{"status": "comp')
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        common.write_atomic(target, disk_full)
+    assert common.read_json(target) == {"status": "running", "epochs_completed": 3}
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary file left behind
+
+
+def test_a_run_folder_with_other_settings_is_not_silently_reused(tmp_path, fast_flags):
+    assert run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags, "--tag", "x").returncode == 0
+    (run_dir(tmp_path, "x") / "results.json").unlink()  # unfinished, so it would resume
+    r = run_script("train.py", *RESNET20, "--epochs", "1", "--lr", "0.2", *fast_flags, "--tag", "x")
+    assert one_line_error(r) and "lr: 0.05 -> 0.2" in r.stderr
