@@ -83,6 +83,8 @@ def parse_args(argv=None):
     a("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
     a("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="default on for cuda")
+    a("--compile", action=argparse.BooleanOptionalAction, default=None,
+      help="torch.compile the model (falls back to eager where it cannot); default on for cuda")
     a("--quiet", action="store_true", help="no progress bars (they are off anyway when not on a terminal)")
     return p.parse_args(argv)
 
@@ -148,6 +150,7 @@ def resolve(args):
     on_cuda = args.device.startswith("cuda")
     args.amp = on_cuda if args.amp is None else args.amp
     args.channels_last = on_cuda if args.channels_last is None else args.channels_last
+    args.compile = on_cuda if args.compile is None else args.compile
     args.tag = args.tag or default_tag(args)
     args.quiet = args.quiet or not sys.stderr.isatty()
     return args
@@ -163,7 +166,7 @@ def git_commit():
 
 # flags that may change between a run and its resumption without changing what is computed
 RESUMABLE_CHANGES = {"epochs", "device", "workers", "threads", "quiet", "out", "data_dir", "steps_per_epoch", "amp",
-                     "channels_last", "torch_version", "git_commit", "kd", "run_dir"}
+                     "channels_last", "compile", "world_size", "torch_version", "git_commit", "kd", "run_dir"}
 
 
 def check_same_run(saved, config):
@@ -171,6 +174,31 @@ def check_same_run(saved, config):
     if changed:
         diff = ", ".join(f"{k}: {saved.get(k)} -> {config[k]}" for k in changed)
         common.fail(f"{config['run_dir']} holds a run with other settings ({diff}); pass --tag to start a new one")
+
+
+def setup_distributed(args):
+    """Under torchrun (WORLD_SIZE > 1): join the process group (NCCL on GPUs, gloo on CPUs) and take
+    this process's GPU. Returns (rank, world size); (0, 1) for a plain run."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    import torch.distributed as dist
+    if args.device.startswith("cuda"):
+        args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+        torch.cuda.set_device(args.device)
+    dist.init_process_group("nccl" if args.device.startswith("cuda") else "gloo")
+    if args.batch_size % world:
+        common.fail(f"--batch-size {args.batch_size} must divide evenly over {world} processes")
+    return dist.get_rank(), world
+
+
+def mean_over_processes(value, world):
+    if world == 1:
+        return value
+    import torch.distributed as dist
+    t = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.item() / world
 
 
 # ----------------------------------------------------------------------------- model, teacher, optimizer
@@ -280,7 +308,7 @@ class Diverged(Exception):
     pass
 
 
-def train_epoch(args, epoch, model, teacher, optimizer, data, state, steps_per_epoch):
+def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, steps_per_epoch, rank=0, world=1):
     """One pass over a fresh permutation; every random draw comes from generators seeded by
     (seed, epoch), so a resumed epoch repeats exactly."""
     model.train()
@@ -298,17 +326,20 @@ def train_epoch(args, epoch, model, teacher, optimizer, data, state, steps_per_e
             lam = float(rng.beta(args.mixup, args.mixup))
             perm = torch.randperm(len(y), generator=g).to(x.device)
             x, y_mixed = lam * x + (1 - lam) * x[perm], y[perm]
+        if world > 1:  # every process draws the whole global batch, then trains on its share of it
+            x, y = x[rank::world], y[rank::world]
+            y_mixed = y_mixed[rank::world] if y_mixed is not None else None
         for group in optimizer.param_groups:
             group["lr"] = lr_at(args, state["step"], steps_per_epoch)
         with autocast:
-            logits = model(x)
+            logits = forward(x)
             teacher_logits = None
             if teacher is not None:
                 with torch.no_grad():
                     teacher_logits = teacher(x)
             loss = loss_fn(args, logits.float(), y, y_mixed, lam,
                            None if teacher_logits is None else teacher_logits.float())
-        value = loss.item()
+        value = mean_over_processes(loss.item(), world)
         if not math.isfinite(value):  # stop before the bad gradient reaches the weights
             raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=i + 1, last_finite_loss=state["last_loss"]))
         optimizer.zero_grad(set_to_none=True)
@@ -406,6 +437,14 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     run_dir = Path(args.out) / args.dataset / args.model / f"{args.tag}_s{args.seed}"
+    previous = common.read_json(run_dir / "results.json")
+    if previous and previous.get("status") == "completed":
+        print(f"run: {run_dir} (completed; top-1 {previous.get('final_top1', float('nan')):.2f}%, nothing to do)")
+        return 0
+    rank, world = setup_distributed(args)
+    args.world_size = world
+    if rank > 0:  # the other processes train in step with rank 0, which alone writes files
+        return train(args, run_dir, rank, world)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -413,21 +452,19 @@ def main(argv=None):
         probe.unlink()
     except OSError as e:
         common.fail(f"cannot write to {run_dir}: {e.strerror}")
-    previous = common.read_json(run_dir / "results.json")
-    if previous and previous.get("status") == "completed":
-        print(f"run: {run_dir} (completed; top-1 {previous.get('final_top1', float('nan')):.2f}%, nothing to do)")
-        return 0
     lock = acquire_lock(run_dir)
     try:
-        return train(args, run_dir)
+        return train(args, run_dir, rank, world)
     except OSError as e:  # a full disk or a vanished folder while writing: the previous files are intact
         common.fail(f"cannot write to {run_dir} ({e.strerror or e}); the last good checkpoint is kept, rerun to resume")
     finally:
         lock.unlink(missing_ok=True)
 
 
-def train(args, run_dir):
+def train(args, run_dir, rank=0, world=1):
     common.seed_everything(args.seed)
+    main_process = rank == 0
+    log = print if main_process else (lambda *a, **k: None)
     data = prepare_data(args)
     n_train, n_test = (len(data["train"]), len(data["test"])) if data.get("streamed") else (len(data["train_y"]), len(data["test_y"]))
     num_classes = data["num_classes"]
@@ -445,6 +482,11 @@ def train(args, run_dir):
         teacher = teacher.to(memory_format=torch.channels_last) if teacher is not None else None
     optimizer = make_optimizer(args, model)
     params, quantized_params, size_bytes, fp32_bytes = quant.model_size(model)
+    forward = model
+    if world > 1:
+        forward = torch.nn.parallel.DistributedDataParallel(model)
+    if args.compile:
+        forward = compile_model(forward, log)
 
     ckpt = load_resume_state(run_dir)
     history, best, start_epoch, state = [], dict(top1=-1.0, epoch=0), 0, dict(step=0, last_loss=None)
@@ -452,11 +494,13 @@ def train(args, run_dir):
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start_epoch, state = ckpt["history"], ckpt["best"], ckpt["epoch"], ckpt["state"]
-    print(f"run: {run_dir} ({f'resume from epoch {start_epoch}' if ckpt else 'new'})")
-    print(f"{args.model} ({stem} stem), {args.quant}, {params / 1e6:.2f}M parameters "
+    log(f"run: {run_dir} ({f'resume from epoch {start_epoch}' if ckpt else 'new'})")
+    log(f"{args.model} ({stem} stem), {args.quant}, {params / 1e6:.2f}M parameters "
           f"({quantized_params / 1e6:.2f}M quantized), {size_bytes / 2**20:.2f} MB deployed; "
-          f"{args.dataset}: {n_train} train / {n_test} test images on {args.device}")
-    common.write_json(run_dir / "config.json", config)
+          f"{args.dataset}: {n_train} train / {n_test} test images on {args.device}"
+          + (f" x {world} processes" if world > 1 else ""))
+    if main_process:
+        common.write_json(run_dir / "config.json", config)
 
     steps_per_epoch = n_train // args.batch_size
     if steps_per_epoch == 0:
@@ -470,10 +514,12 @@ def train(args, run_dir):
                       disable=args.quiet):
         start = time.perf_counter()
         try:
-            train_loss, images_per_second = train_epoch(args, epoch, model, teacher, optimizer, data, state,
-                                                        steps_per_epoch)
+            train_loss, images_per_second = train_epoch(args, epoch, model, forward, teacher, optimizer, data, state,
+                                                        steps_per_epoch, rank, world)
         except Diverged as d:
             info = d.args[0]
+            if not main_process:
+                return 1
             results.update(status="diverged", epochs_completed=epoch, history=history, **info,
                            message=f"non-finite loss at epoch {info['diverged_epoch']}, step {info['diverged_step']}")
             common.write_json(run_dir / "results.json", results)
@@ -482,6 +528,8 @@ def train(args, run_dir):
             return 1
         top1, top5, test_loss = evaluate(args, model, data)
         seconds = time.perf_counter() - start
+        if not main_process:
+            continue
         wall += seconds
         history.append(dict(epoch=epoch + 1, train_loss=train_loss, test_loss=test_loss, test_top1=top1,
                             test_top5=top5, lr=optimizer.param_groups[0]["lr"], seconds=seconds,
@@ -495,12 +543,25 @@ def train(args, run_dir):
         tqdm.write(f"epoch {epoch + 1}/{args.epochs}: loss {train_loss:.4f}, test top-1 {top1:.2f}%, "
                    f"top-5 {top5:.2f}%, {images_per_second:.0f} img/s, {seconds:.1f}s")
         common.write_json(run_dir / "results.json", dict(results, **summarize(args, history, best, wall)))
+    if not main_process:
+        return 0
     results.update(summarize(args, history, best, wall), status="completed")
     common.write_json(run_dir / "results.json", results)
     (run_dir / "last.pt.prev").unlink(missing_ok=True)
     print(f"done: best top-1 {best['top1']:.2f}% (epoch {best['epoch']}), final top-1 {history[-1]['test_top1']:.2f}%"
           f" -> {run_dir}")
     return 0
+
+
+def compile_model(module, log):
+    """torch.compile, with graph breaks and failures falling back to eager execution."""
+    try:
+        import torch._dynamo
+        torch._dynamo.config.suppress_errors = True  # a layer it cannot compile runs eagerly instead of failing
+        return torch.compile(module)
+    except Exception as e:
+        log(f"note: torch.compile unavailable ({type(e).__name__}: {str(e).splitlines()[0][:120]}); running eagerly")
+        return module
 
 
 def summarize(args, history, best, wall):

@@ -1,0 +1,30 @@
+"""torchrun with two CPU processes (gloo) trains the same steps as one process."""
+import socket
+import sys
+
+import common
+from conftest import ROOT, run_script
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_gloo_processes_match_the_single_process_losses(tmp_path):
+    # without batch norm the sharded batch gives the very same mean gradient, so losses agree to rounding
+    flags = ["--model", "resnet20", "--dataset", "synthetic", "--epochs", "2", "--steps-per-epoch", "3", "--no-bn",
+             "--lr", "0.02", "--mixup", "0", "--device", "cpu", "--quiet", "--threads", "1"]
+    single = run_script("train.py", *flags, "--out", tmp_path / "single")
+    assert single.returncode == 0, single.stderr
+    ddp = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+                     "--master_port", free_port(), "train.py", *flags, "--out", tmp_path / "ddp")
+    assert ddp.returncode == 0, ddp.stderr
+    assert ddp.stdout.count("run: ") == 1 and "x 2 processes" in ddp.stdout  # only rank 0 reports and writes
+    a = common.read_json(tmp_path / "single/synthetic/resnet20/fp32_nobn_s0/results.json")
+    b = common.read_json(tmp_path / "ddp/synthetic/resnet20/fp32_nobn_s0/results.json")
+    assert b["status"] == "completed" and common.read_json(
+        tmp_path / "ddp/synthetic/resnet20/fp32_nobn_s0/config.json")["world_size"] == 2
+    for ha, hb in zip(a["history"], b["history"]):
+        assert abs(ha["train_loss"] - hb["train_loss"]) < 1e-4 * abs(ha["train_loss"]), (ha, hb)
