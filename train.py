@@ -46,6 +46,7 @@ def parse_args(argv=None):
     a("--fp32-conv1", action="store_true", help="shorthand for --keep conv1")
     a("--no-sub-ln", dest="sub_ln", action="store_false", help="bitnet: no LayerNorm before activation quantization")
     a("--ttq-threshold", type=float, default=0.05, help="ttq: delta = t * max|w| per layer")
+    a("--scale-lr", type=float, default=0.01, help="ttq: the scales' lr as a fraction of --lr (no weight decay)")
     a("--wbits", type=int, default=None, help="weight bits for xnor, dorefa, qnn (32: full precision)")
     a("--abits", type=int, default=None, help="activation bits for xnor (1 or 32), dorefa, qnn (32: full precision)")
     a("--ste", default=None, help=f"backward pass of sign/ternary for twn, bc, xnor, qnn: {', '.join(quant.SURROGATES)}")
@@ -241,10 +242,15 @@ def load_teacher(path, config):
 
 
 def make_optimizer(args, model):
+    """Weights in one group; the quantizers' trained scales (TTQ's Wp, Wn) in a second one with no weight decay
+    and lr * --scale-lr: their gradient sums over a whole layer, so the weights' lr would flip their signs."""
+    scales = [p for n, p in model.named_parameters() if ".quantizer." in n]
+    weights = [p for n, p in model.named_parameters() if ".quantizer." not in n]
+    groups = [dict(params=weights, lr_scale=1.0), dict(params=scales, lr_scale=args.scale_lr, weight_decay=0.0)]
     if args.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
-                           weight_decay=args.weight_decay, nesterov=args.momentum > 0)
+        return torch.optim.Adam(groups, lr=args.lr, weight_decay=args.weight_decay)
+    return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                           nesterov=args.momentum > 0)
 
 
 def lr_at(args, step, steps_per_epoch):
@@ -330,7 +336,7 @@ def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, st
             x, y = x[rank::world], y[rank::world]
             y_mixed = y_mixed[rank::world] if y_mixed is not None else None
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(args, state["step"], steps_per_epoch)
+            group["lr"] = lr_at(args, state["step"], steps_per_epoch) * group["lr_scale"]
         with autocast:
             logits = forward(x)
             teacher_logits = None

@@ -20,7 +20,7 @@ def run_dir(tmp_path, tag, model="resnet20", seed=0):
 @pytest.mark.parametrize("quant_flags,tag", [
     (["--quant", "fp32"], "fp32"),
     (["--quant", "bitnet"], "bitnet"),
-    (["--quant", "ttq", "--keep", "conv1,fc"], "ttq_keep-conv1-fc"),
+    (["--quant", "ttq"], "ttq"),
 ])
 def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, quant_flags, tag):
     r = run_script("train.py", *RESNET20, *quant_flags, *fast_flags)
@@ -146,3 +146,14 @@ def test_lr_schedule_warms_up_then_follows_the_cosine():
     step = train.resolve(train.parse_args(["--schedule", "step", "--milestones", "4,8", "--warmup-epochs", "0",
                                            "--epochs", "10", "--device", "cpu"]))
     assert [round(train.lr_at(step, e * 5, 5), 6) for e in (0, 4, 8)] == [0.1, 0.01, 0.001]
+
+
+def test_ttq_scales_train_in_their_own_group_without_weight_decay():
+    import quant
+    import train
+    args = train.resolve(train.parse_args(["--model", "resnet20", "--quant", "ttq", "--device", "cpu", "--scale-lr", "0.01"]))
+    model, _ = train.build(args, 10, 32, 3)
+    weights, scales = train.make_optimizer(args, model).param_groups
+    assert len(scales["params"]) == 2 * len(quant.quantized_layers(model))
+    assert scales["weight_decay"] == 0 and scales["lr_scale"] == 0.01
+    assert weights["weight_decay"] == 5e-4 and weights["lr_scale"] == 1.0
