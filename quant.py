@@ -18,6 +18,19 @@ def ste(x, q):
     return x + (q - x).detach()
 
 
+class StraightThrough(torch.autograd.Function):
+    """ste(x, fn(x)) as one autograd node that saves nothing: fn runs without autograd and its
+    temporaries are freed at once (the hot path of BitNet, once per layer and step)."""
+
+    @staticmethod
+    def forward(ctx, x, fn):
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
 def _ede_t(progress):
     # IR-Net (Qin et al. 2020, eq. 12): t = T_min * 10^(progress * log10(T_max / T_min)), T_min = 0.1, T_max = 10
     return 0.1 * 10 ** (progress * 2.0)
@@ -88,7 +101,7 @@ def quantize_absmax(x, bits=8, eps=1e-5):
     # BitNet (Wang et al. 2023, eq. 4), per sample: x~ = Clip(Round(x * Q / gamma), -Q, Q) * gamma / Q, Q = 2^(b-1) - 1, gamma = max|x|
     q = 2 ** (bits - 1) - 1
     gamma = x.detach().abs().amax(dim=tuple(range(1, x.dim())), keepdim=True).clamp_min(eps)
-    return (x * (q / gamma)).round().clamp(-q, q) * (gamma / q)
+    return (x * (q / gamma)).round_().clamp_(-q, q).mul_(gamma / q)  # in place on the one new tensor
 
 
 class BitNet(nn.Module):
@@ -101,12 +114,12 @@ class BitNet(nn.Module):
         self.sub_ln = opts.get("sub_ln", True)
 
     def weight(self, w):
-        return ste(w, ternarize_absmean(w))
+        return StraightThrough.apply(w, ternarize_absmean)
 
     def input(self, x):
         if self.sub_ln:  # LayerNorm over all features of a sample (C, H, W for a conv), no affine
             x = F.layer_norm(x, x.shape[1:])
-        return ste(x, quantize_absmax(x, 8))
+        return StraightThrough.apply(x, quantize_absmax)
 
 
 # ----------------------------------------------------------------------------- Trained Ternary Quantization
