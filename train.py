@@ -39,6 +39,7 @@ def parse_args(argv=None):
     a("--data-dir", default="./data", help="where datasets live (and are downloaded to)")
     a("--fake-data", action="store_true",
       help="replace the images by generated ones with the dataset's shape and class count (offline pipeline checks)")
+    a("--fake-size", type=int, default=None, help="--fake-data image size (default: the dataset's own)")
     a("--quant", default="fp32", help=f"one of: {', '.join(quant.METHODS)}")
     a("--stem", default="auto", choices=["auto", "cifar", "imagenet"],
       help="ResNet-18/50 stem; auto: cifar (3x3/1, no max-pool) up to 64 px inputs, imagenet (7x7/2 + max-pool) above")
@@ -426,8 +427,9 @@ def save_last(run_dir, ckpt):
 def prepare_data(args):
     if args.fake_data:
         classes, size, channels = FAKE_SHAPES[args.dataset]
+        size = args.fake_size or size
         data = common.load_synthetic(seed=args.seed, num_classes=classes, size=size, channels=channels,
-                                     n_train=256, n_test=64)
+                                     n_train=256, n_test=16)
         x = data["train_x"].float()
         data["mean"], data["std"] = x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
     else:

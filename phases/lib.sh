@@ -1,0 +1,108 @@
+# Sourced by every phase script: `run python train.py ...` lists one training run or runs it.
+#   RUN_LIST=1 (run_all.sh sets it): print the command, one line, with --out $OUT and $EXTRA_FLAGS appended.
+#   otherwise: run it now, unless a checkpoint it starts from (--kd, --init-from) is missing.
+# Environment: OUT (results root, default results/raw) and EXTRA_FLAGS (appended last, so they override).
+# Paths are relative to the repository root.
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2  # the commands name train.py in the repository root
+OUT=${OUT:-results/raw}
+EXTRA_FLAGS=${EXTRA_FLAGS:-}
+FAILED=0
+
+# FP32_TAG: the default tag of the FP32 runs whose checkpoints --kd and --init-from name; like train.py's
+# default_tag it ends in _bs<N> when EXTRA_FLAGS set a batch size other than 128 (run_all.sh --smoke: 8).
+FP32_TAG=fp32
+read -ra _words <<< "$EXTRA_FLAGS"
+for ((_i = 0; _i < ${#_words[@]}; _i++)); do
+  case ${_words[_i]} in
+    --batch-size) _batch=${_words[_i + 1]:-} ;;
+    --batch-size=*) _batch=${_words[_i]#*=} ;;
+  esac
+done
+[[ ${_batch:-128} == 128 ]] || FP32_TAG+="_bs$_batch"
+
+# The TTQ paper's CIFAR-10 schedule (Zhu et al. 2017, sec. 5.1): SGD, lr 0.1 times 0.1 at epochs 80 and 120, weight
+# decay 2e-4, 160 epochs; no warm-up, mixup or label smoothing; accuracy = mean of the last 10 epochs. Shared by
+# ttq_paper.sh, ste_ablation.sh and quant_table.sh, so that their FP32 ResNet-20 runs are one and the same.
+TTQ_SCHEDULE="--epochs 160 --schedule step --milestones 80,120 --weight-decay 2e-4 --warmup-epochs 0 --mixup 0"
+TTQ_SCHEDULE+=" --label-smoothing 0 --report ttq-avg"
+
+# Teachers are found by path under OUT; a --out of its own would send runs where the teachers are not looked for.
+case " $EXTRA_FLAGS " in
+  *" --out "* | *" --out="*) echo "error: set the results root with OUT=DIR, not --out in EXTRA_FLAGS" >&2; exit 2 ;;
+esac
+
+run() {
+  local -a extra cmd
+  read -ra extra <<< "$EXTRA_FLAGS"
+  cmd=("$@" --out "$OUT" "${extra[@]}")
+  if [[ ${RUN_LIST:-} == 1 ]]; then
+    quoted "${cmd[@]}"
+    return 0
+  fi
+  echo "+ $(quoted "${cmd[@]}")"
+  if ! checkpoints_present "${cmd[@]}" || ! "${cmd[@]}"; then
+    FAILED=$((FAILED + 1))
+    trap 'echo "$FAILED run(s) failed" >&2; exit 1' EXIT  # go on with the other runs, fail at the end
+  fi
+}
+
+# The words as one line, quoted where needed, so that it can be pasted into a shell.
+quoted() {
+  local word line=""
+  for word in "$@"; do
+    [[ $word =~ ^[A-Za-z0-9_./,:=+@%-]+$ ]] || printf -v word '%q' "$word"
+    line+="${line:+ }$word"
+  done
+  echo "$line"
+}
+
+# Returns 1, with one error line naming the run to do first, when a checkpoint the command starts from is missing.
+checkpoints_present() {
+  local -a words=("$@")
+  local i
+  for ((i = 0; i < ${#words[@]} - 1; i++)); do
+    case ${words[i]} in --kd | --init-from) ;; *) continue ;; esac
+    [[ -f ${words[i + 1]} ]] && continue
+    local what="teacher"; [[ ${words[i]} == --init-from ]] && what="initial checkpoint"
+    echo "error: $what ${words[i + 1]} missing: $(producer "${words[i + 1]}")" >&2
+    return 1
+  done
+}
+
+# "run <script> first (<command>)": the listed FP32 run whose folder holds checkpoint $1. The phase script
+# running now is searched first, then phase 1 (the teachers), then the others.
+producer() {
+  local run=${1%/*} script line
+  run=${run#"$OUT"/}
+  for script in "${BASH_SOURCE[-1]##*/}" phase1.sh $(cd phases && echo *.sh); do
+    [[ $script == lib.sh || ! -f phases/$script ]] && continue
+    line=$(RUN_LIST=1 OUT=$OUT EXTRA_FLAGS=$EXTRA_FLAGS bash "phases/$script" 2>/dev/null |
+           while read -r line; do [[ $(fp32_run_of "$line") == "$run" ]] && { echo "$line"; break; }; done)
+    if [[ -n $line ]]; then
+      echo "run ${script%.sh} first ($line)"
+      return
+    fi
+  done
+  echo "train it first"
+}
+
+# The run folder under OUT (dataset/model/tag_sSEED) of command line $1 if it trains an FP32 run with the default
+# tag, the kind of run that teachers and initial checkpoints come from; nothing otherwise.
+fp32_run_of() {
+  local -a words
+  read -ra words <<< "$1"
+  local i model=resnet18 dataset=cifar10 seed=0  # train.py's defaults
+  for ((i = 0; i < ${#words[@]}; i++)); do
+    case ${words[i]} in
+      --model) model=${words[i + 1]} ;;
+      --dataset) dataset=${words[i + 1]} ;;
+      --seed) seed=${words[i + 1]} ;;
+      --quant) [[ ${words[i + 1]} == fp32 ]] || return 0 ;;
+      # flags that change the tag (train.py's default_tag; the batch size is the same for every listed run)
+      --keep | --fp32-conv1 | --stem | --wbits | --abits | --ste | --stochastic | --clip-factor | --no-bn | \
+        --shortcut | --kd | --tag) return 0 ;;
+    esac
+  done
+  echo "$dataset/$model/${FP32_TAG}_s$seed"
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# STE ablation on ResNet-20 / CIFAR-10, 117 runs (39 configurations x seeds 42, 123, 456): the eleven STEs for
+# ternary and for binary weights, clip factors 1 to 5, BN on/off, and TTQ and XNOR in their best setups.
+# Schedule: the TTQ paper's ($TTQ_SCHEDULE, in lib.sh), so the FP32 and TTQ runs are those of ttq_paper.sh.
+source "$(dirname "$0")/lib.sh"
+
+# references: FP32, and TWN (ternary) and BinaryConnect (binary) with their default STE, BN, no clipping
+run python train.py --model resnet20 --dataset cifar10 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc $TTQ_SCHEDULE --seed 456
+
+# eleven straight-through estimators, ternary (TWN) and binary (BinaryConnect)
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste identity $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste identity $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste identity $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste clipped $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste clipped $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste clipped $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste tanh $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste tanh $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste tanh $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste polynomial $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste polynomial $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste polynomial $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste swish $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste swish $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste swish $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste sigmoid $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste sigmoid $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste sigmoid $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste arctan $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste arctan $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste arctan $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste ede $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste ede $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste ede $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste reste $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste reste $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste reste $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste triangle $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste triangle $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste triangle $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste gaussian $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste gaussian $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --ste gaussian $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste identity $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste identity $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste identity $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste clipped $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste clipped $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste clipped $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste tanh $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste tanh $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste tanh $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste polynomial $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste polynomial $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste polynomial $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste swish $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste swish $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste swish $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste sigmoid $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste sigmoid $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste sigmoid $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste arctan $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste arctan $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste arctan $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste ede $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste ede $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste ede $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste reste $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste reste $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste reste $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste triangle $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste triangle $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste triangle $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste gaussian $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste gaussian $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --ste gaussian $TTQ_SCHEDULE --seed 456
+
+# latent weights clipped to [-f std, f std] after every step, f = 1 to 5
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 1 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 1 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 1 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 2 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 2 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 2 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 3 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 3 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 3 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 4 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 4 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 4 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 5 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 5 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --clip-factor 5 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 1 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 1 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 1 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 2 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 2 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 2 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 3 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 3 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 3 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 4 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 4 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 4 $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 5 $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 5 $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --clip-factor 5 $TTQ_SCHEDULE --seed 456
+
+# batch norm off
+run python train.py --model resnet20 --dataset cifar10 --quant twn --no-bn $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant twn --no-bn $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant twn --no-bn $TTQ_SCHEDULE --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant bc --no-bn $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant bc --no-bn $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant bc --no-bn $TTQ_SCHEDULE --seed 456
+
+# the best published setups: TTQ as in ttq_paper.sh (the same runs), XNOR-Net with first and last layer in FP32
+run python train.py --model resnet20 --dataset cifar10 --quant ttq --keep conv1,fc $TTQ_SCHEDULE --init-from "$OUT/cifar10/resnet20/${FP32_TAG}_s42/best.pt" --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant ttq --keep conv1,fc $TTQ_SCHEDULE --init-from "$OUT/cifar10/resnet20/${FP32_TAG}_s123/best.pt" --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant ttq --keep conv1,fc $TTQ_SCHEDULE --init-from "$OUT/cifar10/resnet20/${FP32_TAG}_s456/best.pt" --seed 456
+run python train.py --model resnet20 --dataset cifar10 --quant xnor --keep conv1,fc $TTQ_SCHEDULE --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant xnor --keep conv1,fc $TTQ_SCHEDULE --seed 123
+run python train.py --model resnet20 --dataset cifar10 --quant xnor --keep conv1,fc $TTQ_SCHEDULE --seed 456

@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Runs the study: the training runs that the phase scripts list, teachers first, several at once on GPUs; a second
+# call skips completed runs and resumes unfinished ones. Also --dry-run, --smoke (the whole pipeline on generated
+# data) and --slurm (one job array per phase). `bash run_all.sh --help` for the options.
+set -uo pipefail  # no -e: one failed run must not stop the others
+cd "$(dirname "$0")" || exit 2
+
+DEFAULT_PHASES=(phase1 phase2 phase3 phase4 phase5 phase6)  # the 153 runs
+
+usage() {
+  cat <<'EOF'
+usage: bash run_all.sh [options] [PHASE...]
+
+Runs the 153 runs of phase1 ... phase6 (or the named phase scripts) in dependency order: a KD run waits for its
+teacher, completed runs are skipped, unfinished ones resumed, a failed run does not stop the others. Ends with a
+summary (completed / resumed / failed / skipped) and exit status 1 if a run failed.
+
+  PHASE             phase1 ... phase6, ttq_paper, ste_ablation, li2017, quant_table, imagenet (phases/<PHASE>.sh)
+  --dry-run         print every command, one per line, and nothing else
+  --out DIR         results root (default results/raw; --smoke: scratch/smoke/raw); logs go to DIR/../logs
+  --gpus 0,1,...    run on these GPUs, CUDA_VISIBLE_DEVICES set per run
+  --jobs-per-gpu K  runs at once on each GPU (default 1; K > 1 packs small runs such as ResNet-18 on 32 px)
+  --jobs N          runs at once without --gpus (default 1; --smoke: one per CPU core)
+  --smoke           every run for one step on generated images into a fresh scratch/smoke/raw (or --out), then
+                    aggregate.py, tables.py and figures.py on it: the whole pipeline, offline, on a CPU
+  --slurm           write one Slurm job array per phase to DIR/../slurm and submit.sh, which chains the arrays
+                    with --dependency=afterok on the ones their teachers come from
+  --submit          with --slurm: submit them now (needs sbatch)
+
+Environment: EXTRA_FLAGS is appended to every train.py command, e.g. EXTRA_FLAGS="--data-dir /data".
+EOF
+}
+
+die() {
+  echo "error: $*" >&2
+  exit 2
+}
+
+# ----------------------------------------------------------------------------- options
+
+PHASES=() DRY_RUN=0 SMOKE=0 SLURM=0 SUBMIT=0 OUT="" GPUS="" JOBS_PER_GPU=1 JOBS=""
+while (($#)); do
+  case $1 in
+    -h | --help) usage; exit 0 ;;
+    --dry-run) DRY_RUN=1 ;;
+    --smoke) SMOKE=1 ;;
+    --slurm) SLURM=1 ;;
+    --submit) SUBMIT=1 ;;
+    --out | --gpus | --jobs-per-gpu | --jobs)
+      (($# >= 2)) || die "$1 needs a value"
+      case $1 in
+        --out) OUT=$2 ;;
+        --gpus) [[ $2 =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--gpus takes GPU numbers like 0,1,2, got '$2'"; GPUS=$2 ;;
+        --jobs-per-gpu) [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs-per-gpu takes a positive number, got '$2'"
+                        JOBS_PER_GPU=$2 ;;
+        --jobs) [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs takes a positive number, got '$2'"; JOBS=$2 ;;
+      esac
+      shift ;;
+    -*) die "unknown option '$1' (see --help)" ;;
+    *) name=${1##*/} name=${name%.sh}
+       [[ $name != lib && -f phases/$name.sh ]] ||
+         die "unknown phase '$1'; choose from: $(cd phases && ls *.sh | grep -vx lib.sh | sed 's/\.sh$//' | xargs)"
+       PHASES+=("$name") ;;
+  esac
+  shift
+done
+((${#PHASES[@]})) || PHASES=("${DEFAULT_PHASES[@]}")
+((SUBMIT && !SLURM)) && die "--submit goes with --slurm"
+((SMOKE && SLURM)) && die "--smoke runs here; it does not go with --slurm"
+((SUBMIT)) && ! command -v sbatch >/dev/null && die "--submit needs sbatch, which is not on PATH (no Slurm here)"
+
+EXTRA_FLAGS=${EXTRA_FLAGS:-}
+if ((SMOKE)); then
+  # One step of batch 8 on generated images; a second epoch would double the time and test nothing new.
+  # 16 px images instead of each dataset's own size halve the smoke's time and exercise the same code
+  SMOKE_FLAGS="--fake-data --fake-size 16 --epochs 1 --steps-per-epoch 1 --batch-size 8 --device cpu --threads 1 --quiet"
+  EXTRA_FLAGS="$SMOKE_FLAGS $EXTRA_FLAGS"
+  # one single-threaded run per core beats one run on all cores; at most 4, as a run may take 4 GB
+  cores=$(nproc 2>/dev/null || echo 1)
+  JOBS=${JOBS:-$((cores < 4 ? cores : 4))}
+  if [[ -z $OUT ]]; then
+    OUT=scratch/smoke/raw
+    ((DRY_RUN)) || rm -rf scratch/smoke  # the default scratch root starts fresh; a given --out resumes
+  fi
+fi
+OUT=${OUT:-results/raw}
+while [[ $OUT == */ && $OUT != / ]]; do OUT=${OUT%/}; done  # train.py prints run folders without the slash
+ROOT=$(dirname "$OUT")  # logs, processed results and Slurm scripts go beside the results root
+export OUT EXTRA_FLAGS
+source phases/lib.sh  # checkpoints_present, fp32_run_of, FP32_TAG; rejects a --out in EXTRA_FLAGS
+
+# ----------------------------------------------------------------------------- the commands
+
+# CMDS[i]: one train.py command line; PHASE_OF[i]: the phase script listing it first; LOG_OF[i]: its log's name.
+CMDS=() PHASE_OF=() LOG_OF=()
+declare -A SEEN=()
+for phase in "${PHASES[@]}"; do
+  listing=$(RUN_LIST=1 bash "phases/$phase.sh") || die "phases/$phase.sh could not list its runs"
+  n=0
+  while IFS= read -r cmd; do
+    n=$((n + 1))
+    [[ -n ${SEEN[$cmd]:-} ]] && continue  # a run listed by two scripts (e.g. quant_table and phase1) runs once
+    SEEN[$cmd]=1
+    CMDS+=("$cmd") PHASE_OF+=("$phase") LOG_OF+=("$(printf '%s-%03d' "$phase" "$n")")
+  done <<< "$listing"
+done
+
+if ((DRY_RUN)); then
+  printf '%s\n' "${CMDS[@]}"
+  exit 0
+fi
+
+# DEPS_OF[i]: the run folders (one per line) whose checkpoints command i starts from (--kd, --init-from).
+DEPS_OF=()
+declare -A IS_DEP=()
+for i in "${!CMDS[@]}"; do
+  eval "words=(${CMDS[i]})"  # lib.sh quotes the lines for the shell, so this only splits them
+  deps=""
+  for ((w = 0; w < ${#words[@]} - 1; w++)); do
+    if [[ ${words[w]} == --kd || ${words[w]} == --init-from ]]; then
+      deps+="${words[w + 1]%/*}"$'\n'
+      IS_DEP[${words[w + 1]%/*}]=1
+    fi
+  done
+  DEPS_OF+=("$deps")
+done
+
+# ----------------------------------------------------------------------------- Slurm
+
+# Writes NAME.commands and NAME.sbatch (one array task per command) for the commands whose indices follow NAME.
+write_array() {
+  local name=$1 i
+  shift
+  for i in "$@"; do echo "${CMDS[i]}"; done > "$SLURM_DIR/$name.commands"
+  cat > "$SLURM_DIR/$name.sbatch" <<EOF
+#!/bin/bash
+# $name: $# training runs from phases/${PHASE_OF[$1]}.sh, one per array task (written by run_all.sh --slurm).
+# A run that stops (time limit, preemption) resumes from its last.pt when submitted again; a completed one is skipped.
+#SBATCH --job-name=$name
+#SBATCH --array=0-$(($# - 1))
+#SBATCH --gres=gpu:1
+#SBATCH --cpus-per-task=8
+#SBATCH --time=2-00:00:00
+#SBATCH --output=$ABS_ROOT/logs/slurm/$name-%a.log
+cd $(printf %q "$PWD") || exit 1
+cmd=\$(sed -n "\$((SLURM_ARRAY_TASK_ID + 1))p" $(printf %q "$ABS_SLURM/$name.commands"))
+echo "\$cmd"
+eval "\$cmd"
+EOF
+}
+
+if ((SLURM)); then
+  SLURM_DIR=$ROOT/slurm
+  mkdir -p "$SLURM_DIR" "$ROOT/logs/slurm" || die "cannot create $SLURM_DIR"
+  rm -f "$SLURM_DIR"/*.sbatch "$SLURM_DIR"/*.commands  # arrays of an earlier selection must not be submitted
+  ABS_ROOT=$(cd "$ROOT" && pwd) ABS_SLURM=$(cd "$SLURM_DIR" && pwd)
+  declare -A ARRAY_OF_RUN=()  # run folder under OUT -> the array that trains it (FP32 runs only)
+  {
+    echo '#!/usr/bin/env bash'
+    echo '# Submits the job arrays of run_all.sh --slurm, each after the arrays its KD teachers and initial checkpoints'
+    echo '# come from (--dependency=afterok). Site options (partition, account, ...) go in SBATCH_FLAGS.'
+    echo 'set -euo pipefail'
+    echo 'cd "$(dirname "$0")"'
+    echo 'submit() { local id; id=$(sbatch --parsable ${SBATCH_FLAGS:-} "$@") || exit 1; echo "${id%%;*}"; }'
+  } > "$SLURM_DIR/submit.sh"
+  # First the arrays of runs that start from scratch, then those that start from another run's checkpoint, each
+  # after the arrays that train those runs (FP32 runs with the default tag, found as lib.sh's producer does).
+  for phase in "${PHASES[@]}"; do
+    free=()
+    for i in "${!CMDS[@]}"; do
+      [[ ${PHASE_OF[i]} == "$phase" && -z ${DEPS_OF[i]} ]] && free+=("$i")
+    done
+    ((${#free[@]})) || continue
+    write_array "$phase" "${free[@]}"
+    echo "$phase=\$(submit $phase.sbatch); echo \"$phase: job \$$phase (${#free[@]} runs)\"" >> "$SLURM_DIR/submit.sh"
+    for i in "${free[@]}"; do
+      run=$(fp32_run_of "${CMDS[i]}")
+      [[ -n $run ]] && ARRAY_OF_RUN[$run]=$phase
+    done
+  done
+  for phase in "${PHASES[@]}"; do
+    waiting=()
+    for i in "${!CMDS[@]}"; do
+      [[ ${PHASE_OF[i]} == "$phase" && -n ${DEPS_OF[i]} ]] && waiting+=("$i")
+    done
+    ((${#waiting[@]})) || continue
+    write_array "${phase}_dep" "${waiting[@]}"
+    declare -A after=()
+    for i in "${waiting[@]}"; do
+      while IFS= read -r dir; do
+        [[ -n $dir ]] || continue
+        producer_array=${ARRAY_OF_RUN[${dir#"$OUT"/}]:-}
+        [[ -n $producer_array ]] && after[$producer_array]=1  # none: trained earlier, or missing (the run says so)
+      done <<< "${DEPS_OF[i]}"
+    done
+    dependency=""
+    for array in "${!after[@]}"; do dependency+=":\$$array"; done
+    unset after
+    echo "${phase}_dep=\$(submit ${dependency:+--dependency=afterok$dependency} ${phase}_dep.sbatch);" \
+         "echo \"${phase}_dep: job \$${phase}_dep (${#waiting[@]} runs)\"" >> "$SLURM_DIR/submit.sh"
+  done
+  chmod +x "$SLURM_DIR/submit.sh"
+  echo "wrote $(ls "$SLURM_DIR"/*.sbatch | wc -l) job arrays (${#CMDS[@]} runs) and submit.sh to $SLURM_DIR"
+  if ((SUBMIT)); then
+    bash "$SLURM_DIR/submit.sh" || { echo "error: submitting failed" >&2; exit 1; }
+  else
+    echo "submit them with: bash $SLURM_DIR/submit.sh"
+  fi
+  exit 0
+fi
+
+# ----------------------------------------------------------------------------- running here
+
+command -v python >/dev/null || die "python not found on PATH: activate the project's environment"
+LOGS=$ROOT/logs
+mkdir -p "$LOGS" || die "cannot create $LOGS"
+STATE=$(mktemp -d) || die "cannot create a temporary folder"
+
+# Slots: one per job that may run at once, each with the GPU it uses ("" = let train.py choose).
+SLOT_GPU=() SLOT_JOB=()
+if [[ -n $GPUS ]]; then
+  for gpu in ${GPUS//,/ }; do
+    for ((k = 0; k < JOBS_PER_GPU; k++)); do SLOT_GPU+=("$gpu"); done
+  done
+else
+  for ((k = 0; k < ${JOBS:-1}; k++)); do SLOT_GPU+=(""); done
+fi
+for s in "${!SLOT_GPU[@]}"; do SLOT_JOB[s]=-1; done
+
+declare -A COUNT=([completed]=0 [resumed]=0 [failed]=0 [skipped]=0)
+START_OFFSET=() STARTED_AT=() JOB_PID=() FAILURES=() RUNNING=0 DONE=0 FORCE=0 BEGAN=$SECONDS
+
+stop() {  # on Ctrl-C or kill: stop the runs started here; they resume on the next call
+  local pid_file
+  for pid_file in "$STATE"/*.pid; do [[ -f $pid_file ]] && kill -TERM "$(<"$pid_file")" 2>/dev/null; done
+  wait
+  echo "interrupted: the unfinished runs resume on the next call" >&2
+  exit 130
+}
+trap stop INT TERM
+trap 'rm -rf "$STATE"' EXIT
+
+# Whether every checkpoint command $1 starts from belongs to a completed run.
+ready() {
+  local dir
+  while IFS= read -r dir; do
+    [[ -z $dir ]] || grep -qs '"status": *"completed"' "$dir/results.json" || return 1
+  done <<< "${DEPS_OF[$1]}"
+}
+
+# The folder of command $1's run if an earlier call saw train.py name it (its log) and it is completed: it is
+# skipped without starting Python.
+completed_before() {
+  local log=$LOGS/${LOG_OF[$1]}.log dir
+  [[ -f $log ]] || return 1
+  dir=$(CMD=${CMDS[$1]} awk 'index($0, "=== run_all.sh ") == 1 { same = substr($0, index($0, ": ") + 2) == ENVIRON["CMD"] }
+                            same && /^run: / { sub(/^run: /, ""); sub(/ \([^(]*$/, ""); print }' "$log" | tail -1)
+  [[ -n $dir ]] && grep -qs '"status": *"completed"' "$dir/results.json" && echo "$dir"
+}
+
+start() {  # start command $1 in slot $2
+  local i=$1 s=$2 log=$LOGS/${LOG_OF[$1]}.log
+  START_OFFSET[i]=0
+  [[ -f $log ]] && START_OFFSET[i]=$(wc -c < "$log")  # this attempt's output starts here
+  STARTED_AT[i]=$SECONDS
+  echo "=== run_all.sh $(date '+%F %T')${SLOT_GPU[s]:+ GPU ${SLOT_GPU[s]}}: ${CMDS[i]}" >> "$log"
+  eval "words=(${CMDS[i]})"
+  if ! checkpoints_present "${words[@]}" 2>> "$log"; then  # started although waiting: its teacher never came
+    echo 2 > "$STATE/$i.rc"
+    JOB_PID[i]=""
+  else
+    (
+      [[ -n ${SLOT_GPU[s]} ]] && export CUDA_VISIBLE_DEVICES=${SLOT_GPU[s]}
+      "${words[@]}" >> "$log" 2>&1 &
+      echo $! > "$STATE/$i.pid"  # train.py's pid, for stop()
+      wait $!
+      echo $? > "$STATE/$i.rc"
+    ) &
+    JOB_PID[i]=$!
+  fi
+  SLOT_JOB[s]=$i
+  RUNNING=$((RUNNING + 1))
+}
+
+finish() {  # classify finished command $1 (exit status $2) by train.py's "run: <folder> (...)" line
+  local i=$1 rc=$2 log=$LOGS/${LOG_OF[$1]}.log section line dir status reason
+  section=$(tail -c +$((START_OFFSET[i] + 1)) "$log")
+  line=$(grep -m1 '^run: ' <<< "$section")
+  dir=${line#run: } dir=${dir% (*}
+  if ((rc != 0)); then
+    status=failed
+    reason=$(grep '^error: ' <<< "$section" | tail -1)
+    FAILURES+=("${CMDS[i]}"$'\n'"    ${reason:-exit status $rc} (log: $log)")
+  elif [[ $line == *"(completed;"* ]]; then
+    status=skipped
+  elif [[ $line == *"(resume from epoch"* ]]; then
+    status=resumed
+  else
+    status=completed
+  fi
+  COUNT[$status]=$((COUNT[$status] + 1))
+  DONE=$((DONE + 1))
+  printf '[%d/%d] %-9s %s (%ds)\n' "$DONE" "${#CMDS[@]}" "$status" "${dir:-${CMDS[i]}}" $((SECONDS - STARTED_AT[i]))
+  if ((SMOKE)) && [[ $status != failed && -n $dir ]]; then  # 153 runs' checkpoints would fill ~27 GB
+    rm -f "$dir/last.pt" "$dir/last.pt.prev"
+    [[ -n ${IS_DEP[$dir]:-} ]] || rm -f "$dir/best.pt"  # keep the teachers'
+  fi
+}
+
+reap() {  # finish every job that has ended; returns 1 if none has
+  local s i rc found=1
+  for s in "${!SLOT_JOB[@]}"; do
+    i=${SLOT_JOB[s]}
+    ((i >= 0)) || continue
+    if [[ -f $STATE/$i.rc ]]; then
+      rc=$(<"$STATE/$i.rc")
+    elif ! kill -0 "${JOB_PID[i]}" 2>/dev/null; then
+      rc=137  # its subshell was killed before it could write the exit status (or wrote it just now)
+      [[ -f $STATE/$i.rc ]] && rc=$(<"$STATE/$i.rc")
+    else
+      continue
+    fi
+    [[ -n ${JOB_PID[i]} ]] && wait "${JOB_PID[i]}" 2>/dev/null
+    finish "$i" "$rc"
+    rm -f "$STATE/$i.rc" "$STATE/$i.pid"
+    SLOT_JOB[s]=-1
+    RUNNING=$((RUNNING - 1))
+    found=0
+  done
+  return $found
+}
+
+where=${GPUS:+"GPUs $GPUS, $JOBS_PER_GPU per GPU"}
+echo "${#CMDS[@]} runs (${PHASES[*]}), ${#SLOT_GPU[@]} at a time${where:+ on $where}; results in $OUT, logs in $LOGS"
+PENDING=()
+for i in "${!CMDS[@]}"; do
+  if dir=$(completed_before "$i"); then
+    COUNT[skipped]=$((COUNT[skipped] + 1)) DONE=$((DONE + 1))
+    printf '[%d/%d] %-9s %s (already completed)\n' "$DONE" "${#CMDS[@]}" skipped "$dir"
+  else
+    PENDING+=("$i")
+  fi
+done
+while ((${#PENDING[@]} || RUNNING)); do
+  waiting=()
+  for i in "${PENDING[@]}"; do
+    slot=-1
+    for s in "${!SLOT_JOB[@]}"; do ((SLOT_JOB[s] < 0)) && { slot=$s; break; }; done
+    if ((slot >= 0)) && { ((FORCE)) || ready "$i"; }; then start "$i" "$slot"; else waiting+=("$i"); fi
+  done
+  PENDING=("${waiting[@]}")
+  FORCE=0
+  if ((RUNNING == 0)); then
+    FORCE=1  # nothing runs, so nothing will make the waiting runs ready: start them, they fail with the reason
+    continue
+  fi
+  reap || { wait -n 2>/dev/null; reap; }
+done
+
+SUMMARY="summary: ${COUNT[completed]} completed, ${COUNT[resumed]} resumed, ${COUNT[failed]} failed,"
+SUMMARY+=" ${COUNT[skipped]} skipped (${#CMDS[@]} runs, $((SECONDS - BEGAN))s; logs in $LOGS)"
+
+# ----------------------------------------------------------------------------- smoke: the analysis
+
+ANALYSIS_FAILED=0
+if ((SMOKE)); then
+  PROCESSED=$ROOT/processed
+  for step in "aggregate.py --results $OUT --processed $PROCESSED" "tables.py --processed $PROCESSED" \
+              "figures.py --processed $PROCESSED"; do
+    script=${step%% *}
+    if python $step > "$LOGS/${script%.py}.log" 2>&1; then
+      [[ $script == tables.py ]] && cat "$LOGS/tables.log"  # the tables, as a user of the real study sees them
+      echo "$script: done ($LOGS/${script%.py}.log)"
+    else
+      echo "$script: failed (log: $LOGS/${script%.py}.log)"
+      tail -3 "$LOGS/${script%.py}.log" | sed 's/^/    /'
+      ANALYSIS_FAILED=1
+    fi
+  done
+  echo "processed results in $PROCESSED"
+fi
+
+for failure in "${FAILURES[@]}"; do echo "failed: $failure"; done
+echo "$SUMMARY"
+((COUNT[failed] == 0 && ANALYSIS_FAILED == 0))

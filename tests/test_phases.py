@@ -1,0 +1,232 @@
+"""The phase scripts and run_all.sh: run counts, run folders and teachers, the smoke pipeline, resuming after a
+kill, a missing teacher, the Slurm scripts and bad usage."""
+import csv
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import common
+from conftest import ROOT
+
+PHASE_RUNS = {"phase1": 22, "phase2": 27, "phase3": 18, "phase4": 54, "phase5": 14, "phase6": 18}
+OTHER_RUNS = {"ttq_paper": 24, "ste_ablation": 117, "li2017": 120, "quant_table": 192, "imagenet": 14}
+# smoke-like flags on ResNet-20 instead of each script's model: the same run folders' shape, a few seconds a run
+CHEAP = "--model resnet20 --fake-data --epochs 1 --steps-per-epoch 1 --batch-size 8 --device cpu --threads 1 --quiet"
+
+
+def bash(*args, env=None, first_on_path=None, timeout=120):
+    """bash run_all.sh / a phase script with the test's python (or a folder of stand-ins) first on PATH."""
+    path = [str(p) for p in (first_on_path, Path(sys.executable).parent) if p]
+    full_env = dict(os.environ, **(env or {}), PATH=os.pathsep.join(path + [os.environ["PATH"]]))
+    return subprocess.run(["bash", *map(str, args)], cwd=ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def dry_run(*args, env=None):
+    r = bash("run_all.sh", "--dry-run", *args, env=env)
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    return r.stdout.splitlines()
+
+
+def flag(argv, name):
+    return argv[argv.index(name) + 1] if name in argv else None
+
+
+def run_folder(line):
+    """The folder train.py would write for a listed command: its own resolve() and default tag."""
+    import train
+    argv = shlex.split(line)
+    assert argv[:2] == ["python", "train.py"], line
+    for name in ("--kd", "--init-from"):  # resolve() wants the checkpoints a run starts from to exist
+        if flag(argv, name):
+            Path(flag(argv, name)).parent.mkdir(parents=True, exist_ok=True)
+            Path(flag(argv, name)).touch()
+    args = train.resolve(train.parse_args(argv[2:] + ["--device", "cpu"]))
+    return Path(args.out) / args.dataset / args.model / f"{args.tag}_s{args.seed}"
+
+
+def test_dry_run_lists_153_runs_and_each_phase_its_count():
+    lines = dry_run()
+    assert len(lines) == 153 == sum(PHASE_RUNS.values())
+    assert all(line.startswith("python train.py ") for line in lines)
+    for phase, n in {**PHASE_RUNS, **OTHER_RUNS}.items():
+        assert len(dry_run(phase)) == n, phase
+    assert dry_run(*PHASE_RUNS) == lines  # the default set is phases 1 to 6, in order
+
+
+def test_run_folders_are_unique_and_kd_runs_read_phase1_teachers(tmp_path):
+    out = tmp_path / "raw"
+    env = {"OUT": str(out)}
+    by_phase = {p: [(line, run_folder(line)) for line in dry_run(p, "--out", out)] for p in PHASE_RUNS}
+    folders = [folder for runs in by_phase.values() for _, folder in runs]
+    assert len(set(folders)) == 153, [f for f, n in Counter(folders).items() if n > 1]
+    teachers = {folder for line, folder in by_phase["phase1"] if "--stem" not in line and folder.name == "fp32_s42"}
+    assert len(teachers) == 6  # 2 models x 3 datasets
+    kd_lines = [line for runs in by_phase.values() for line, _ in runs if "--kd" in line]
+    assert len(kd_lines) == 9 + 18 + 9
+    for line in kd_lines:
+        argv = shlex.split(line)
+        teacher = Path(flag(argv, "--kd"))
+        assert teacher == out / flag(argv, "--dataset") / flag(argv, "--model") / "fp32_s42" / "best.pt"
+        assert teacher.parent in teachers
+    # the other studies: valid for train.py, and two different commands never share a run folder
+    owner = {}
+    for script in OTHER_RUNS:
+        for line in dry_run(script, "--out", out):
+            folder = run_folder(line)
+            assert owner.setdefault(folder, line) == line, f"{script}: {line} and {owner[folder]} share {folder}"
+    assert bash("phases/phase1.sh", env=dict(env, RUN_LIST="1")).stdout.count("\n") == 22  # the scripts alone
+
+
+def test_a_kd_run_whose_teacher_is_missing_names_the_phase1_run(tmp_path):
+    out = tmp_path / "raw"
+    r = bash("phases/phase2.sh", env={"OUT": str(out)})
+    assert r.returncode == 1
+    teacher = out / "cifar10/resnet18/fp32_s42/best.pt"
+    assert (f"error: teacher {teacher} missing: run phase1 first "
+            f"(python train.py --model resnet18 --dataset cifar10 --seed 42 --out {out})") in r.stderr.splitlines()
+    assert not out.exists()  # nothing was started
+    # run_all.sh waits for teachers, then starts the waiting runs anyway so that they fail with the reason
+    r = bash("run_all.sh", "--out", out, "phase2")
+    assert r.returncode == 1
+    assert "summary: 0 completed, 0 resumed, 27 failed, 0 skipped" in r.stdout
+    assert f"error: teacher {teacher} missing: run phase1 first" in r.stdout
+
+
+def test_smoke_runs_the_whole_pipeline(tmp_path):
+    """CI's end-to-end check: every configuration of the 153 runs one step, then aggregate, tables, figures."""
+    r = bash("run_all.sh", "--smoke", "--out", tmp_path / "raw", timeout=1800)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "summary: 153 completed, 0 resumed, 0 failed, 0 skipped" in r.stdout
+    results = [common.read_json(p) for p in (tmp_path / "raw").glob("*/*/*/results.json")]
+    assert len(results) == 153 and all(res["status"] == "completed" for res in results)
+    kd = [p for p in (tmp_path / "raw").glob("*/*/*kd*") if p.is_dir()]
+    assert len(kd) == 9 + 18 + 9
+    processed = tmp_path / "processed"
+    with open(processed / "aggregated.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 153 and {row["status"] for row in rows} == {"completed"}
+    assert (processed / "tables" / "main.md").exists() and "| resnet18 | cifar10 |" in r.stdout
+    assert len(list((processed / "figures").glob("*.svg"))) >= 4
+
+
+def wait_for_a_completed_run(proc, out, timeout=600):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if any((common.read_json(p) or {}).get("status") == "completed" for p in out.glob("*/*/*/results.json")):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_killed_run_all_resumes_where_it_stopped(tmp_path):
+    out = tmp_path / "raw"
+    args = ["bash", "run_all.sh", "--out", str(out), "--jobs", "2", "phase5"]
+    env = dict(os.environ, EXTRA_FLAGS=CHEAP, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        assert wait_for_a_completed_run(proc, out)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # run_all.sh and the runs it started
+        proc.wait()
+    done = {p.parent for p in out.glob("*/*/*/results.json") if common.read_json(p)["status"] == "completed"}
+    assert 1 <= len(done) < 14
+    r = bash("run_all.sh", "--out", out, "--jobs", "2", "phase5", env={"EXTRA_FLAGS": CHEAP}, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    counts = {word: int(n) for n, word in
+              (part.split()[:2] for part in r.stdout.split("summary: ")[1].split(" (")[0].split(", "))}
+    assert counts["skipped"] == len(done) and counts["failed"] == 0
+    assert counts["completed"] + counts["resumed"] == 14 - len(done)
+    for folder in done:
+        assert f"skipped   {folder} (already completed)" in r.stdout
+    results = [common.read_json(p) for p in out.glob("*/*/*/results.json")]
+    assert len(results) == 14 and all(res["status"] == "completed" for res in results)
+    assert not list(out.glob("*/*/*/lock"))
+
+
+def test_slurm_writes_one_array_per_phase_with_teacher_dependencies(tmp_path):
+    out = tmp_path / "raw"
+    r = bash("run_all.sh", "--slurm", "--out", out)
+    assert r.returncode == 0, r.stderr
+    slurm = tmp_path / "slurm"
+    sizes = {"phase1": 22, "phase2_dep": 27, "phase3": 18, "phase4": 45, "phase4_dep": 9, "phase5": 14, "phase6": 18}
+    assert {p.stem for p in slurm.glob("*.sbatch")} == set(sizes)
+    for name, n in sizes.items():
+        assert (slurm / f"{name}.commands").read_text().count("\n") == n
+        assert f"#SBATCH --array=0-{n - 1}\n" in (slurm / f"{name}.sbatch").read_text()
+    submit = (slurm / "submit.sh").read_text()
+    assert "phase2_dep=$(submit --dependency=afterok:$phase1 phase2_dep.sbatch)" in submit
+    assert "phase4_dep=$(submit --dependency=afterok:$phase1 phase4_dep.sbatch)" in submit
+    assert "phase3=$(submit phase3.sbatch)" in submit
+    # an array task runs line SLURM_ARRAY_TASK_ID + 1 of its commands file (here with a python that only echoes)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python").write_text('#!/bin/sh\necho "ARGS $*"\n')
+    (fake / "python").chmod(0o755)
+    task = subprocess.run(["bash", str(slurm / "phase4_dep.sbatch")], capture_output=True, text=True,
+                          env=dict(os.environ, SLURM_ARRAY_TASK_ID="3", PATH=f"{fake}:{os.environ['PATH']}"))
+    line = (slurm / "phase4_dep.commands").read_text().splitlines()[3]
+    assert task.stdout.splitlines() == [line, "ARGS " + line.removeprefix("python ")]
+    # submit.sh hands each array's job id to the arrays that wait for it (here with an sbatch that only counts)
+    (fake / "sbatch").write_text('#!/bin/sh\nn=$(($(wc -l < "$LOG") + 101)); echo "$n $*" >> "$LOG"; echo "$n;cluster"\n')
+    (fake / "sbatch").chmod(0o755)
+    (tmp_path / "sbatch.log").touch()
+    r = bash("run_all.sh", "--slurm", "--submit", "--out", out,
+             env={"LOG": str(tmp_path / "sbatch.log")}, first_on_path=fake)
+    assert r.returncode == 0, r.stderr
+    jobs = dict(line.split(" ", 1) for line in (tmp_path / "sbatch.log").read_text().splitlines())
+    phase1 = next(n for n, args in jobs.items() if args.endswith(" phase1.sbatch"))
+    assert jobs[str(int(phase1) + 5)] == f"--parsable --dependency=afterok:{phase1} phase2_dep.sbatch"
+    assert f"phase4_dep: job {int(phase1) + 6} (9 runs)" in r.stdout
+    # a phase whose runs start from checkpoints of its own other runs gets two arrays, the second after the first
+    assert bash("run_all.sh", "--slurm", "--out", out, "ttq_paper").returncode == 0
+    assert "--dependency=afterok:$ttq_paper ttq_paper_dep.sbatch" in (slurm / "submit.sh").read_text()
+    assert {p.stem for p in slurm.glob("*.sbatch")} == {"ttq_paper", "ttq_paper_dep"}
+
+
+@pytest.mark.parametrize("args,message", [
+    (["phase7"], "error: unknown phase 'phase7'; choose from: "),
+    (["--fast"], "error: unknown option '--fast'"),
+    (["--jobs-per-gpu", "0"], "error: --jobs-per-gpu takes a positive number"),
+    (["--gpus", "a,b"], "error: --gpus takes GPU numbers"),
+    (["--out"], "error: --out needs a value"),
+    pytest.param(["--slurm", "--submit"], "error: --submit needs sbatch",
+                 marks=pytest.mark.skipif(shutil.which("sbatch") is not None, reason="Slurm is here")),
+])
+def test_bad_usage_is_one_error_line_and_exit_2(args, message, tmp_path):
+    r = bash("run_all.sh", *args, "--out", tmp_path / "raw") if args != ["--out"] else bash("run_all.sh", "--out")
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith(message), r.stderr
+
+
+def test_gpus_are_shared_by_jobs_per_gpu_runs_each(tmp_path):
+    """--gpus 0,1 --jobs-per-gpu 2: four runs at once, two on each GPU (train.py replaced by a recorder)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python").write_text('#!/bin/bash\necho "start $CUDA_VISIBLE_DEVICES" >> "$LOG"\n'
+                                 'echo "run: $RANDOM (new)"; sleep 0.5\necho "end $CUDA_VISIBLE_DEVICES" >> "$LOG"\n')
+    (fake / "python").chmod(0o755)
+    log = tmp_path / "gpus.log"
+    r = bash("run_all.sh", "--gpus", "0,1", "--jobs-per-gpu", "2", "--out", tmp_path / "raw", "phase5",
+             env={"LOG": str(log)}, first_on_path=fake)
+    assert r.returncode == 0 and "summary: 14 completed, 0 resumed, 0 failed, 0 skipped" in r.stdout, r.stdout
+    running, most = Counter(), Counter()
+    for event, gpu in (line.split() for line in log.read_text().splitlines()):
+        running[gpu] += 1 if event == "start" else -1
+        most[gpu] = max(most[gpu], running[gpu])
+        most["all"] = max(most["all"], sum(running[g] for g in ("0", "1")))
+    assert set(running) == {"0", "1"} and most["0"] <= 2 and most["1"] <= 2 and most["all"] >= 2
+
+
+def test_extra_flags_may_not_move_the_results_root():
+    r = bash("run_all.sh", "--dry-run", env={"EXTRA_FLAGS": "--out elsewhere"})
+    assert r.returncode == 2 and r.stderr.startswith("error: set the results root with OUT=DIR")
