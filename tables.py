@@ -269,7 +269,7 @@ def efficiency_table(study):
 def ttq_paper_table(study):
     rows = []
     for m in TTQ_PAPER_MODELS:
-        fp32, ttq = study.top1(m, "cifar10", "FP32"), study.top1(m, "cifar10", "TTQ")
+        fp32, ttq = study.top1(m, "cifar10", "FP32"), study.top1(m, "cifar10", "TTQ+FP32 conv1,fc") or study.top1(m, "cifar10", "TTQ")
         if fp32 or ttq:
             errors = [[100 - v for v in values] for values in (fp32, ttq)]
             rows.append([m, mean_pm(errors[0]), mean_pm(errors[1]),
