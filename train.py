@@ -8,6 +8,7 @@ Running the same command again resumes an unfinished run and skips a completed o
 Models live in models.py, quantizers in quant.py, data and file helpers in common.py.
 """
 import argparse
+import fcntl
 import math
 import os
 import subprocess
@@ -382,26 +383,32 @@ def evaluate(args, model, data, batch_size=1024):
 # ----------------------------------------------------------------------------- run folder
 
 def acquire_lock(run_dir):
-    """One process per run folder: a lock file holding the owner's pid; a dead owner's lock is taken over."""
-    lock = run_dir / "lock"
-    for _ in range(2):
+    """One process per run folder: an flock on run_dir/lock, which the kernel drops when its owner dies."""
+    path = run_dir / "lock"
+    for _ in range(3):
+        stale = path.exists()
+        fd = os.open(path, os.O_CREAT | os.O_RDWR)
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            os.write(fd, str(os.getpid()).encode())
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.read(fd, 32).decode().strip() or "unknown"
             os.close(fd)
-            return lock
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-                os.kill(pid, 0)
-            except (ValueError, ProcessLookupError, FileNotFoundError):
-                print(f"note: taking over the stale lock of {run_dir} (its process is gone)", file=sys.stderr)
-                lock.unlink(missing_ok=True)
-                continue
-            except PermissionError:
-                pass  # the process exists under another user
             common.fail(f"{run_dir} is being trained by another process (pid {pid}); wait for it or stop it")
-    common.fail(f"could not take the lock {lock}")
+        if not path.exists() or os.stat(path).st_ino != os.fstat(fd).st_ino:
+            os.close(fd)  # the owner removed the file as we opened it: lock the new one
+            continue
+        if stale:
+            print(f"note: taking over the stale lock of {run_dir} (its process is gone)", file=sys.stderr)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        return path, fd
+    common.fail(f"could not take the lock {path}")
+
+
+def release_lock(lock):
+    path, fd = lock
+    path.unlink(missing_ok=True)  # removed while still held, so no process can lock the old file after us
+    os.close(fd)
 
 
 def load_resume_state(run_dir):
@@ -466,7 +473,7 @@ def main(argv=None):
     except OSError as e:  # a full disk or a vanished folder while writing: the previous files are intact
         common.fail(f"cannot write to {run_dir} ({e.strerror or e}); the last good checkpoint is kept, rerun to resume")
     finally:
-        lock.unlink(missing_ok=True)
+        release_lock(lock)
 
 
 def train(args, run_dir, rank=0, world=1):

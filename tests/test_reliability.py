@@ -2,6 +2,9 @@
 checkpoints, unsafe pickles, unwritable output, and files written atomically."""
 import errno
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -25,14 +28,32 @@ def test_divergence_stops_within_a_step_and_is_recorded(tmp_path, fast_flags):
     assert isinstance(results["last_finite_loss"], float) and results["last_finite_loss"] == results["last_finite_loss"]
 
 
-def test_a_live_lock_refuses_a_second_process_and_a_stale_one_is_taken_over(tmp_path, fast_flags):
+def hold_lock(path, code):
+    """A process that takes run_dir/lock as train.py does, then runs `code`."""
+    return subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time\n"
+                             f"fd = os.open({str(path)!r}, os.O_CREAT | os.O_RDWR)\n"
+                             "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, str(os.getpid()).encode())\n"
+                             "print('locked', flush=True)\n" + code], stdout=subprocess.PIPE, text=True)
+
+
+def test_a_live_lock_refuses_a_second_process_and_a_dead_owners_lock_is_taken_over(tmp_path, fast_flags):
     folder = run_dir(tmp_path, "fp32")
     folder.mkdir(parents=True)
-    (folder / "lock").write_text(str(os.getpid()))  # this test process is alive
+    owner = hold_lock(folder / "lock", "time.sleep(600)")
+    try:
+        assert owner.stdout.readline() == "locked\n"
+        r = run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags)
+        assert one_line_error(r) and f"pid {owner.pid}" in r.stderr
+    finally:
+        owner.kill()
+        owner.wait()
+    # an owner killed but not yet reaped keeps its pid (a zombie), yet its lock is gone with it
+    zombie = hold_lock(folder / "lock", "os.kill(os.getpid(), 9)")
+    assert zombie.stdout.readline() == "locked\n"
+    while open(f"/proc/{zombie.pid}/stat").read().split(")")[1].split()[0] != "Z":
+        time.sleep(0.01)
     r = run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags)
-    assert one_line_error(r) and f"pid {os.getpid()}" in r.stderr
-    (folder / "lock").write_text("999999999")  # no such process
-    r = run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags)
+    zombie.wait()
     assert r.returncode == 0 and "stale lock" in r.stderr and not (folder / "lock").exists()
 
 
