@@ -57,9 +57,11 @@ def test_xnor_scales_per_output_channel_and_binarizes_normalized_input():
     layer.quantizer.eval()  # BN with running stats 0 and 1: the identity up to eps
     x = torch.tensor([[2.0, -1.0], [-0.5, -0.5]])
     beta = x.abs().mean(1, keepdim=True) / math.sqrt(1 + 1e-5)
-    assert torch.allclose(layer.quantizer.input(x), beta * torch.sign(x), atol=1e-5)
+    x_q, codes, scale = layer.quantizer.input(x)
+    assert torch.allclose(x_q, beta * torch.sign(x), atol=1e-5)
+    assert codes.dtype == torch.int8 and codes.tolist() == [[1, -1], [-1, -1]] and torch.allclose(scale, beta)
     bwn = quantized_linear("xnor", w, wbits=1, abits=32)
-    assert torch.equal(bwn.quantizer.input(x), x)
+    assert bwn.quantizer.input(x) == (x, None, None)
 
 
 def test_dorefa_weights_and_activations():
@@ -69,19 +71,20 @@ def test_dorefa_weights_and_activations():
     r = t / (2 * t.abs().max()) + 0.5
     expected = 2 * torch.round(r * 3) / 3 - 1
     assert torch.allclose(layer.quantizer.weight(layer.weight), expected)
-    assert torch.allclose(layer.quantizer.input(torch.tensor([-1.0, 0.2, 0.5, 0.9, 3.0])),
-                          torch.tensor([0.0, 1 / 3, 2 / 3, 1.0, 1.0]))  # round(3x)/3 of clip(x, 0, 1)
+    x_q, codes, scale = layer.quantizer.input(torch.tensor([-1.0, 0.2, 0.5, 0.9, 3.0]))
+    assert torch.allclose(x_q, torch.tensor([0.0, 1 / 3, 2 / 3, 1.0, 1.0]))  # round(3x)/3 of clip(x, 0, 1)
+    assert codes.dtype == torch.uint8 and codes.tolist() == [0, 1, 2, 3, 3] and abs(scale.item() - 1 / 3) < 1e-7
     one_bit = quantized_linear("dorefa", w, wbits=1)
     assert torch.allclose(one_bit.quantizer.weight(one_bit.weight), torch.tensor([[1, 1, -1, 1]]) * 0.875)
 
 
 def test_qnn_binary_uses_clipped_ste_and_kbit_is_linear():
     x = torch.tensor([0.5, -2.0, 0.9, -0.3], requires_grad=True)
-    y = quant.quantize_symmetric(x, 1)
+    y = quant.quantize_symmetric(x, 1)[0]
     assert y.tolist() == [1.0, -1.0, 1.0, -1.0]
     y.sum().backward()
     assert x.grad.tolist() == [1.0, 0.0, 1.0, 1.0]  # cancelled where |x| > 1
-    assert torch.allclose(quant.quantize_symmetric(torch.tensor([0.5, -2.0, 0.2]), 3),
+    assert torch.allclose(quant.quantize_symmetric(torch.tensor([0.5, -2.0, 0.2]), 3)[0],
                           torch.tensor([2 / 3, -1.0, 1 / 3]))  # 3 levels per side: round(3x)/3 of clip(x)
 
 

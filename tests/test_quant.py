@@ -1,6 +1,8 @@
 """Each quantizer's forward values and gradients against its paper's equations, on hand-made tensors."""
+import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import quant
 
@@ -23,7 +25,7 @@ def test_ternarize_absmean_matches_bitnet_equation():
 
 def test_absmax_8bit_has_at_most_256_levels_and_keeps_the_max():
     x = torch.randn(4, 3, 8, 8) * torch.tensor([1.0, 10.0, 0.1, 3.0]).view(4, 1, 1, 1)
-    q = quant.quantize_absmax(x, 8)
+    q = quant.quantize_absmax(x, 8)[0]
     for sample, qs in zip(x, q):
         gamma = sample.abs().max()
         levels = torch.unique(torch.round(qs * 127 / gamma))
@@ -35,7 +37,7 @@ def test_absmax_8bit_has_at_most_256_levels_and_keeps_the_max():
 def test_absmax_hand_example():
     x = torch.tensor([[1.0, -0.5, 0.26, 0.0]])  # gamma = 1, step 1/127
     expected = torch.tensor([[127, -64, 33, 0]]) / 127  # round(-63.5) = -64 (half to even), round(33.02) = 33
-    assert torch.allclose(quant.quantize_absmax(x, 8), expected)
+    assert torch.allclose(quant.quantize_absmax(x, 8)[0], expected)
 
 
 def test_bitnet_layer_forward_and_straight_through_gradient():
@@ -45,7 +47,7 @@ def test_bitnet_layer_forward_and_straight_through_gradient():
     x = torch.tensor([[1.0, -0.5, 0.25, 2.0]])
     gamma = layer.weight.abs().mean()
     w_q = quant.ternarize_absmean(layer.weight.detach())
-    x_q = quant.quantize_absmax(x, 8)
+    x_q = quant.quantize_absmax(x, 8)[0]
     out = layer(x)
     assert torch.allclose(out, x_q @ w_q.T, atol=1e-6)
     assert set((w_q / gamma).round().unique().tolist()) <= {-1.0, 0.0, 1.0}
@@ -59,7 +61,7 @@ def test_bitnet_sub_layernorm_normalizes_each_sample_before_quantizing():
     quant.quantize_model(nn.Sequential(conv), "bitnet")
     x = torch.randn(3, 2, 4, 4) * 5 + 2
     normalized = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / (x.var(dim=(1, 2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
-    assert torch.allclose(conv.quantizer.input(x), quant.quantize_absmax(normalized, 8), atol=1e-5)
+    assert torch.allclose(conv.quantizer.input(x)[0], quant.quantize_absmax(normalized, 8)[0], atol=1e-5)
 
 
 def test_ttq_forward_and_paper_gradients():
@@ -103,3 +105,58 @@ def test_model_size_counts_ternary_weights_at_two_bits():
     # 1000 ternary weights at 2 bits + (wp, wn) + 22 kept parameters at 32 bits
     assert (params, quantized) == (1000 + 2 + 22, 1000)
     assert deployed == (1000 * 2 + 24 * 32) // 8 and fp32 == 4 * 1024
+
+
+def test_conv_from_codes_has_the_gradients_of_a_plain_conv_on_the_dequantized_input():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2)
+    codes = torch.randint(-127, 128, (2, 4, 7, 7), dtype=torch.int8)
+    scale = torch.rand(2, 1, 1, 1) / 127
+    x_q = (codes.float() * scale).requires_grad_()
+    grad = torch.randn(2, 6, 4, 4)
+    torch.autograd.backward(F.conv2d(x_q, conv.weight, conv.bias, 2, 1, 1, 2), grad)
+    expected = [t.grad.clone() for t in (x_q, conv.weight, conv.bias)]
+    for t in (x_q, conv.weight, conv.bias):
+        t.grad = None
+    torch.autograd.backward(quant.ConvFromCodes.apply(x_q, codes, scale, conv.weight, conv.bias, conv.stride, conv.padding,
+                                                     conv.dilation, conv.groups), grad)
+    for got, want in zip((x_q.grad, conv.weight.grad, conv.bias.grad), expected):
+        assert torch.allclose(got, want, atol=1e-5)
+
+
+def saved_bytes(method, **opts):
+    """Bytes of the distinct tensors a ResNet-20 forward keeps for its backward, parameters aside."""
+    import models
+    torch.manual_seed(0)
+    model = quant.quantize_model(models.build_model("resnet20", 10), method, **opts)
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    kept = {}
+
+    def pack(t):
+        if t.untyped_storage().data_ptr() not in params:
+            kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(torch.randn(64, 3, 32, 32))  # a batch large enough that activations dominate, as in training
+    return sum(kept.values())
+
+
+@pytest.fixture(scope="module")
+def fp32_saved_bytes():
+    return saved_bytes("fp32")
+
+
+@pytest.mark.parametrize("method,opts,bound", [("bitnet", {}, 1.2), ("dorefa", dict(wbits=2, abits=2), 1.2),
+                                               ("qnn", dict(wbits=2, abits=2), 1.2), ("xnor", dict(wbits=1, abits=1), 1.3),
+                                               ("ttq", {}, 1.05), ("twn", {}, 1.05)])
+def test_quantized_activations_are_kept_as_one_byte_codes(method, opts, bound, fp32_saved_bytes):
+    # a float copy of every quantized conv input would add 4 bytes per value: about 1.5x FP32 (2x for XNOR)
+    assert saved_bytes(method, **opts) <= bound * fp32_saved_bytes
+
+
+def test_absmax_codes_stay_in_int8_range_in_bfloat16():
+    # in bf16, x * (127 / gamma) can round above 127 at the max: the Clip keeps it, so int8 never wraps
+    x = torch.randn(64, 3, 8, 8).bfloat16().requires_grad_()
+    x_q, codes, scale = quant.quantize_absmax(x)
+    assert codes.dtype == torch.int8 and codes.max() == 127 and codes.min() >= -127
+    assert torch.equal(x_q, codes.to(torch.bfloat16) * scale)
