@@ -1,10 +1,11 @@
 """Training-speed benchmark of models x quantizers, and a GPU-hour projection of the study.
 
 Holds: the timing of full training steps (crop/flip + normalize, forward, backward, SGD step,
-quant.after_step) for every model x quantizer on one random uint8 batch, each configuration in a
-fresh subprocess so its peak memory is its own; ratios to FP32 on the same model; --concurrent K
-(K copies of a configuration at once, aggregate images/s); --study (measured rates turned into
-GPU-hours of the 153-run study, assuming one run per GPU at the measured rate).
+quant.after_step) for every model x quantizer on one random uint8 batch, the quantizers of a model
+timed side by side in one process with their windows interleaved; peak memory of each in a fresh
+process of its own; ratios to FP32 on the same model; --concurrent K (K copies of a configuration at
+once, aggregate images/s); --study (measured rates turned into GPU-hours of the 153-run study,
+assuming one run per GPU at the measured rate).
 Does not hold: training to accuracy, real data loading, or any change to models or quantizers.
 
     python bench.py --models resnet20,resnet18 --quants fp32,bitnet,ttq --steps 10 --repeats 3
@@ -54,7 +55,8 @@ def parse_args(argv=None):
     a("--study", action="store_true", help="measure resnet18/50 x fp32/bitnet/ttq x 32/64 px and project the study")
     a("--concurrent", type=int, default=1, help="run K copies of each configuration at once; aggregate images/s")
     a("--out", default="results/bench", help="folder for <device-name>.json")
-    a("--one", help=argparse.SUPPRESS)  # internal: time one configuration (JSON) and print the result as JSON
+    a("--one", help=argparse.SUPPRESS)  # internal: time one configuration (JSON), print the result as JSON
+    a("--memory", help=argparse.SUPPRESS)  # internal: peak memory of one configuration (JSON), as JSON
     return p.parse_args(argv)
 
 
@@ -86,26 +88,24 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def current_rss_kb():
-    # resident memory now (Linux); elsewhere the peak so far is the best baseline there is
+def rss_kb(field):
+    """VmRSS (now) or VmHWM (peak) of this process in KiB, from Linux's /proc; ru_maxrss elsewhere. Not
+    ru_maxrss on Linux: it keeps the peak of the parent a process was forked from."""
     try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    except (OSError, ValueError, IndexError):
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+    except (OSError, StopIteration):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def timed(fn, steps, repeats, device):
-    """Median seconds per call of fn over `repeats` windows of `steps` calls, each closed by a sync."""
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        sync(device)
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
+def timed(fn, steps, device):
+    """Seconds per call of fn over one window of `steps` calls, closed by a sync."""
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / steps
 
 
 def build(cfg):
@@ -142,22 +142,21 @@ def wait_for_copies(cfg):
         time.sleep(0.01)
 
 
-def measure(cfg):
-    """Time one configuration in this process: train step, augmentation alone and an eval forward."""
+def prepare(cfg):
+    """Model, batch and optimizer of one configuration; returns its train step, augmentation and eval forward."""
     torch.manual_seed(0)
-    if cfg.get("threads"):
-        torch.set_num_threads(cfg["threads"])
-    device, cuda = cfg["device"], cfg["device"].startswith("cuda")
+    device = cfg["device"]
     model = build(cfg)
     x, y = make_batch(cfg)
     g = torch.Generator().manual_seed(1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True)
     autocast = torch.autocast(device.split(":")[0], torch.bfloat16) if cfg["amp"] else nullcontext()
-    net = model
-    if cfg["compile"]:
-        net = torch.compile(model)
+    net = torch.compile(model) if cfg["compile"] else model
+    clean = common.normalize(x, MEAN, STD, torch.float32)
+    clean = clean.contiguous(memory_format=torch.channels_last) if device.startswith("cuda") else clean
 
-    def step():
+    def train_step():
+        model.train()
         with autocast:
             loss = F.cross_entropy(net(augment(cfg, x, g)).float(), y)
         loss.item()  # train.py reads every loss (its divergence check), which syncs
@@ -166,36 +165,70 @@ def measure(cfg):
         optimizer.step()
         quant.after_step(model)
 
-    base_kb = current_rss_kb()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(device)
+    @torch.no_grad()
+    def eval_forward():  # evaluation (and a KD teacher) is a no-grad forward in eval mode
+        model.eval()
+        with autocast:
+            net(clean)
+
     try:
-        step()  # the first step compiles, when asked
+        train_step()  # the first call compiles, when asked
+        eval_forward()
     except Exception as e:
         if not cfg["compile"]:
             raise
         print(f"note: torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:160]}); timing eager",
               file=sys.stderr)
         net = model
-        step()
-    for _ in range(cfg["warmup"]):
-        step()
-    wait_for_copies(cfg)
-    step_s = timed(step, cfg["steps"], cfg["repeats"], device)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    memory_mb = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else (peak_kb - base_kb) / 1024
+    return dict(train=train_step, augment=lambda: augment(cfg, x, g), eval=eval_forward)
 
-    aug_s = timed(lambda: augment(cfg, x, g), cfg["steps"], cfg["repeats"], device)
-    model.eval()  # evaluation (and a KD teacher) is a no-grad forward in eval mode
-    clean = common.normalize(x, MEAN, STD, torch.float32)
-    clean = clean.contiguous(memory_format=torch.channels_last) if cuda else clean
-    with torch.no_grad(), autocast:
-        net(clean)  # warm-up (and recompile for eval mode)
-        forward_s = timed(lambda: net(clean), cfg["steps"], cfg["repeats"], device)
-    bs = cfg["batch_size"]
-    return dict(images_s=bs / step_s, ms_step=1000 * step_s, mem_mb=memory_mb, peak_rss_mb=peak_kb / 1024,
-                aug_ms=1000 * aug_s, aug_share=aug_s / step_s, eval_images_s=bs / forward_s,
-                forward_share=forward_s / step_s)
+
+def time_side_by_side(cfgs):
+    """Time every configuration in this process, their windows interleaved (A B C A B C ...) so that a
+    machine's drift in speed falls on all of them alike; the median window of each is reported."""
+    ready, results = [], {}
+    for i, cfg in enumerate(cfgs):
+        try:
+            fns = prepare(cfg)
+            for _ in range(cfg["warmup"]):
+                fns["train"]()
+            ready.append((i, fns))
+        except Exception as e:  # e.g. out of memory: reported in its row, the others go on
+            results[i] = dict(error=f"{type(e).__name__}: {str(e).strip().splitlines()[0][:160]}" if str(e).strip()
+                              else type(e).__name__)
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+    windows = {(i, part): [] for i, _ in ready for part in ("train", "augment", "eval")}
+    if cfgs:
+        wait_for_copies(cfgs[0])
+    for _ in range(cfgs[0]["repeats"] if cfgs else 0):
+        for i, fns in ready:
+            for part in ("train", "augment", "eval"):
+                windows[(i, part)].append(timed(fns[part], cfgs[i]["steps"], cfgs[i]["device"]))
+    for i, _ in ready:
+        bs = cfgs[i]["batch_size"]
+        step_s, aug_s, forward_s = (statistics.median(windows[(i, part)]) for part in ("train", "augment", "eval"))
+        results[i] = dict(images_s=bs / step_s, ms_step=1000 * step_s, aug_ms=1000 * aug_s, aug_share=aug_s / step_s,
+                          eval_images_s=bs / forward_s, forward_share=forward_s / step_s)
+    return [results[i] for i in range(len(cfgs))]
+
+
+def measure_memory(cfg):
+    """Peak memory of a few training steps of one configuration, in a process of its own: on CUDA the
+    allocator's peak; on CPU the growth of resident memory, with glibc told to hand every tensor-sized
+    block back to the system when freed (MALLOC_MMAP_THRESHOLD_, set by the parent), so that resident
+    memory follows the tensors alive rather than the allocator's reuse."""
+    device = cfg["device"]
+    base_kb = rss_kb("VmRSS")
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+    train = prepare(cfg)["train"]
+    for _ in range(2):
+        train()
+    sync(device)
+    if device.startswith("cuda"):
+        return dict(mem_mb=torch.cuda.max_memory_allocated(device) / 2**20)
+    return dict(mem_mb=(rss_kb("VmHWM") - base_kb) / 1024)
 
 
 # ----------------------------------------------------------------------------- running configurations (parent side)
@@ -206,28 +239,58 @@ def config(args, model, quant_name, image_size=None, stem="cifar"):
                 device=args.device, amp=args.amp, compile=args.compile)
 
 
-def run_copies(cfg, copies):
-    """Time cfg in `copies` fresh subprocesses at once (peak memory per configuration); one result row."""
-    with tempfile.TemporaryDirectory() as barrier:
-        if copies > 1:  # share the CPU cores between the copies instead of oversubscribing them
-            cfg = dict(cfg, barrier=barrier, copies=copies,
-                       threads=max(1, torch.get_num_threads() // copies) if cfg["device"] == "cpu" else None)
-        procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--one", json.dumps(cfg)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(copies)]
-        outputs = [p.communicate() for p in procs]
-    row = {k: cfg[k] for k in ("model", "quant", "stem", "image_size", "batch_size")}
-    row["copies"] = copies
-    failed = [err for p, (_, err) in zip(procs, outputs) if p.returncode != 0]
-    if failed:  # e.g. out of memory: report it in the table rather than lose the other rows
-        lines = [l for l in failed[0].strip().splitlines() if l.strip()]
-        return dict(row, error=lines[-1][:200] if lines else "child process failed")
+def in_children(mode, cfg, copies=1, env=None):
+    """Run `bench.py --<mode> cfg` in `copies` fresh processes at once; their JSON results, or an error line."""
+    procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), f"--{mode}", json.dumps(cfg)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(copies)]
+    outputs = [p.communicate() for p in procs]
+    for p, (_, err) in zip(procs, outputs):
+        if p.returncode != 0:  # e.g. out of memory: reported in the table rather than losing the other rows
+            lines = [l for l in err.strip().splitlines() if l.strip()]
+            return lines[-1][:200] if lines else "child process failed"
     for _, err in outputs:
         sys.stderr.write("".join(l + "\n" for l in err.splitlines() if l.startswith("note:")))
-    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
-    row.update({k: statistics.median(r[k] for r in results) for k in results[0]})
+    return [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+
+
+def memory_of(cfg):
+    """mem_mb of cfg measured in a fresh process (see measure_memory), or an error line."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")  # glibc: blocks over 64 KiB are returned when freed
+    result = in_children("memory", cfg, env=env)
+    return result if isinstance(result, str) else result[0]["mem_mb"]
+
+
+def concurrent_rates(cfg, copies):
+    """--concurrent: `copies` processes time cfg at once, sharing the device; aggregate images/s."""
+    with tempfile.TemporaryDirectory() as barrier:
+        cfg = dict(cfg, barrier=barrier, copies=copies,  # share the CPU cores instead of oversubscribing them
+                   threads=max(1, torch.get_num_threads() // copies) if cfg["device"] == "cpu" else None)
+        results = in_children("one", cfg, copies)
+    if isinstance(results, str):
+        return dict(error=results)
+    if any("error" in r for r in results):
+        return next(r for r in results if "error" in r)
+    row = {k: statistics.median(r[k] for r in results) for k in results[0]}
     row["images_s"] = sum(r["images_s"] for r in results)  # aggregate throughput of the copies
-    row["mem_mb"] = sum(r["mem_mb"] for r in results)  # the copies share one device
     return row
+
+
+def measure_rows(cfgs, copies=1, memory=True):
+    """One row per configuration: rates timed side by side in this process (or by --concurrent copies),
+    memory from a fresh process each, times the copies sharing the device."""
+    rates = time_side_by_side(cfgs) if copies == 1 else [concurrent_rates(cfg, copies) for cfg in cfgs]
+    rows = []
+    for cfg, rate in zip(cfgs, rates):
+        row = dict({k: cfg[k] for k in ("model", "quant", "stem", "image_size", "batch_size")}, copies=copies, **rate)
+        if memory and "error" not in row:
+            mem = memory_of(cfg)
+            if isinstance(mem, str):
+                row["error"] = mem
+            else:
+                row["mem_mb"] = copies * mem
+        rows.append(row)
+    return rows
 
 
 def add_ratios(rows):
@@ -237,7 +300,7 @@ def add_ratios(rows):
         base = fp32.get((r["model"], r["stem"], r["image_size"]))
         ok = base is not None and "error" not in r
         r["time_ratio"] = r["ms_step"] / base["ms_step"] if ok else None
-        r["mem_ratio"] = r["mem_mb"] / base["mem_mb"] if ok and base["mem_mb"] > 0 else None
+        r["mem_ratio"] = r["mem_mb"] / base["mem_mb"] if ok and base.get("mem_mb") and "mem_mb" in r else None
     return rows
 
 
@@ -254,7 +317,7 @@ def format_row(r):
     if "error" in r:
         return f"{name:<11} {r['quant']:<7} {r['image_size']:>3} error: {r['error']}"
     return (f"{name:<11} {r['quant']:<7} {r['image_size']:>3} {r['images_s']:>9.1f} {r['ms_step']:>9.1f} "
-            f"{fmt(r['time_ratio'], '.2f'):>7} {r['mem_mb']:>8.0f} {fmt(r['mem_ratio'], '.2f'):>7} "
+            f"{fmt(r['time_ratio'], '.2f'):>7} {fmt(r.get('mem_mb'), '.0f'):>8} {fmt(r['mem_ratio'], '.2f'):>7} "
             f"{100 * r['aug_share']:>6.1f} {r['eval_images_s']:>10.1f}")
 
 
@@ -340,32 +403,41 @@ def device_description(device):
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
+def child(mode, cfg):
+    """The side of a child process: time (--one) or measure the memory of (--memory) one configuration."""
+    if cfg.get("threads"):
+        torch.set_num_threads(cfg["threads"])
+    return time_side_by_side([cfg])[0] if mode == "one" else measure_memory(cfg)
+
+
 def main(argv=None):
     args = parse_args(argv)
-    if args.one:
-        print(json.dumps(measure(json.loads(args.one))))
+    if args.one or args.memory:
+        print(json.dumps(child("one" if args.one else "memory", json.loads(args.one or args.memory))))
         return
     args = resolve(args)
-    if args.study:  # rates only: the configurations run one after another in this process
+    if args.study:  # rates only, side by side within each model and image size
         cfgs = study_configs(args)
-        rows = []
+        groups = {}
         for cfg in cfgs:
-            print(f"measuring {cfg['model']} {cfg['quant']} {cfg['stem']} stem {cfg['image_size']} px", file=sys.stderr)
-            rows.append(dict({k: cfg[k] for k in ("model", "quant", "stem", "image_size", "batch_size")},
-                             copies=1, **measure(cfg)))
+            groups.setdefault((cfg["model"], cfg["stem"], cfg["image_size"]), []).append(cfg)
+        rows = []
+        for (model, stem, size), group in groups.items():
+            print(f"measuring {model} ({stem} stem, {size} px): {', '.join(c['quant'] for c in group)}", file=sys.stderr)
+            rows += measure_rows(group, memory=False)
         add_ratios(rows)
         print(HEADER, *map(format_row, rows), sep="\n")
-    else:  # one row at a time as it comes (FP32 first, so the ratios are there when printed)
+    else:  # one model at a time, its quantizers side by side (FP32 first, the base of the ratios)
         rows = []
         print(HEADER, flush=True)
         for m in args.models:
-            for q in sorted(args.quants, key=lambda q: q != "fp32"):
-                rows.append(run_copies(config(args, m, q), args.concurrent))
-                add_ratios(rows)
-                print(format_row(rows[-1]), flush=True)
+            cfgs = [config(args, m, q) for q in sorted(args.quants, key=lambda q: q != "fp32")]
+            rows += measure_rows(cfgs, args.concurrent)
+            add_ratios(rows)
+            print(*map(format_row, rows[-len(cfgs):]), sep="\n", flush=True)
     result = dict(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), torch_version=torch.__version__,
                   device=args.device, device_description=device_description(args.device),
-                  settings={k: v for k, v in vars(args).items() if k != "one"}, rows=rows)
+                  settings={k: v for k, v in vars(args).items() if k not in ("one", "memory")}, rows=rows)
     if args.study:
         result["study"] = project(rows)
         print_study(result["study"], device_description(args.device))
