@@ -311,8 +311,13 @@ def bc_sr_table(study):
                  [ACCURACY_NOTE], 3, "bc or sr runs")
 
 
+TERNARY_WEIGHTS = ("twn", "ttq")  # methods of the bit-width table whose widths are fixed: 2/32
+
+
 def bit_pair(run):
-    """'weight bits/activation bits'; an unset width is full precision (32)."""
+    """'weight bits/activation bits'; an unset width is full precision (32), ternary weights count as 2."""
+    if run["quant"] in TERNARY_WEIGHTS:
+        return "2/32"
     return "/".join(str(32 if run.get(k) is None else run[k]) for k in ("wbits", "abits"))
 
 
@@ -321,7 +326,7 @@ def bits_table(study):
                if r.get("wbits") is not None or r.get("abits") is not None}
     runs = [r for r in study.runs if (r["model"], r["dataset"], r["stem"]) in studied and not r.get("kd")
             and not r.get("keep") and r.get("ste") is None and r.get("clip_factor") is None and not without_batchnorm(r)
-            and (r["quant"] == "fp32" or r.get("wbits") is not None or r.get("abits") is not None)]
+            and (r["quant"] in ("fp32",) + TERNARY_WEIGHTS or r.get("wbits") is not None or r.get("abits") is not None)]
     cells = group(runs, lambda r: (r["model"], r["dataset"], quantizer(r), bit_pair(r)))
     found = {key[3] for key in cells}
     columns = [b for b in BIT_PAIRS if b in found] + sorted(found - set(BIT_PAIRS))

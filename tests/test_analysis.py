@@ -313,9 +313,13 @@ def test_other_studies_tables(tables):
     # stochastic BC is its own row here, and stays out of the BC column of the BC-against-SR table
     assert row_of(tables, "resnet20", "cifar10", "binary", "BC (stochastic)")[4:] == [
         "default", "–", "yes", "86.50 ± 0.50 (3)"]
-    assert row_of(tables, "Model", "Dataset", "Quantizer") == ["Model", "Dataset", "Quantizer", "32/32", "1/32", "2/2"]
+    assert row_of(tables, "Model", "Dataset", "Quantizer") == [
+        "Model", "Dataset", "Quantizer", "32/32", "2/32", "1/32", "2/2"]
     assert row_of(tables, "resnet20", "cifar10", "DoReFa") == [
-        "resnet20", "cifar10", "DoReFa", "–", "84.50 ± 0.50 (3)", "82.00 ± 1.00 (3)"]
+        "resnet20", "cifar10", "DoReFa", "–", "–", "84.50 ± 0.50 (3)", "82.00 ± 1.00 (3)"]
+    # TTQ has ternary weights and full-precision activations: its runs are the 2/32 column
+    assert row_of(tables, "resnet20", "cifar10", "TTQ", "–") == [
+        "resnet20", "cifar10", "TTQ", "–", "91.40 ± 0.40 (3)", "–", "–"]
     assert row_of(tables, "resnet20", "cifar10", "FP32", "92.20 ± 0.20 (3)", "–")
 
 
