@@ -73,7 +73,9 @@ def test_dorefa_weights_and_activations():
     assert torch.allclose(layer.quantizer.weight(layer.weight), expected)
     x_q, codes, scale = layer.quantizer.input(torch.tensor([-1.0, 0.2, 0.5, 0.9, 3.0]))
     assert torch.allclose(x_q, torch.tensor([0.0, 1 / 3, 2 / 3, 1.0, 1.0]))  # round(3x)/3 of clip(x, 0, 1)
-    assert codes.dtype == torch.uint8 and codes.tolist() == [0, 1, 2, 3, 3] and abs(scale.item() - 1 / 3) < 1e-7
+    assert codes.dtype == torch.int8 and codes.tolist() == [0, 1, 2, 3, 3] and abs(scale.item() - 1 / 3) < 1e-7
+    eight_bit = quantized_linear("dorefa", w, wbits=8, abits=8).quantizer.input(torch.tensor([0.5, 1.0]))[1]
+    assert eight_bit.dtype == torch.uint8 and eight_bit.tolist() == [128, 255]  # round(127.5) = 128 (half to even)
     one_bit = quantized_linear("dorefa", w, wbits=1)
     assert torch.allclose(one_bit.quantizer.weight(one_bit.weight), torch.tensor([[1, 1, -1, 1]]) * 0.875)
 
