@@ -34,10 +34,15 @@ class StraightThrough(torch.autograd.Function):
         return grad, None
 
 
+def codes_for_backward(levels, dtype=torch.int8):
+    """The integer levels in one byte, for a conv to keep for its backward; None when none will run."""
+    return levels.to(dtype) if torch.is_grad_enabled() else None
+
+
 def with_codes(x, levels, scale, dtype=torch.int8):
     """(x_q, codes, scale) from the integer levels of a quantizer, x_q = levels * scale, the gradient
-    going straight through to x; codes (the levels in one byte) only when a backward will need them."""
-    codes = levels.to(dtype) if torch.is_grad_enabled() else None
+    going straight through to x."""
+    codes = codes_for_backward(levels, dtype)
     return StraightThrough.apply(x, levels.mul_(scale)), codes, scale
 
 
@@ -278,7 +283,7 @@ class XNOR(nn.Module):
         x = self.bn(x)
         beta = x.detach().abs().mean(dim=1, keepdim=True)
         sign = binarize(x, self.surrogate, self.progress)
-        return beta * sign, sign.to(torch.int8) if torch.is_grad_enabled() else None, beta
+        return beta * sign, codes_for_backward(sign), beta
 
 
 # ----------------------------------------------------------------------------- k-bit methods
@@ -319,7 +324,7 @@ def quantize_symmetric(x, k, surrogate="clipped", progress=0.0):
     quantization of clip(x, -1, 1) to 2^(k-1) - 1 levels per side, round with the clipped STE."""
     if k == 1:
         sign = binarize(x, surrogate, progress)
-        return sign, sign.to(torch.int8) if torch.is_grad_enabled() else None, scalar(1.0, x)
+        return sign, codes_for_backward(sign), scalar(1.0, x)
     n = 2 ** (k - 1) - 1
     clipped = x.clamp(-1, 1)
     return with_codes(clipped, (clipped.detach() * n).round_(), scalar(1 / n, x))
@@ -424,10 +429,8 @@ class QConv2d(nn.Conv2d):
 
     def forward(self, x):
         weight = self.quantizer.weight(self.weight)
-        if not hasattr(self.quantizer, "input"):  # full-precision activations
-            return self._conv_forward(x, weight, self.bias)
-        x_q, codes, scale = self.quantizer.input(x)
-        if codes is None:  # no backward to come (evaluation), or full-precision activations
+        x_q, codes, scale = self.quantizer.input(x) if hasattr(self.quantizer, "input") else (x, None, None)
+        if codes is None:  # full-precision activations, or no backward to come (evaluation)
             return self._conv_forward(x_q, weight, self.bias)
         return ConvFromCodes.apply(x_q, codes, scale, weight, self.bias, self.stride, self.padding, self.dilation,
                                    self.groups)
