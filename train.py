@@ -394,8 +394,12 @@ def acquire_lock(run_dir):
             pid = os.read(fd, 32).decode().strip() or "unknown"
             os.close(fd)
             common.fail(f"{run_dir} is being trained by another process (pid {pid}); wait for it or stop it")
-        if not path.exists() or os.stat(path).st_ino != os.fstat(fd).st_ino:
-            os.close(fd)  # the owner removed the file as we opened it: lock the new one
+        try:
+            replaced = os.stat(path).st_ino != os.fstat(fd).st_ino
+        except FileNotFoundError:
+            replaced = True
+        if replaced:  # the owner removed the file as we opened it: lock the new one
+            os.close(fd)
             continue
         if stale:
             print(f"note: taking over the stale lock of {run_dir} (its process is gone)", file=sys.stderr)
