@@ -9,6 +9,8 @@ more memory than full-precision ones. QConv2d/QLinear call them; `quantize_model
 built model in place, leaving the layers named in `keep` in full precision. Nothing here trains
 or loads data.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -22,16 +24,19 @@ def ste(x, q):
 
 
 class StraightThrough(torch.autograd.Function):
-    """ste(x, q) as one autograd node that neither computes nor saves anything: q itself comes out
-    (as a view), the gradient goes to x unchanged. q is computed without autograd beforehand."""
+    """ste(x, q) as one autograd node that computes nothing: q itself comes out (as a view), the gradient
+    goes to x unchanged, or, with clipped, times 1_{|x| <= 1} (BNN's clipped STE, the bound included).
+    q is computed without autograd beforehand."""
 
     @staticmethod
-    def forward(ctx, x, q):
+    def forward(ctx, x, q, clipped=False):
+        if clipped:
+            ctx.save_for_backward(x)  # x itself, usually kept by the layer before anyway; a mask would add a byte
         return q
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, None
+        return (grad * (ctx.saved_tensors[0].abs() <= 1) if ctx.saved_tensors else grad), None, None
 
 
 def codes_for_backward(levels, dtype=torch.int8):
@@ -39,11 +44,11 @@ def codes_for_backward(levels, dtype=torch.int8):
     return levels.to(dtype) if torch.is_grad_enabled() else None
 
 
-def with_codes(x, levels, scale, dtype=torch.int8):
+def with_codes(x, levels, scale, dtype=torch.int8, clipped=False):
     """(x_q, codes, scale) from the integer levels of a quantizer, x_q = levels * scale, the gradient
-    going straight through to x."""
+    going straight through to x (times 1_{|x| <= 1} with clipped)."""
     codes = codes_for_backward(levels, dtype)
-    return StraightThrough.apply(x, levels.mul_(scale)), codes, scale
+    return StraightThrough.apply(x, levels.mul_(scale), clipped), codes, scale
 
 
 def scalar(value, like):
@@ -56,12 +61,23 @@ def _ede_t(progress):
     return 0.1 * 10 ** (progress * 2.0)
 
 
+def _reste(x, progress, t=1.5, interval=0.1):
+    # ReSTE (Wu et al. 2023, eq. 9, and the authors' code): d/dx sign(x)|x|^(1/o) = (1/o)|x|^(1/o - 1) for
+    # interval < |x| <= t, the secant slope interval^(1/o) / interval inside |x| <= interval (bounded near 0),
+    # 0 past t; o annealed linearly from 1 (the identity) to 3 over training
+    o, a = 1 + 2 * progress, x.abs()
+    return torch.where(a > interval, a.clamp_min(interval) ** (1 / o - 1) / o, interval ** (1 / o - 1)) * (a <= t)
+
+
 # Surrogate derivatives d sign(x)/dx for the backward pass; x is the input of sign. `progress` in [0, 1]
-# is the fraction of training done (only EDE anneals with it).
+# is the fraction of training done (EDE and ReSTE anneal with it). sign jumps by 2 at 0 and most surrogates
+# integrate to 2, each as its paper has it: triangle and gaussian, from spiking networks (a spike is a unit step),
+# integrate to 1, so under SGD they take half the step of the others; EDE to 2k (20 at the start, 2 at the end);
+# ReSTE to 2 * 1.5^(1/o) (3 at the start, 2.29 at the end).
 SURROGATES = {
     # Bengio et al. 2013: the identity
     "identity": lambda x, progress: torch.ones_like(x),
-    # Hubara et al. 2016 (BNN): hardtanh, gradient cancelled where |x| > 1
+    # Hubara et al. 2016 (BNN): hardtanh, gradient cancelled where |x| > 1 (1_{|x| <= 1}, bound included)
     "clipped": lambda x, progress: x.abs() <= 1,  # a bool mask: one byte kept per value
     # tanh as a smooth sign: d tanh(x)/dx = 1 - tanh^2(x)
     "tanh": lambda x, progress: 1 - torch.tanh(x) ** 2,
@@ -75,24 +91,30 @@ SURROGATES = {
     "arctan": lambda x, progress: 2 / (1 + (torch.pi * x) ** 2),
     # IR-Net (Qin et al. 2020), EDE: k * t * (1 - tanh^2(t*x)), k = max(1/t, 1), t annealed from 0.1 to 10
     "ede": lambda x, progress: max(1 / _ede_t(progress), 1.0) * _ede_t(progress) * (1 - torch.tanh(_ede_t(progress) * x) ** 2),
-    # ReSTE (Wu et al. 2023): power function sign(x)|x|^(1/o), o = 3, derivative (1/o)|x|^(1/o - 1) capped at 3, zero past |x| = 1
-    "reste": lambda x, progress: ((x.abs().clamp_min(1e-8) ** (1 / 3 - 1)) / 3).clamp_max(3.0) * (x.abs() <= 1),
-    # triangle (Esser et al. 2016): max(0, 1 - |x|)
+    "reste": _reste,
+    # triangle (Esser et al. 2016, a spike's surrogate): max(0, 1 - |x|); integrates to 1 (twice it is polynomial)
     "triangle": lambda x, progress: (1 - x.abs()).clamp_min(0),
-    # Gaussian bump with sigma = 0.5: exp(-x^2 / (2 sigma^2)) / (sigma * sqrt(2 pi))
+    # Gaussian (Wu et al. 2018, STBP, a spike's surrogate) with sigma = 0.5: exp(-x^2 / (2 sigma^2)) / (sigma sqrt(2 pi));
+    # integrates to 1
     "gaussian": lambda x, progress: torch.exp(-2 * x ** 2) / (0.5 * (2 * torch.pi) ** 0.5),
 }
 
 
+def sign(x):
+    """sign(x) in {-1, +1} with sign(0) = sign(-0.0) = +1, as the papers define it (x >= 0 -> +1): torch.sign
+    gives 0 at 0, and + 1/2 moves it to +1 (three cheap passes; torch.where takes three times as long)."""
+    return torch.sign(x).add_(0.5).sign_()
+
+
 class SignWithSurrogate(torch.autograd.Function):
-    """Forward sign(x) in {-1, +1} (sign(+0) = +1), backward grad * surrogate'(x); the derivative is
-    computed in forward and kept instead of x (the clipped STE's is a one-byte mask)."""
+    """Forward sign(x), backward grad * surrogate'(x); the derivative is computed in forward and kept
+    instead of x (the clipped STE's is a one-byte mask)."""
 
     @staticmethod
     def forward(ctx, x, surrogate, progress):
         if surrogate != "identity" and ctx.needs_input_grad[0]:
             ctx.save_for_backward(SURROGATES[surrogate](x, progress))
-        return torch.copysign(scalar(1.0, x), x)  # one pass; torch.where(x >= 0, 1, -1) takes ten times longer
+        return sign(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -103,10 +125,25 @@ def binarize(x, surrogate="identity", progress=0.0):
     return SignWithSurrogate.apply(x, surrogate, progress)
 
 
+class TernarizeWithSurrogate(torch.autograd.Function):
+    """Forward +1 where x > delta, -1 where x < -delta, 0 where |x| <= delta (TWN eq. 3: the thresholds
+    themselves map to 0); backward as the mean of two shifted signs, (sign(x - delta) + sign(x + delta)) / 2,
+    so each threshold carries half the surrogate (and the identity STE stays the identity)."""
+
+    @staticmethod
+    def forward(ctx, x, delta, surrogate, progress):
+        if surrogate != "identity" and ctx.needs_input_grad[0]:
+            ctx.save_for_backward(0.5 * (SURROGATES[surrogate](x - delta, progress).to(x.dtype)
+                                         + SURROGATES[surrogate](x + delta, progress).to(x.dtype)))
+        return (x > delta).to(x.dtype) - (x < -delta).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad * ctx.saved_tensors[0] if ctx.saved_tensors else grad), None, None, None
+
+
 def ternarize(x, delta, surrogate="identity", progress=0.0):
-    """{-1, 0, +1} as the mean of two shifted signs, (sign(x - delta) + sign(x + delta)) / 2, so each
-    threshold carries the surrogate gradient (and the identity STE stays the identity)."""
-    return 0.5 * (binarize(x - delta, surrogate, progress) + binarize(x + delta, surrogate, progress))
+    return TernarizeWithSurrogate.apply(x, delta, surrogate, progress)
 
 
 # ----------------------------------------------------------------------------- BitNet b1.58
@@ -181,13 +218,21 @@ class TTQ(nn.Module):
     def __init__(self, layer, opts):
         super().__init__()
         self.t = opts.get("ttq_threshold", 0.05)
-        # scales start at 1.0 as in the authors' code: behind batch norm a layer is scale-invariant, so a
-        # small scale would make its relative updates huge (they grow as lr / scale^2)
-        self.wp = nn.Parameter(torch.tensor(1.0))
-        self.wn = nn.Parameter(torch.tensor(1.0))
+        w = layer.weight.detach()
+        delta = self.t * w.abs().max()
+        # Wp = Wp0 * sp, Wn = Wn0 * sn with sp, sn trained from 1.0 (the authors' start) in units of where the
+        # weights are, Wp0, Wn0 the mean |w| of each set; from --init-from the authors' Wp0 = Wn0 = 1
+        one = torch.tensor(1.0)
+        start = (one, one) if opts.get("init_from") else (w[w > delta].mean(), -w[w < -delta].mean())
+        self.register_buffer("wp0", start[0].clone())
+        self.register_buffer("wn0", start[1].clone())
+        self.sp, self.sn = nn.Parameter(one.clone()), nn.Parameter(one.clone())
+
+    def scales(self):
+        return self.wp0 * self.sp, self.wn0 * self.sn
 
     def weight(self, w):
-        return TernarizeTTQ.apply(w, self.wp, self.wn, self.t * w.detach().abs().max())
+        return TernarizeTTQ.apply(w, *self.scales(), self.t * w.detach().abs().max())
 
 
 # ----------------------------------------------------------------------------- binary and ternary weight methods
@@ -201,11 +246,14 @@ class TWN(nn.Module):
         self.surrogate = opts.get("ste") or "identity"
 
     def weight(self, w):
-        # TWN (Li & Liu 2016, eq. 8-9): delta = 0.7 * mean|W|, alpha = mean of |W_i| over |W_i| > delta
-        delta = 0.7 * w.detach().abs().mean()
-        above = (w.detach().abs() > delta).to(w.dtype)
-        alpha = (w.detach().abs() * above).sum() / above.sum().clamp_min(1)
-        return alpha * ternarize(w, delta, self.surrogate, self.progress)
+        # TWN (Li & Liu 2016, eq. 3 and 9-10): delta = 0.7 * mean|W|, alpha = mean of |W_i| over |W_i| > delta
+        a = w.detach().abs()
+        delta = 0.7 * a.mean()
+        above = a > delta
+        alpha = a[above].sum() / above.sum().clamp_min(1)
+        levels = ternarize(w, delta, self.surrogate, self.progress)
+        # the gradient of W_t reaches W without alpha, as in the authors' code (not alpha * g)
+        return StraightThrough.apply(levels, alpha * levels.detach())
 
 
 class BinaryConnect(nn.Module):
@@ -260,15 +308,16 @@ class StochasticRounding(nn.Module):
 
 class XNOR(nn.Module):
     """XNOR-Net: binary weights with a per-output-channel scale; with 1-bit activations the block is
-    BN -> binarize (scaled) -> conv, the model's ReLU following (abits 32 gives BWN, weights only)."""
+    BN -> binary conv of sign(input) and sign(W) -> times K alpha, the model's ReLU following
+    (abits 32 gives BWN, weights only)."""
     weight_bits = 1
 
     def __init__(self, layer, opts):
         super().__init__()
         self.surrogate = opts.get("ste") or "clipped"
         self.binary_input = opts.get("abits") == 1
-        channels = layer.in_channels if isinstance(layer, nn.Conv2d) else layer.in_features
         conv = isinstance(layer, nn.Conv2d)
+        channels = layer.in_channels if conv else layer.in_features
         self.bn = (nn.BatchNorm2d if conv else nn.BatchNorm1d)(channels, affine=False) if self.binary_input else None
 
     def weight(self, w):
@@ -276,14 +325,21 @@ class XNOR(nn.Module):
         alpha = w.detach().abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
         return alpha * binarize(w, self.surrogate, self.progress)
 
-    def input(self, x):
+    def compute(self, layer, x):
+        """The layer's output. XNOR-Net eq. 11: I * W ~ (sign(I) (*) sign(W)) . K alpha with K = A * k,
+        A = mean over channels of |I|, k the box filter of the kernel's size and stride: the convolution
+        stays binary and the per-position scale K multiplies its output (a linear layer's K is mean |I|)."""
         if not self.binary_input:
-            return x, None, None
-        # XNOR-Net (eq. 11): I ~ beta * sign(I), beta = mean over channels of |I| at each position
+            return layer.apply_to(x, None, None, self.weight(layer.weight))
         x = self.bn(x)
-        beta = x.detach().abs().mean(dim=1, keepdim=True)
-        sign = binarize(x, self.surrogate, self.progress)
-        return beta * sign, codes_for_backward(sign), beta
+        a = x.detach().abs().mean(dim=1, keepdim=True)
+        s = binarize(x, self.surrogate, self.progress)
+        y = layer.apply_to(s, codes_for_backward(s), scalar(1.0, s), self.weight(layer.weight), bias=False)
+        if isinstance(layer, nn.Conv2d):
+            box = torch.full((1, 1, *layer.kernel_size), 1 / math.prod(layer.kernel_size), dtype=a.dtype, device=a.device)
+            a = F.conv2d(a, box, None, layer.stride, layer.padding, layer.dilation)
+        y = y * a
+        return y if layer.bias is None else y + layer.bias.view(-1, *[1] * (y.dim() - 2))
 
 
 # ----------------------------------------------------------------------------- k-bit methods
@@ -308,8 +364,8 @@ class DoReFa(nn.Module):
     def weight(self, w):
         if self.wbits == 32:
             return w
-        if self.wbits == 1:  # DoReFa eq. 7: sign(w) * E(|w|)
-            return binarize(w) * w.detach().abs().mean()
+        if self.wbits == 1:  # DoReFa eq. 7-8: r_o = sign(r_i) * E(|r_i|), dc/dr_i = dc/dr_o (E not applied)
+            return StraightThrough.apply(w, sign(w.detach()).mul_(w.detach().abs().mean()))
         # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1
         t = torch.tanh(w)
         return 2 * quantize_uniform(t / (2 * t.detach().abs().max()) + 0.5, self.wbits)[0] - 1
@@ -320,14 +376,13 @@ class DoReFa(nn.Module):
 
 
 def quantize_symmetric(x, k, surrogate="clipped", progress=0.0):
-    """(x_q, codes, scale). QNN (Hubara et al. 2016): k = 1 is sign with the clipped STE; k > 1 is linear
-    quantization of clip(x, -1, 1) to 2^(k-1) - 1 levels per side, round with the clipped STE."""
+    """(x_q, codes, scale). QNN (Hubara et al. 2016): k = 1 is sign with the clipped STE (or --ste); k > 1 is
+    linear quantization of clip(x, -1, 1) to 2^(k-1) - 1 levels per side, gradient 1_{|x| <= 1} (bound included)."""
     if k == 1:
-        sign = binarize(x, surrogate, progress)
-        return sign, codes_for_backward(sign), scalar(1.0, x)
+        s = binarize(x, surrogate, progress)
+        return s, codes_for_backward(s), scalar(1.0, x)
     n = 2 ** (k - 1) - 1
-    clipped = x.clamp(-1, 1)
-    return with_codes(clipped, (clipped.detach() * n).round_(), scalar(1 / n, x))
+    return with_codes(x, (x.detach().clamp(-1, 1) * n).round_(), scalar(1 / n, x), clipped=True)
 
 
 class QNN(nn.Module):
@@ -343,7 +398,7 @@ class QNN(nn.Module):
         if self.wbits in (1, 32):
             return w if self.wbits == 32 else quantize_symmetric(w, 1, self.surrogate, self.progress)[0]
         scale = w.detach().abs().max()  # k-bit weights: linear levels over [-max|W|, max|W|], not rounded to 0
-        return scale * quantize_symmetric(w / scale, self.wbits, self.surrogate, self.progress)[0]
+        return scale * quantize_symmetric(w / scale, self.wbits)[0]
 
     def input(self, x):
         return (x, None, None) if self.abits == 32 else quantize_symmetric(x, self.abits, self.surrogate, self.progress)
@@ -367,8 +422,10 @@ METHODS = {
 }
 
 
-def check_options(method, wbits=None, abits=None, ste=None):
+def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
     """The reason a combination of options cannot work, or None."""
+    if stochastic and method != "bc":
+        return "--stochastic applies to bc only"
     if METHODS[method] is None:
         return None if (wbits, abits, ste) == (None, None, None) else "fp32 takes no --wbits, --abits or --ste"
     _, wchoices, achoices, takes_ste = METHODS[method]
@@ -381,11 +438,15 @@ def check_options(method, wbits=None, abits=None, ste=None):
         return f"{method} has its own gradient; --ste applies to: twn, bc, xnor, qnn"
     if ste is not None and ste not in SURROGATES:
         return f"unknown STE '{ste}'; choose one of: {', '.join(SURROGATES)}"
+    if ste is not None and method == "qnn" and 1 not in (wbits, abits):
+        return "qnn's --ste is the backward of its 1-bit sign; with no 1-bit --wbits or --abits it has none to change"
+    if ste is not None and stochastic:
+        return "bc --stochastic passes its gradient straight through; --ste applies to deterministic bc"
     return None
 
 
 def set_progress(model, progress):
-    """Tell every quantizer the fraction of training done (EDE anneals with it)."""
+    """Tell every quantizer the fraction of training done (EDE and ReSTE anneal with it)."""
     for m in quantized_layers(model):
         m.quantizer.progress = progress
 
@@ -425,24 +486,34 @@ class ConvFromCodes(torch.autograd.Function):
 
 
 class QConv2d(nn.Conv2d):
-    """A Conv2d whose input and weight pass through `self.quantizer` first."""
+    """A Conv2d whose input and weight pass through `self.quantizer` first (or whose quantizer computes
+    the whole layer, when it has `compute`)."""
 
     def forward(self, x):
-        weight = self.quantizer.weight(self.weight)
-        x_q, codes, scale = self.quantizer.input(x) if hasattr(self.quantizer, "input") else (x, None, None)
+        q = self.quantizer
+        if hasattr(q, "compute"):
+            return q.compute(self, x)
+        return self.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(self.weight))
+
+    def apply_to(self, x_q, codes, scale, weight, bias=True):
+        bias = self.bias if bias else None
         if codes is None:  # full-precision activations, or no backward to come (evaluation)
-            return self._conv_forward(x_q, weight, self.bias)
-        return ConvFromCodes.apply(x_q, codes, scale, weight, self.bias, self.stride, self.padding, self.dilation,
-                                   self.groups)
+            return self._conv_forward(x_q, weight, bias)
+        return ConvFromCodes.apply(x_q, codes, scale, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class QLinear(nn.Linear):
-    """A Linear whose input and weight pass through `self.quantizer` first."""
+    """A Linear whose input and weight pass through `self.quantizer` first (or whose quantizer computes
+    the whole layer, when it has `compute`)."""
 
     def forward(self, x):
-        if hasattr(self.quantizer, "input"):
-            x = self.quantizer.input(x)[0]  # a linear layer's input is small: no need to keep codes
-        return F.linear(x, self.quantizer.weight(self.weight), self.bias)
+        q = self.quantizer
+        if hasattr(q, "compute"):
+            return q.compute(self, x)
+        return self.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(self.weight))
+
+    def apply_to(self, x_q, codes, scale, weight, bias=True):
+        return F.linear(x_q, weight, self.bias if bias else None)  # a linear layer's input is small: no codes kept
 
 
 QUANTIZED = {nn.Conv2d: QConv2d, nn.Linear: QLinear}

@@ -127,11 +127,9 @@ def resolve(args):
             common.fail(f"unknown {what} '{value}'; choose one of: {', '.join(registry)}")
     args.keep = [k for k in args.keep.split(",") if k] + (["conv1"] if args.fp32_conv1 else [])
     args.keep = list(dict.fromkeys(args.keep))
-    problem = quant.check_options(args.quant, args.wbits, args.abits, args.ste)
+    problem = quant.check_options(args.quant, args.wbits, args.abits, args.ste, args.stochastic)
     if problem:
         common.fail(problem)
-    if args.stochastic and args.quant != "bc":
-        common.fail("--stochastic applies to bc only")
     if args.init_from and not Path(args.init_from).is_file():
         common.fail(f"--init-from checkpoint {args.init_from} not found")
     if args.fake_data and args.dataset not in FAKE_SHAPES:
@@ -221,7 +219,8 @@ def build(args, num_classes, image_size, in_channels):
         except Exception as e:
             common.fail(f"cannot start from {args.init_from}: {str(e).splitlines()[0][:200]}")
     quant.quantize_model(model, args.quant, args.keep, sub_ln=args.sub_ln, ttq_threshold=args.ttq_threshold,
-                         wbits=args.wbits, abits=args.abits, ste=args.ste, stochastic=args.stochastic)
+                         wbits=args.wbits, abits=args.abits, ste=args.ste, stochastic=args.stochastic,
+                         init_from=args.init_from)
     return model, stem
 
 

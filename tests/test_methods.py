@@ -56,12 +56,12 @@ def test_xnor_scales_per_output_channel_and_binarizes_normalized_input():
     assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[2.0, -2.0], [0.5, 0.5]]))
     layer.quantizer.eval()  # BN with running stats 0 and 1: the identity up to eps
     x = torch.tensor([[2.0, -1.0], [-0.5, -0.5]])
-    beta = x.abs().mean(1, keepdim=True) / math.sqrt(1 + 1e-5)
-    x_q, codes, scale = layer.quantizer.input(x)
-    assert torch.allclose(x_q, beta * torch.sign(x), atol=1e-5)
-    assert codes.dtype == torch.int8 and codes.tolist() == [[1, -1], [-1, -1]] and torch.allclose(scale, beta)
+    beta = x.abs().mean(1, keepdim=True) / math.sqrt(1 + 1e-5)  # a linear layer's K: mean |I| per sample
+    # (sign(I) . sign(W)^T) * K * alpha: sample 1 signs (+, -), sample 2 (-, -)
+    expected = torch.tensor([[1 + 1, 1 - 1], [-1 + 1, -1 - 1]]) * beta * torch.tensor([2.0, 0.5])
+    assert torch.allclose(layer(x), expected, atol=1e-5)
     bwn = quantized_linear("xnor", w, wbits=1, abits=32)
-    assert bwn.quantizer.input(x) == (x, None, None)
+    assert torch.allclose(bwn(x), x @ torch.tensor([[2.0, -2.0], [0.5, 0.5]]).T)
 
 
 def test_dorefa_weights_and_activations():
@@ -115,14 +115,23 @@ def test_surrogate_gradient_is_the_derivative_of_its_smooth_sign(name):
     assert quant.binarize(x, name).abs().eq(1).all()
 
 
-def test_ede_anneals_from_flat_to_sharp_and_reste_is_a_power_function():
+def test_ede_anneals_from_flat_to_sharp():
     x = torch.tensor([0.0, 0.5])
     early, late = quant.SURROGATES["ede"](x, 0.0), quant.SURROGATES["ede"](x, 1.0)
     # t = 0.1, k = 10: k t (1 - tanh^2(t x)); t = 10, k = 1
     assert torch.allclose(early, 10 * 0.1 * (1 - torch.tanh(0.1 * x) ** 2))
     assert torch.allclose(late, 10 * (1 - torch.tanh(10 * x) ** 2))
-    assert torch.allclose(quant.SURROGATES["reste"](torch.tensor([0.125, 0.9, 1.5]), 0),
-                          torch.tensor([(1 / 3) * 0.125 ** (-2 / 3), (1 / 3) * 0.9 ** (-2 / 3), 0.0]))
+
+
+def test_reste_is_the_authors_power_function_with_o_annealed_from_1_to_3():
+    x = torch.tensor([0.05, -0.125, 0.9, 1.5, -1.6])
+    # o = 1 at the start: the identity on |x| <= t = 1.5, zero past it
+    assert torch.allclose(quant.SURROGATES["reste"](x, 0.0), torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0]))
+    # o = 3 at the end: (1/3)|x|^(-2/3) for 0.1 < |x| <= 1.5; the secant slope 0.1^(1/3) / 0.1 inside |x| <= 0.1
+    expected = torch.tensor([0.1 ** (1 / 3) / 0.1, 0.125 ** (-2 / 3) / 3, 0.9 ** (-2 / 3) / 3, 1.5 ** (-2 / 3) / 3, 0.0])
+    assert torch.allclose(quant.SURROGATES["reste"](x, 1.0), expected)
+    # halfway, o = 2: (1/2)|x|^(-1/2)
+    assert math.isclose(quant.SURROGATES["reste"](torch.tensor([0.64]), 0.5).item(), 0.5 / 0.8, rel_tol=1e-6)
 
 
 def test_ternarize_with_identity_ste_passes_gradient_through():

@@ -85,9 +85,9 @@ def test_ttq_layer_threshold_is_t_times_max_abs_weight():
     conv = nn.Conv2d(1, 1, (1, 5), bias=False)
     conv.weight.data = torch.tensor([0.5, -0.2, 0.09, -0.11, 2.0]).view(1, 1, 1, 5)
     quant.quantize_model(nn.Sequential(conv), "ttq", ttq_threshold=0.05)  # delta = 0.1
-    conv.quantizer.wp.data.fill_(2.0)
-    conv.quantizer.wn.data.fill_(3.0)
-    assert conv.quantizer.weight(conv.weight).flatten().tolist() == [2.0, -3.0, 0.0, -3.0, 2.0]
+    conv.quantizer.sp.data.fill_(2.0 / conv.quantizer.wp0.item())  # Wp = Wp0 * sp = 2
+    conv.quantizer.sn.data.fill_(3.0 / conv.quantizer.wn0.item())
+    assert torch.allclose(conv.quantizer.weight(conv.weight).flatten(), torch.tensor([2.0, -3.0, 0.0, -3.0, 2.0]))
 
 
 def test_keep_leaves_named_layers_and_their_children_in_full_precision():
@@ -102,7 +102,7 @@ def test_model_size_counts_ternary_weights_at_two_bits():
     model = nn.Sequential(nn.Linear(100, 10, bias=False), nn.Linear(10, 2))
     quant.quantize_model(model, "ttq", keep=["1"])
     params, quantized, deployed, fp32 = quant.model_size(model)
-    # 1000 ternary weights at 2 bits + (wp, wn) + 22 kept parameters at 32 bits
+    # 1000 ternary weights at 2 bits + (sp, sn) + 22 kept parameters at 32 bits
     assert (params, quantized) == (1000 + 2 + 22, 1000)
     assert deployed == (1000 * 2 + 24 * 32) // 8 and fp32 == 4 * 1024
 

@@ -1,0 +1,182 @@
+"""Gradients and edge cases of the quantizers against their papers' equations, in float64 where it
+matters: the values at the thresholds, the gradients the papers (or the authors' code) define, XNOR-Net's
+output scale K, the start of TTQ's scales, and the option combinations that have no effect."""
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import models
+import quant
+from conftest import run_script
+
+
+def quantized(layer, method, **opts):
+    quant.quantize_model(nn.Sequential(layer), method, **opts)
+    return layer
+
+
+def linear(weight, method, **opts):
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=False).double()
+    layer.weight.data = weight.clone().double()
+    return quantized(layer, method, **opts)
+
+
+def latent_grad(layer, g):
+    """dL/dW for L = sum(g * W_q): the gradient the quantizer passes to the latent weights."""
+    layer.weight.grad = None
+    (layer.quantizer.weight(layer.weight) * g).sum().backward()
+    return layer.weight.grad
+
+
+def test_sign_of_zero_and_negative_zero_is_plus_one():
+    x = torch.tensor([-0.0, 0.0, -1e-30, 2.0, -3.0])
+    assert quant.sign(x).tolist() == [1.0, 1.0, -1.0, 1.0, -1.0]
+    assert quant.binarize(x).tolist() == [1.0, 1.0, -1.0, 1.0, -1.0]
+
+
+def test_dorefa_one_bit_weight_gradient_passes_straight_through():
+    # DoReFa eq. 7-8: r_o = sign(r_i) E(|r_i|), dc/dr_i = dc/dr_o (not E(|r_i|) dc/dr_o)
+    w = torch.tensor([[0.2, -0.05, 0.0, -0.35]], dtype=torch.float64)
+    layer = linear(w, "dorefa", wbits=1)
+    assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[1.0, -1.0, 1.0, -1.0]]).double() * 0.15)
+    g = torch.tensor([[1.0, -2.0, 3.0, 0.5]], dtype=torch.float64)
+    assert torch.equal(latent_grad(layer, g), g)
+
+
+def test_qnn_kbit_weights_keep_the_gradient_of_the_largest_weight():
+    # QNN: the STE's indicator is 1_{|r| <= 1}, bound included; W / max|W| is exactly +-1 at the largest weight
+    w = torch.tensor([[0.4, -1.0, 0.1, 1.0]], dtype=torch.float64)
+    layer = linear(w, "qnn", wbits=2, abits=32)
+    assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[0.0, -1.0, 0.0, 1.0]]).double())
+    g = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
+    assert torch.equal(latent_grad(layer, g), g)
+
+
+def test_qnn_kbit_activation_gradient_includes_plus_minus_one():
+    x = torch.tensor([1.0, -1.0, 0.4, 1.0001, -2.0], dtype=torch.float64, requires_grad=True)
+    x_q, codes, scale = quant.quantize_symmetric(x, 2)
+    assert x_q.tolist() == [1.0, -1.0, 0.0, 1.0, -1.0] and codes.tolist() == [1, -1, 0, 1, -1]
+    x_q.backward(torch.full_like(x, 2.0))
+    assert x.grad.tolist() == [2.0, 2.0, 2.0, 0.0, 0.0]
+
+
+def weights_with_one_at(sign):
+    """[1, -1, 0.5, 0, x] with x = sign * delta exactly, delta = 0.7 mean|W| (TWN eq. 10; x moves the mean: iterate)."""
+    w = torch.tensor([[1.0, -1.0, 0.5, 0.0, 0.0]], dtype=torch.float64)
+    for _ in range(50):
+        w[0, 4] = sign * 0.7 * w.abs().mean()
+    assert w[0, 4].item() == sign * (0.7 * w.abs().mean()).item()
+    return w
+
+
+def test_twn_weight_exactly_at_plus_delta_is_zero():
+    # TWN eq. 3: W_t = +alpha where W > delta, -alpha where W < -delta, 0 where |W| <= delta
+    layer = linear(weights_with_one_at(+1), "twn")
+    alpha = (1.0 + 1.0 + 0.5) / 3  # the mean of |W_i| over |W_i| > delta: the weight at delta is not above it
+    assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[alpha, -alpha, alpha, 0.0, 0.0]]).double())
+
+
+def test_twn_weight_at_minus_delta_is_zero_and_gradient_passes_without_alpha():
+    layer = linear(weights_with_one_at(-1), "twn")
+    assert layer.quantizer.weight(layer.weight)[0, 4].item() == 0.0
+    # the authors' code passes dL/dW_t to W unchanged (the identity STE), not alpha * dL/dW_t
+    g = torch.tensor([[1.0, -2.0, 3.0, 4.0, 5.0]], dtype=torch.float64)
+    assert torch.equal(latent_grad(layer, g), g)
+
+
+def test_ternarize_thresholds_carry_half_the_surrogate_each():
+    x = torch.tensor([0.1, 0.5, 1.4, -0.5], dtype=torch.float64, requires_grad=True)
+    y = quant.ternarize(x, torch.tensor(0.5, dtype=torch.float64), "clipped")
+    assert y.tolist() == [0.0, 0.0, 1.0, 0.0]
+    y.sum().backward()
+    # clipped: (1_{|x - 0.5| <= 1} + 1_{|x + 0.5| <= 1}) / 2
+    assert x.grad.tolist() == [1.0, 1.0, 0.5, 1.0]
+
+
+# the area under each surrogate over [-40, 40] at the end of training: sign jumps by 2; triangle and gaussian come
+# from spiking networks (a unit step); ReSTE's power function reaches +-t^(1/o) at its cut-off t = 1.5 (o = 3)
+AREAS = {"triangle": 1.0, "gaussian": 1.0, "reste": 2 * 1.5 ** (1 / 3), "arctan": 4 / math.pi * math.atan(40 * math.pi)}
+
+
+@pytest.mark.parametrize("name", sorted(set(quant.SURROGATES) - {"identity"}))
+def test_surrogate_areas(name):
+    x = torch.linspace(-40, 40, 800001, dtype=torch.float64)
+    area = torch.trapezoid(quant.SURROGATES[name](x, 1.0).double(), x).item()
+    assert math.isclose(area, AREAS.get(name, 2.0), rel_tol=5e-4), (name, area)
+
+
+def box_sum(a, k, pad):
+    """sum of a (H x W) over every k x k window of its zero-padded copy, stride 1, by hand."""
+    h, w = len(a), len(a[0])
+    padded = [[0.0] * (w + 2 * pad) for _ in range(pad)] + [[0.0] * pad + row + [0.0] * pad for row in a] + \
+             [[0.0] * (w + 2 * pad) for _ in range(pad)]
+    return [[sum(padded[i + di][j + dj] for di in range(k) for dj in range(k)) for j in range(w + 2 * pad - k + 1)]
+            for i in range(h + 2 * pad - k + 1)]
+
+
+def test_xnor_conv_is_binary_conv_times_k_alpha_as_in_eq_11():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 2, padding=1, bias=True).double()
+    quantized(conv, "xnor", wbits=1, abits=1)
+    conv.quantizer.double().eval()  # BN with running statistics 0 and 1: I / sqrt(1 + eps)
+    x = torch.randn(1, 2, 3, 3, dtype=torch.float64)
+    i = x / math.sqrt(1 + 1e-5)
+    alpha = conv.weight.abs().mean(dim=(1, 2, 3))
+    binary = F.conv2d(quant.sign(i), quant.sign(conv.weight), padding=1)  # XNOR + popcount
+    a = i.abs().mean(dim=1)[0].tolist()  # A: the channel mean of |I| at each position
+    k = torch.tensor(box_sum(a, 2, 1), dtype=torch.float64) / 4  # K = A * k, k the 2x2 box filter
+    expected = binary * k * alpha.view(1, 3, 1, 1) + conv.bias.view(1, 3, 1, 1)
+    assert torch.allclose(conv(x), expected, atol=1e-12)
+    # the form it replaces, beta (.) sign(I) convolved with alpha sign(W), differs at the padded border
+    old = F.conv2d(i.abs().mean(1, keepdim=True) * quant.sign(i), quant.sign(conv.weight) * alpha.view(3, 1, 1, 1),
+                   conv.bias, padding=1)
+    assert not torch.allclose(conv(x), old, atol=1e-3)
+
+
+def test_xnor_trains_through_k_with_its_ste():
+    conv = quantized(nn.Conv2d(2, 3, 3, stride=2, padding=1, bias=False), "xnor", wbits=1, abits=1)
+    x = (torch.randn(4, 2, 7, 7) * 0.5).requires_grad_()
+    y = conv(x)
+    assert y.shape == (4, 3, 4, 4)
+    y.square().sum().backward()
+    assert x.grad.abs().sum() > 0 and conv.weight.grad.abs().sum() > 0
+
+
+def test_ttq_scales_start_at_the_mean_magnitude_of_each_set_from_scratch():
+    w = torch.tensor([[1.0, 0.5, -0.2, -0.4, 0.02, -0.03]])
+    layer = linear(w, "ttq", ttq_threshold=0.05).float()  # delta = 0.05: I_p = {1.0, 0.5}, I_n = {-0.2, -0.4}
+    wp, wn = layer.quantizer.scales()
+    assert math.isclose(wp.item(), 0.75, rel_tol=1e-6) and math.isclose(wn.item(), 0.3, rel_tol=1e-6)
+    assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[0.75, 0.75, -0.3, -0.3, 0.0, 0.0]]))
+    # the trained factors start at 1 and carry the paper's gradients, in units of the start: dL/dsp = Wp0 dL/dWp
+    layer.quantizer.weight(layer.weight).sum().backward()
+    assert math.isclose(layer.quantizer.sp.grad.item(), 0.75 * 2, rel_tol=1e-6)
+    assert math.isclose(layer.quantizer.sn.grad.item(), -0.3 * 2, rel_tol=1e-6)
+    finetuned = linear(w, "ttq", ttq_threshold=0.05, init_from="fp32/best.pt")
+    assert [v.item() for v in finetuned.quantizer.scales()] == [1.0, 1.0]  # the authors' start
+
+
+def test_ttq_from_scratch_starts_at_the_loss_of_an_untrained_network():
+    # with scales at 1.0 the ternary fc (+-1 over 512 inputs) gave logits of tens and a loss of 30
+    torch.manual_seed(0)
+    model = quant.quantize_model(models.build_model("resnet18", 10, 16), "ttq")
+    loss = F.cross_entropy(model(torch.randn(16, 3, 16, 16)), torch.arange(16) % 10).item()
+    assert loss < 2 * math.log(10)
+
+
+@pytest.mark.parametrize("flags,problem", [
+    (["--quant", "qnn", "--wbits", "2", "--abits", "2", "--ste", "tanh"], "qnn's --ste"),
+    (["--quant", "bc", "--stochastic", "--ste", "tanh"], "bc --stochastic"),
+])
+def test_an_ste_that_would_be_ignored_is_refused(flags, problem, tmp_path):
+    r = run_script("train.py", *flags, "--dataset", "synthetic", "--device", "cpu", "--epochs", "1", "--steps-per-epoch", "1",
+                   "--out", tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and problem in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_qnn_ste_is_accepted_where_a_sign_uses_it():
+    assert quant.check_options("qnn", 1, 2, "tanh") is None and quant.check_options("qnn", 2, 1, "tanh") is None
