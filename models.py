@@ -247,6 +247,9 @@ MODELS = {
 }
 
 
+STEMMED = ("resnet18", "resnet50")  # the models whose stem --stem chooses
+
+
 def build_model(name, num_classes, image_size=32, in_channels=3, stem="cifar", bn=True, shortcut="A"):
     return MODELS[name](num_classes=num_classes, image_size=image_size, in_channels=in_channels,
                         stem=stem, bn=bn, shortcut=shortcut)

@@ -238,14 +238,17 @@ class TTQ(nn.Module):
 # ----------------------------------------------------------------------------- binary and ternary weight methods
 
 class TWN(nn.Module):
-    """Ternary weight networks: {-alpha, 0, +alpha} with a per-layer threshold; full-precision activations."""
-    weight_bits = 2
+    """Ternary weight networks: {-alpha, 0, +alpha} with a per-layer threshold; full-precision activations.
+    --wbits 32 trains the full-precision network of TWN's recipe (the 32/32 row of the results table)."""
 
     def __init__(self, layer, opts):
         super().__init__()
         self.surrogate = opts.get("ste") or "identity"
+        self.weight_bits = opts.get("wbits") or 2
 
     def weight(self, w):
+        if self.weight_bits == 32:
+            return w
         # TWN (Li & Liu 2016, eq. 3 and 9-10): delta = 0.7 * mean|W|, alpha = mean of |W_i| over |W_i| > delta
         a = w.detach().abs()
         delta = 0.7 * a.mean()
@@ -413,7 +416,7 @@ METHODS = {
     "fp32": None,  # no conversion: the full-precision baseline
     "bitnet": (BitNet, None, None, False),
     "ttq": (TTQ, None, None, False),
-    "twn": (TWN, None, None, True),
+    "twn": (TWN, (2, 32), None, True),
     "bc": (BinaryConnect, None, None, True),
     "sr": (StochasticRounding, None, None, False),
     "xnor": (XNOR, (1,), (1, 32), True),
@@ -431,11 +434,13 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
     _, wchoices, achoices, takes_ste = METHODS[method]
     for flag, value, choices in (("--wbits", wbits, wchoices), ("--abits", abits, achoices)):
         if value is not None and choices is None:
-            return f"{method} has fixed bit widths; {flag} applies to: xnor, dorefa, qnn"
+            return f"{method} has fixed bit widths; {flag} applies to: " + ", ".join(
+                name for name, entry in METHODS.items() if entry and entry[1 if flag == "--wbits" else 2])
         if value is not None and value not in choices:
             return f"{method} does not support {flag} {value}; choose from {', '.join(map(str, choices))}"
     if ste is not None and not takes_ste:
-        return f"{method} has its own gradient; --ste applies to: twn, bc, xnor, qnn"
+        return f"{method} has its own gradient; --ste applies to: " + ", ".join(
+            name for name, entry in METHODS.items() if entry and entry[3])
     if ste is not None and ste not in SURROGATES:
         return f"unknown STE '{ste}'; choose one of: {', '.join(SURROGATES)}"
     if ste is not None and method == "qnn" and 1 not in (wbits, abits):

@@ -29,6 +29,7 @@ import quant
 FAKE_SHAPES = {"cifar10": (10, 32, 3), "cifar100": (100, 32, 3), "tiny-imagenet": (200, 64, 3), "synthetic": (10, 16, 3),
                "mnist": (10, 28, 1)}
 AUGMENT_DATASETS = ("cifar10", "tiny-imagenet")  # mixup and label smoothing on these, as in the study
+UNAUGMENTED_DATASETS = ("mnist",)  # no crop or flip: a flipped digit is another shape (and LeNet-5's papers use none)
 
 
 def parse_args(argv=None):
@@ -49,7 +50,7 @@ def parse_args(argv=None):
     a("--no-sub-ln", dest="sub_ln", action="store_false", help="bitnet: no LayerNorm before activation quantization")
     a("--ttq-threshold", type=float, default=0.05, help="ttq: delta = t * max|w| per layer")
     a("--scale-lr", type=float, default=0.01, help="ttq: the scales' lr as a fraction of --lr (no weight decay)")
-    a("--wbits", type=int, default=None, help="weight bits for xnor, dorefa, qnn (32: full precision)")
+    a("--wbits", type=int, default=None, help="weight bits for xnor, dorefa, qnn, twn (32: full precision)")
     a("--abits", type=int, default=None, help="activation bits for xnor (1 or 32), dorefa, qnn (32: full precision)")
     a("--ste", default=None, help=f"backward pass of sign/ternary for twn, bc, xnor, qnn: {', '.join(quant.SURROGATES)}")
     a("--stochastic", action="store_true", help="bc: stochastic binarization (+1 with p = clip((w+1)/2, 0, 1))")
@@ -70,6 +71,7 @@ def parse_args(argv=None):
     a("--optimizer", default="sgd", choices=["sgd", "adam"])
     a("--lr", type=float, default=0.1)
     a("--momentum", type=float, default=0.9)
+    a("--nesterov", action=argparse.BooleanOptionalAction, default=True, help="SGD: Nesterov momentum")
     a("--weight-decay", type=float, default=5e-4)
     a("--schedule", default="cosine", choices=["cosine", "step"])
     a("--milestones", default="150,225", help="step schedule: epochs at which lr is multiplied by --gamma")
@@ -251,7 +253,7 @@ def make_optimizer(args, model):
     if args.optimizer == "adam":
         return torch.optim.Adam(groups, lr=args.lr, weight_decay=args.weight_decay)
     return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
-                           nesterov=args.momentum > 0)
+                           nesterov=args.nesterov and args.momentum > 0)
 
 
 def lr_at(args, step, steps_per_epoch):
@@ -269,7 +271,7 @@ def lr_at(args, step, steps_per_epoch):
 
 def train_batches(args, data, g, steps):
     """Augmented uint8 training batches on the device, in a fresh order drawn from g. In-memory
-    datasets are cropped and flipped as whole batches on the device; ImageNet comes from workers."""
+    datasets are cropped and flipped as whole batches on the device (MNIST is not); ImageNet comes from workers."""
     if data.get("streamed"):
         order = torch.randperm(len(data["train"]), generator=g).tolist()
         loader = torch.utils.data.DataLoader(data["train"], args.batch_size, sampler=order, drop_last=True,
@@ -281,7 +283,8 @@ def train_batches(args, data, g, steps):
     padding = data["train_x"].shape[-1] // 8
     for i in range(steps):
         idx = order[i * args.batch_size:(i + 1) * args.batch_size]
-        yield common.random_crop_flip(data["train_x"][idx], g, padding), data["train_y"][idx]
+        x = data["train_x"][idx]
+        yield (x if args.dataset in UNAUGMENTED_DATASETS else common.random_crop_flip(x, g, padding)), data["train_y"][idx]
 
 
 def test_batches(args, data, batch_size):
@@ -513,7 +516,8 @@ def train(args, run_dir, rank=0, world=1):
         optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start_epoch, state = ckpt["history"], ckpt["best"], ckpt["epoch"], ckpt["state"]
     log(f"run: {run_dir} ({f'resume from epoch {start_epoch}' if ckpt else 'new'})")
-    log(f"{args.model} ({stem} stem), {args.quant}, {params / 1e6:.2f}M parameters "
+    stem_note = f" ({stem} stem)" if args.model in models.STEMMED else ""
+    log(f"{args.model}{stem_note}, {args.quant}, {params / 1e6:.2f}M parameters "
           f"({quantized_params / 1e6:.2f}M quantized), {size_bytes / 2**20:.2f} MB deployed; "
           f"{args.dataset}: {n_train} train / {n_test} test images on {args.device}"
           + (f" x {world} processes" if world > 1 else ""))

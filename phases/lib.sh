@@ -21,9 +21,11 @@ for ((_i = 0; _i < ${#_words[@]}; _i++)); do
 done
 [[ ${_batch:-128} == 128 ]] || FP32_TAG+="_bs$_batch"
 
-# The TTQ paper's CIFAR-10 schedule (Zhu et al. 2017, sec. 5.1): SGD, lr 0.1 times 0.1 at epochs 80 and 120, weight
-# decay 2e-4, 160 epochs; no warm-up, mixup or label smoothing; accuracy = mean of the last 10 epochs. Shared by
-# ttq_paper.sh, ste_ablation.sh and quant_table.sh, so that their FP32 ResNet-20 runs are one and the same.
+# The TTQ paper's CIFAR-10 schedule (Zhu et al. 2017, sec. 5.1): lr 0.1 times 0.1 at epochs 80, 120 (and 300, never
+# reached), weight decay 2e-4, 160 epochs ("most models converge after 160"), batch 128; accuracy = the mean of the
+# last 10 epochs (the paper's moving average of errors). The paper names no optimizer, warm-up or augmentation: SGD
+# with Nesterov momentum 0.9 (train.py's default), none, and random crop and flip are our choices. Shared by
+# ttq_paper.sh and ste_ablation.sh, so that their FP32 ResNet-20 runs are one and the same.
 TTQ_SCHEDULE="--epochs 160 --schedule step --milestones 80,120 --weight-decay 2e-4 --warmup-epochs 0 --mixup 0"
 TTQ_SCHEDULE+=" --label-smoothing 0 --report ttq-avg"
 
@@ -88,21 +90,22 @@ producer() {
 }
 
 # The run folder under OUT (dataset/model/tag_sSEED) of command line $1 if it trains an FP32 run with the default
-# tag, the kind of run that teachers and initial checkpoints come from; nothing otherwise.
+# tag or an explicit --tag, the kind of run that teachers and initial checkpoints come from; nothing otherwise.
 fp32_run_of() {
   local -a words
   read -ra words <<< "$1"
-  local i model=resnet18 dataset=cifar10 seed=0  # train.py's defaults
+  local i model=resnet18 dataset=cifar10 seed=0 tag=$FP32_TAG  # train.py's defaults
   for ((i = 0; i < ${#words[@]}; i++)); do
     case ${words[i]} in
       --model) model=${words[i + 1]} ;;
       --dataset) dataset=${words[i + 1]} ;;
       --seed) seed=${words[i + 1]} ;;
+      --tag) tag=${words[i + 1]} ;;
       --quant) [[ ${words[i + 1]} == fp32 ]] || return 0 ;;
       # flags that change the tag (train.py's default_tag; the batch size is the same for every listed run)
       --keep | --fp32-conv1 | --stem | --wbits | --abits | --ste | --stochastic | --clip-factor | --no-bn | \
-        --shortcut | --kd | --tag) return 0 ;;
+        --shortcut | --kd) return 0 ;;
     esac
   done
-  echo "$dataset/$model/${FP32_TAG}_s$seed"
+  echo "$dataset/$model/${tag}_s$seed"
 }

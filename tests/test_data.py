@@ -133,3 +133,13 @@ def test_random_crop_flip_takes_shifted_windows_of_the_padded_image():
     for i in range(2):
         window = padded[i, :, dy[i]:dy[i] + 4, dx[i]:dx[i] + 4]
         assert torch.equal(out[i], window.flip(-1) if flip[i] else window)
+
+
+@pytest.mark.parametrize("dataset,augmented", [("mnist", False), ("cifar10", True)])
+def test_mnist_batches_are_not_cropped_or_flipped(dataset, augmented):
+    import train
+    args = train.resolve(train.parse_args(["--dataset", dataset, "--device", "cpu", "--batch-size", "64"]))
+    x = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
+    data = dict(train_x=x, train_y=torch.arange(64))
+    batch, labels = next(train.train_batches(args, data, torch.Generator().manual_seed(0), 1))
+    assert torch.equal(batch, x[labels]) != augmented  # a flipped digit is another shape

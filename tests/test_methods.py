@@ -151,7 +151,9 @@ def test_clip_factor_clips_latent_weights_to_f_std():
 
 
 @pytest.mark.parametrize("method,wbits,abits,ste,problem", [
-    ("twn", 4, None, None, "fixed bit widths"),
+    ("ttq", 4, None, None, "fixed bit widths; --wbits applies to: twn, xnor, dorefa, qnn"),
+    ("twn", None, 1, None, "fixed bit widths; --abits applies to: xnor, dorefa, qnn"),
+    ("twn", 4, None, None, "does not support --wbits 4; choose from 2, 32"),
     ("xnor", 2, None, None, "does not support --wbits 2"),
     ("dorefa", 4, 16, None, "does not support --abits 16"),
     ("ttq", None, None, "tanh", "--ste applies to"),

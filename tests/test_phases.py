@@ -17,7 +17,7 @@ import common
 from conftest import ROOT
 
 PHASE_RUNS = {"phase1": 22, "phase2": 27, "phase3": 18, "phase4": 54, "phase5": 14, "phase6": 18}
-OTHER_RUNS = {"ttq_paper": 24, "ste_ablation": 117, "li2017": 120, "quant_table": 192, "imagenet": 14}
+OTHER_RUNS = {"ttq_paper": 24, "ste_ablation": 117, "li2017": 120, "quant_table": 90, "imagenet": 53}
 # smoke-like flags on ResNet-20 instead of each script's model: the same run folders' shape, a few seconds a run
 CHEAP = "--model resnet20 --fake-data --epochs 1 --steps-per-epoch 1 --batch-size 8 --device cpu --threads 1 --quiet"
 
@@ -60,6 +60,49 @@ def test_dry_run_lists_153_runs_and_each_phase_its_count():
     for phase, n in {**PHASE_RUNS, **OTHER_RUNS}.items():
         assert len(dry_run(phase)) == n, phase
     assert dry_run(*PHASE_RUNS) == lines  # the default set is phases 1 to 6, in order
+
+
+def listed(phase, **flags):
+    """The parsed command lines of a phase whose flags include all of flags (name without dashes -> value)."""
+    runs = [shlex.split(line) for line in dry_run(phase)]
+    return [argv for argv in runs if all(flag(argv, "--" + k.replace("_", "-")) == v for k, v in flags.items())]
+
+
+@pytest.mark.parametrize("phase,match,expected", [
+    # the results table (quantization-results-wiki.txt): each row its own optimizer and initial lr
+    ("quant_table", dict(model="lenet5", quant="qnn", wbits="1", abits="1"), dict(optimizer="adam", lr="0.01")),
+    ("quant_table", dict(model="lenet5", quant="dorefa", wbits="8", abits="8"),
+     dict(optimizer="sgd", lr="0.1", momentum=None, weight_decay="0")),
+    ("quant_table", dict(model="lenet5", tag="table_fp32"), dict(optimizer="sgd", lr="0.01", weight_decay="1e-4")),
+    ("quant_table", dict(model="resnet20", quant="qnn", wbits="2", abits="1"), dict(optimizer="adam", lr="0.001")),
+    ("quant_table", dict(model="vgg16", quant="dorefa", wbits="8", abits="8"), dict(optimizer="adam", lr="1e-5")),
+    ("imagenet", dict(model="resnet18", quant="dorefa", wbits="4", abits="4"),
+     dict(optimizer="adam", lr="0.001", batch_size="48")),
+    ("imagenet", dict(model="alexnet", quant="xnor", abits="1"), dict(optimizer="sgd", lr="0.001")),
+    # the TTQ paper's AlexNet: lr 1e-4 x0.2 at epochs 56 and 64, weight decay 5e-6, batch 128, from FP32
+    ("imagenet", dict(model="alexnet", quant="ttq", keep="conv1,fc"),
+     dict(lr="1e-4", gamma="0.2", milestones="56,64", weight_decay="5e-6", batch_size=None)),
+    # Li et al. 2017: Adam, lr 0.01, x0.1 at epochs 82 and 122 (CIFAR); 30 and 60 of 90 (ImageNet)
+    ("li2017", dict(model="resnet56", quant="sr", batch_size="1024", dataset="cifar100"),
+     dict(optimizer="adam", lr="0.01", milestones="82,122", epochs="164")),
+    ("imagenet", dict(model="resnet18", quant="bc"), dict(optimizer="adam", lr="0.01", milestones="30,60", epochs="90")),
+])
+def test_scripts_carry_their_papers_recipe(phase, match, expected):
+    runs = listed(phase, **match)
+    assert len(runs) >= 1, match
+    for argv in runs:
+        for name, value in expected.items():
+            assert flag(argv, "--" + name.replace("_", "-")) == value, (match, name, argv)
+
+
+def test_results_table_schedule_per_dataset_and_rows_it_marks_absent():
+    for argv in (shlex.split(line) for line in dry_run("quant_table")):
+        epochs, milestones = {"mnist": ("100", "20,40,60,80"), "cifar10": ("200", "60,120,180")}[flag(argv, "--dataset")]
+        assert (flag(argv, "--epochs"), flag(argv, "--milestones"), flag(argv, "--report")) == (epochs, milestones, "best")
+        assert "--no-nesterov" in argv and flag(argv, "--seed") == "42"
+    # 24 LeNet-5 rows: the baseline, QNN 9, DoReFa 9, XNOR 2, TWN 2, TTQ 1; VGG-16 has no TTQ row ('-')
+    assert len(listed("quant_table", model="lenet5")) == 24
+    assert listed("quant_table", model="vgg16", quant="ttq") == [] and len(listed("quant_table", model="vgg16")) == 19
 
 
 def test_run_folders_are_unique_and_kd_runs_read_phase1_teachers(tmp_path):
