@@ -97,6 +97,11 @@ def build_tree(raw):
     write_cell(raw, "cifar10", "resnet20", "sr", [84.0, 85.0, 86.0], quant="sr", **r20)
     write_cell(raw, "cifar10", "resnet20", "dorefa_w2a2", [81.0, 82.0, 83.0], quant="dorefa", wbits=2, abits=2, **r20)
     write_cell(raw, "cifar10", "resnet20", "dorefa_w1a32", [84.0, 84.5, 85.0], quant="dorefa", wbits=1, **r20)
+    # the results table's runs (quant_table.sh tags them table_*): LeNet-5 / MNIST
+    mnist = dict(num_classes=10, image_size=28, in_channels=1, report="best")
+    write_cell(raw, "mnist", "lenet5", "table_fp32", [99.4], seeds=[42], **mnist)
+    write_cell(raw, "mnist", "lenet5", "table_twn_w32a32", [99.5, 99.7], seeds=[42, 123], quant="twn", wbits=32,
+               **mnist)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -165,17 +170,17 @@ def test_aggregate_names_every_bad_run_with_its_reason(study):
                 "ttq_s789": "unfinished: status 'running' after 1 of 200 epochs"}
     for name, reason in expected.items():
         assert any(line.startswith(f"warning: {folder / name}: {reason}") for line in warnings), (name, warnings)
-    # folders: 30 good + 4 bad resnet18/cifar10, 16 resnet18/cifar100, 27 resnet20 = 77; configurations:
-    # 10 resnet18/cifar10 + 3 resnet18/cifar100 + 9 resnet20 = 22
+    # folders: 30 good + 4 bad resnet18/cifar10, 16 resnet18/cifar100, 27 resnet20, 3 lenet5 = 80; configurations:
+    # 10 resnet18/cifar10 + 3 resnet18/cifar100 + 9 resnet20 + 2 lenet5 = 24
     summary_line = study["aggregate"].stdout.strip().splitlines()[-1]
-    assert summary_line.startswith("aggregated 77 runs (")
-    for part in ("73 completed", "1 diverged", "1 corrupt", "1 missing", "1 running", "into 22 configurations"):
+    assert summary_line.startswith("aggregated 80 runs (")
+    for part in ("76 completed", "1 diverged", "1 corrupt", "1 missing", "1 running", "into 24 configurations"):
         assert part in summary_line
 
 
 def test_aggregated_csv_has_one_row_per_run(study):
     rows = read_csv(study["processed"] / "aggregated.csv")
-    assert len(rows) == 77
+    assert len(rows) == 80
     for column in ("dataset", "model", "tag", "seed", "quant", "stem", "keep", "kd", "lr", "wbits", "status",
                    "top1", "report_top1", "best_top1", "final_top1", "final_top5", "epochs_completed",
                    "wall_seconds", "train_images_per_second", "params", "model_size_bytes", "fp32_size_bytes",
@@ -199,7 +204,7 @@ def test_aggregated_csv_has_one_row_per_run(study):
 
 def test_summary_csv_has_one_row_per_configuration(study):
     rows = read_csv(study["processed"] / "summary.csv")
-    assert len(rows) == 22
+    assert len(rows) == 24
     for column in ("tags", "quant", "keep", "kd", "n", "mean", "std", "ci95_low", "ci95_high", "min", "max"):
         assert column in rows[0]
     assert "seed" not in rows[0] and "run_dir" not in rows[0]
@@ -224,7 +229,8 @@ def test_summary_csv_has_one_row_per_configuration(study):
 # ----------------------------------------------------------------------------- tables.py
 
 def test_every_table_is_written_in_latex_and_markdown(study):
-    names = {"main", "gap", "kd", "layers", "stem", "power", "efficiency", "ttq_paper", "ste", "bc_sr", "bits"}
+    names = {"main", "gap", "kd", "layers", "stem", "power", "efficiency", "ttq_paper", "ste", "bc_sr", "bits",
+             "published_bits", "published_ttq_paper", "published_ste", "published_bitnet"}
     folder = study["processed"] / "tables"
     assert {p.name for p in folder.iterdir()} == {f"{n}.{ext}" for n in names for ext in ("md", "tex")}
     for name in names:
@@ -315,12 +321,30 @@ def test_other_studies_tables(tables):
         "default", "–", "yes", "86.50 ± 0.50 (3)"]
     assert row_of(tables, "Model", "Dataset", "Quantizer") == [
         "Model", "Dataset", "Quantizer", "32/32", "2/32", "1/32", "2/2"]
-    assert row_of(tables, "resnet20", "cifar10", "DoReFa") == [
+    assert row_of(tables, "resnet20", "cifar10", "DoReFa", "–") == [
         "resnet20", "cifar10", "DoReFa", "–", "–", "84.50 ± 0.50 (3)", "82.00 ± 1.00 (3)"]
     # TTQ has ternary weights and full-precision activations: its runs are the 2/32 column
     assert row_of(tables, "resnet20", "cifar10", "TTQ", "–") == [
         "resnet20", "cifar10", "TTQ", "–", "91.40 ± 0.40 (3)", "–", "–"]
     assert row_of(tables, "resnet20", "cifar10", "FP32", "92.20 ± 0.20 (3)", "–")
+
+
+def test_published_figures_beside_ours(tables):
+    # one seed: no interval; 99.40 - 99.59 = -0.19
+    assert row_of(tables, "lenet5", "mnist", "FP32", "32/32") == [
+        "lenet5", "mnist", "FP32", "32/32", "99.40", "1", "–", "99.59", "-0.19"]
+    # TWN 32/32, 99.5 and 99.7: mean 99.60, s = 0.141421, t(0.975, 1) = 12.7062, half-width 12.7062 * 0.141421 /
+    # sqrt(2) = 1.2706 -> [98.33, 100.87]; published 99.63
+    assert row_of(tables, "lenet5", "mnist", "TWN", "32/32")[4:] == ["99.60", "2", "[98.33, 100.87]", "99.63", "-0.03"]
+    # no run yet: the published number and empty cells, never a zero
+    assert row_of(tables, "lenet5", "mnist", "TTQ", "2/32")[4:] == ["", "", "", "99.47", ""]
+    assert row_of(tables, "alexnet", "imagenet", "XNOR", "1/1")[4:] == ["", "", "", "42.53", ""]
+    # TTQ paper errors: FP32 8.0/7.8/7.6 -> 7.80, s = 0.2, t(0.975, 2) = 4.30265, half-width 0.4968; published 8.23
+    assert row_of(tables, "resnet20", "FP32", "7.80") == ["resnet20", "FP32", "7.80", "3", "[7.30, 8.30]", "8.23", "-0.43"]
+    assert row_of(tables, "resnet20", "TTQ", "8.60")[5:] == ["8.87", "-0.27"]
+    assert row_of(tables, "resnet56", "TTQ")[2:] == ["", "", "", "6.44", ""]
+    # STE ablation headline: FP32 92.2 against 91.61
+    assert row_of(tables, "FP32", "top1")[2:4] + row_of(tables, "FP32", "top1")[5:] == ["92.20", "3", "91.61", "+0.59"]
 
 
 # ----------------------------------------------------------------------------- figures.py
@@ -395,7 +419,9 @@ def test_absent_studies_are_skipped_with_a_note(tmp_path):
     skipped = {"kd", "layers", "stem", "power", "ttq_paper", "ste", "bc_sr", "bits"}
     notes = [line for line in result.stderr.splitlines() if line.startswith("note: skipped table")]
     assert {line.split("'")[1] for line in notes} == skipped
-    assert {p.stem for p in (processed / "tables").iterdir()} == {"main", "gap", "efficiency"}  # stale kd.md gone
+    # stale kd.md gone; the published tables are always written, with empty cells where no run exists
+    assert {p.stem for p in (processed / "tables").iterdir()} == {"main", "gap", "efficiency", "published_bits",
+                                                                  "published_ttq_paper", "published_ste", "published_bitnet"}
     # no recipe runs: the gap is there but nothing recovers it
     gap = row_of(table_rows(result.stdout), "resnet18", "cifar10", "93.50", "91.00")
     assert gap[4:] == ["2.50", "–", "–", "–"]
