@@ -8,6 +8,8 @@ the training curves, results.json in the run folders it lists) and writes <proce
   kd_effect.svg                  KD effect on FP32 and ternary students, error bars = std. error
   curves_<model>_<dataset>.svg   test top-1 per epoch: mean over seeds and the min-max band
   seeds.svg                      every seed of the configurations run with more than three seeds
+  reproduction_<model>_<dataset>.svg   the results table: ours minus published for each row with a run,
+                                 against the published accuracy, the +-0.5-point band shaded
 
 Which runs and methods are drawn, and how accuracy is chosen, is tables.py's Study. A figure
 without runs is skipped with a note. The first section is a small SVG toolkit (axes, "nice"
@@ -23,7 +25,7 @@ import numpy as np
 
 from aggregate import load_runs
 from common import fail, mean_std, read_json, t_interval
-from tables import KD_STUDENTS, MAIN_METHODS, Study
+from tables import KD_STUDENTS, MAIN_METHODS, Study, read_published, table_runs
 
 WIDTH, HEIGHT = 900, 540
 LEFT, RIGHT, TOP, BOTTOM = 80, 670, 60, 440  # the plot area; the legend sits right of it
@@ -270,6 +272,8 @@ def curves_figure(study, model, dataset):
             xs, mean, low, high = found[name]
             plot.band(xs, low, high, COLORS[i])
             plot.line([(plot.x(x), plot.y(v)) for x, v in zip(xs, mean)], COLORS[i], width=2)
+            if len(xs) == 1:  # a line of one point draws nothing
+                plot.dot(plot.x(xs[0]), mean[0], COLORS[i])
             plot.add_legend(name, COLORS[i], "line")
     plot.add_legend("band: min-max over seeds", "#cccccc")
     return plot.svg()
@@ -305,12 +309,45 @@ def seeds_figure(study):
     return plot.svg()
 
 
+REPRODUCTION_BAND = 0.5  # points: the target of a reproduced row
+
+
+def reproduction_figure(study, published, model, dataset):
+    """Ours minus published (mean over seeds) for each row of the results table that has runs."""
+    points = []
+    for p in published:
+        if (p["study"], p["metric"], p["model"], p["dataset"]) == ("quant_table", "top1", model, dataset):
+            ours = table_runs(study, model, dataset, p["method"], p["bits"])
+            if ours:
+                points.append((p["value"], float(np.mean(ours)) - p["value"]))
+    if not points:
+        return None
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    inside = sum(abs(y) <= REPRODUCTION_BAND for y in ys)
+    plot = Plot(f"Reproduction of the results table: {model} on {dataset} ({inside} of {len(ys)} rows within "
+                f"{REPRODUCTION_BAND} pt)", "published top-1 (%)", "ours - published (points)",
+                (min(ys + [-2 * REPRODUCTION_BAND]), max(ys + [2 * REPRODUCTION_BAND])), (min(xs), max(xs)))
+    ends = [plot.xticks[0], plot.xticks[-1]]
+    plot.band(ends, [-REPRODUCTION_BAND] * 2, [REPRODUCTION_BAND] * 2, COLORS[2])
+    plot.hline(0.0, dash=None)
+    for x, y in points:
+        plot.dot(plot.x(x), y, COLORS[0])
+    plot.add_legend("one row of the table", COLORS[0], "dot")
+    plot.add_legend(f"within ±{REPRODUCTION_BAND} pt", COLORS[2])
+    return plot.svg()
+
+
 def figures(study):
     """{file name: SVG text or None when its runs are absent}."""
     found = {"accuracy.svg": accuracy_figure(study), "gap_recovery.svg": gap_recovery_figure(study),
              "kd_effect.svg": kd_effect_figure(study), "seeds.svg": seeds_figure(study)}
     for m, d in study.pairs():
         found[f"curves_{m}_{d}.svg"] = curves_figure(study, m, d)
+    published = read_published()
+    for m, d in sorted({(p["model"], p["dataset"]) for p in published if p["study"] == "quant_table"}):
+        svg = reproduction_figure(study, published, m, d)
+        if svg:
+            found[f"reproduction_{m}_{d}.svg"] = svg
     return found
 
 
@@ -324,7 +361,7 @@ def main():
     drawn = figures(study)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for old in out.glob("curves_*.svg"):
+        for old in [*out.glob("curves_*.svg"), *out.glob("reproduction_*.svg")]:
             if old.name not in drawn:  # an old figure must not outlive its runs
                 old.unlink()
         for name, svg in drawn.items():

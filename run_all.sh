@@ -20,7 +20,8 @@ summary (completed / resumed / failed / skipped) and exit status 1 if a run fail
   --out DIR         results root (default results/raw; --smoke: scratch/smoke/raw); logs go to DIR/../logs
   --gpus 0,1,...    run on these GPUs, CUDA_VISIBLE_DEVICES set per run
   --jobs-per-gpu K  runs at once on each GPU (default 1; K > 1 packs small runs such as ResNet-18 on 32 px)
-  --jobs N          runs at once without --gpus (default 1; --smoke: one per CPU core)
+  --jobs N          runs at once without --gpus, the CPU cores shared out among them (--threads cores/N; default
+                    1; --smoke: one per CPU core)
   --smoke           every run for one step on generated images into a fresh scratch/smoke/raw (or --out), then
                     aggregate.py, tables.py and figures.py on it: the whole pipeline, offline, on a CPU
   --slurm           write one Slurm job array per phase to DIR/../slurm and submit.sh, which chains the arrays
@@ -82,6 +83,11 @@ if ((SMOKE)); then
     OUT=scratch/smoke/raw
     ((DRY_RUN)) || rm -rf scratch/smoke  # the default scratch root starts fresh; a given --out resumes
   fi
+fi
+if ((!SMOKE && ${JOBS:-1} > 1)) && [[ -z $GPUS && " $EXTRA_FLAGS " != *" --threads "* ]]; then
+  # several runs on the CPU at once: the cores shared out among them, so that they do not oversubscribe it
+  cores=$(nproc 2>/dev/null || echo 1)
+  EXTRA_FLAGS="--threads $((cores / JOBS > 0 ? cores / JOBS : 1)) $EXTRA_FLAGS"
 fi
 OUT=${OUT:-results/raw}
 while [[ $OUT == */ && $OUT != / ]]; do OUT=${OUT%/}; done  # train.py prints run folders without the slash

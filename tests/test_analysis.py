@@ -364,6 +364,10 @@ def test_figures_parse_and_carry_title_axes_and_legend(study):
         "seeds.svg": ["Seed-to-seed spread of the configurations with more than three seeds", "configuration",
                       "top-1 minus the configuration mean (points)", "one seed", "mean", "95% t-interval (bar)",
                       "resnet18 cifar100BitNet+FP32 conv1mean 72.25%, n = 10"],
+        # LeNet-5 rows run: FP32 99.40 - 99.59 = -0.19 and TWN 32/32 99.60 - 99.63 = -0.03, both within 0.5
+        "reproduction_lenet5_mnist.svg": ["Reproduction of the results table: lenet5 on mnist (2 of 2 rows within "
+                                          "0.5 pt)", "published top-1 (%)", "ours - published (points)",
+                                          "one row of the table", "within ±0.5 pt"],
     }
     assert {p.name for p in folder.iterdir()} == set(expected)
     for name, texts in expected.items():
@@ -376,6 +380,20 @@ def test_figures_parse_and_carry_title_axes_and_legend(study):
     assert [t for t in svg_texts(folder / "accuracy.svg") if t.isdigit()] == ["0", "20", "40", "60", "80", "100"]
     assert {"-20", "0", "100"} <= set(svg_texts(folder / "gap_recovery.svg"))
     assert [t for t in svg_texts(folder / "curves_resnet18_cifar10.svg") if t in ("1", "2", "3")] == ["1", "2", "3"]
+
+
+def test_curves_of_single_epoch_runs_show_a_mark(tmp_path):
+    raw = tmp_path / "raw"
+    for tag, quant in (("fp32", "fp32"), ("bitnet", "bitnet")):
+        folder = write_run(raw, "cifar10", "resnet18", tag, 42, 90.0, quant=quant)
+        results = json.loads((folder / "results.json").read_text())
+        results["history"] = results["history"][:1]
+        (folder / "results.json").write_text(json.dumps(results))
+    processed = tmp_path / "processed"
+    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
+    assert run_script("figures.py", "--processed", processed).returncode == 0
+    root = ET.parse(processed / "figures" / "curves_resnet18_cifar10.svg").getroot()
+    assert len(root.findall("{http://www.w3.org/2000/svg}circle")) == 2  # one per method: a line of one point is empty
 
 
 def test_nice_ticks():
