@@ -22,6 +22,7 @@ summary (completed / resumed / failed / skipped) and exit status 1 if a run fail
   --jobs-per-gpu K  runs at once on each GPU (default 1; K > 1 packs small runs such as ResNet-18 on 32 px)
   --jobs N          runs at once without --gpus, the CPU cores shared out among them (--threads cores/N; default
                     1; --smoke: one per CPU core)
+  --only WORDS      only the runs whose command line contains WORDS, e.g. --only "--model lenet5"
   --smoke           every run for one step on generated images into a fresh scratch/smoke/raw (or --out), then
                     aggregate.py, tables.py and figures.py on it: the whole pipeline, offline, on a CPU
   --slurm           write one Slurm job array per phase to DIR/../slurm and submit.sh, which chains the arrays
@@ -39,7 +40,7 @@ die() {
 
 # ----------------------------------------------------------------------------- options
 
-PHASES=() DRY_RUN=0 SMOKE=0 SLURM=0 SUBMIT=0 OUT="" GPUS="" JOBS_PER_GPU=1 JOBS=""
+PHASES=() DRY_RUN=0 SMOKE=0 SLURM=0 SUBMIT=0 OUT="" GPUS="" JOBS_PER_GPU=1 JOBS="" ONLY=""
 while (($#)); do
   case $1 in
     -h | --help) usage; exit 0 ;;
@@ -47,7 +48,7 @@ while (($#)); do
     --smoke) SMOKE=1 ;;
     --slurm) SLURM=1 ;;
     --submit) SUBMIT=1 ;;
-    --out | --gpus | --jobs-per-gpu | --jobs)
+    --out | --gpus | --jobs-per-gpu | --jobs | --only)
       (($# >= 2)) || die "$1 needs a value"
       case $1 in
         --out) OUT=$2 ;;
@@ -55,6 +56,7 @@ while (($#)); do
         --jobs-per-gpu) [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs-per-gpu takes a positive number, got '$2'"
                         JOBS_PER_GPU=$2 ;;
         --jobs) [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs takes a positive number, got '$2'"; JOBS=$2 ;;
+        --only) ONLY=$2 ;;
       esac
       shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -106,6 +108,7 @@ for phase in "${PHASES[@]}"; do
   while IFS= read -r cmd; do
     n=$((n + 1))
     [[ -n ${SEEN[$cmd]:-} ]] && continue  # a run listed by two scripts (e.g. quant_table and phase1) runs once
+    [[ -n $ONLY && " $cmd " != *" $ONLY "* ]] && continue
     SEEN[$cmd]=1
     CMDS+=("$cmd") PHASE_OF+=("$phase") LOG_OF+=("$(printf '%s-%03d' "$phase" "$n")")
   done <<< "$listing"

@@ -103,6 +103,7 @@ def test_results_table_schedule_per_dataset_and_rows_it_marks_absent():
     # 24 LeNet-5 rows: the baseline, QNN 9, DoReFa 9, XNOR 2, TWN 2, TTQ 1; VGG-16 has no TTQ row ('-')
     assert len(listed("quant_table", model="lenet5")) == 24
     assert listed("quant_table", model="vgg16", quant="ttq") == [] and len(listed("quant_table", model="vgg16")) == 19
+    assert len(dry_run("--only", "--model lenet5", "quant_table")) == 24  # run_all.sh --only: a subset of a phase
 
 
 def test_run_folders_are_unique_and_kd_runs_read_phase1_teachers(tmp_path):
