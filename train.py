@@ -91,6 +91,7 @@ def parse_args(argv=None):
     a("--compile", action=argparse.BooleanOptionalAction, default=None,
       help="torch.compile the model (falls back to eager where it cannot); default on for cuda")
     a("--quiet", action="store_true", help="no progress bars (they are off anyway when not on a terminal)")
+    a("--summary", action="store_true", help="print the model's per-layer summary (bits, bytes, MACs) and exit untrained")
     return p.parse_args(argv)
 
 
@@ -169,7 +170,7 @@ def git_commit():
 
 # flags that may change between a run and its resumption without changing what is computed
 RESUMABLE_CHANGES = {"epochs", "device", "workers", "threads", "quiet", "out", "data_dir", "steps_per_epoch", "amp",
-                     "channels_last", "compile", "world_size", "torch_version", "git_commit", "kd", "run_dir"}
+                     "channels_last", "compile", "world_size", "torch_version", "git_commit", "kd", "run_dir", "summary"}
 
 
 def check_same_run(saved, config):
@@ -455,6 +456,9 @@ def prepare_data(args):
 
 def main(argv=None):
     args = resolve(parse_args(argv))
+    if args.summary:
+        import export  # here, not at the top: export.py builds on this file
+        return export.print_summary(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     run_dir = Path(args.out) / args.dataset / args.model / f"{args.tag}_s{args.seed}"
@@ -523,6 +527,8 @@ def train(args, run_dir, rank=0, world=1):
           + (f" x {world} processes" if world > 1 else ""))
     if main_process:
         common.write_json(run_dir / "config.json", config)
+        import export  # here, not at the top: export.py builds on this file
+        export.write_summary(run_dir / "summary.md", model, config)
 
     steps_per_epoch = n_train // args.batch_size
     if steps_per_epoch == 0:

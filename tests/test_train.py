@@ -26,7 +26,7 @@ def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, q
     r = run_script("train.py", *RESNET20, *quant_flags, *fast_flags)
     assert r.returncode == 0, r.stderr
     folder = run_dir(tmp_path, tag)
-    assert {p.name for p in folder.iterdir()} == {"config.json", "results.json", "last.pt", "best.pt"}
+    assert {p.name for p in folder.iterdir()} == {"config.json", "results.json", "last.pt", "best.pt", "summary.md"}
     results, config = common.read_json(folder / "results.json"), common.read_json(folder / "config.json")
     assert results["status"] == "completed" and results["epochs_completed"] == 3 and len(results["history"]) == 3
     assert results["best_top1"] > 30, results["history"]  # chance is 10%

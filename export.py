@@ -1,0 +1,438 @@
+"""Deploy a trained run: a per-layer summary of its model, its weights packed at their bit width, and
+the packed model evaluated against the checkpoint.
+
+    python export.py RUN_DIR              # RUN_DIR/packed.pt, export.json, summary.md
+    python export.py --summary RUN_DIR    # the per-layer summary only (before training: train.py ... --summary)
+
+Holds: the summary (one row per Conv2d/Linear: shape, method, weight and activation bits, parameters,
+deployed bytes, multiply-accumulates per image; totals equal to quant.model_size's), packing (each
+quantized layer's effective weight as k-bit codes into a codebook of its distinct values, so unpacking
+gives back the trained model's weights bit for bit), loading a packed file into a model that computes
+with the unpacked weights, and evaluating both on the run's test set.
+Does not hold: training, models or quantizers (train.py, models.py, quant.py), or low-bit kernels: a
+packed model is unpacked to float weights and runs the same convolutions as the checkpoint.
+"""
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+import common
+import quant
+import train
+
+FORMAT = "packed-weights/1"  # the layout pack() writes; unpack() reads it
+TERNARY = (quant.BitNet, quant.TTQ, quant.TWN)  # their 2-bit weights take three levels
+METHOD_NAMES = {entry[0]: name for name, entry in quant.METHODS.items() if entry}
+KINDS = ("binary", "ternary", "k-bit", "fp")
+KIND_NAMES = dict(zip(KINDS, ("binary", "ternary", "k-bit", "full precision")))
+
+
+# ----------------------------------------------------------------------------- the model of a configuration
+
+def rebuild(config):
+    """The network of a run's configuration, built and quantized as train.py builds it (weights still to load)."""
+    # --init-from only sets starting weights and TTQ's starting scales, which the loaded state replaces
+    args = argparse.Namespace(**{**vars(train.parse_args([])), **config, "init_from": None})
+    return train.build(args, config["num_classes"], config["image_size"], config.get("in_channels", 3))[0]
+
+
+def data_shape(args):
+    """(classes, image size, channels) of the data train.py would train on: from train.FAKE_SHAPES where the
+    dataset's shape is known, else read from the data."""
+    if args.dataset in train.FAKE_SHAPES:
+        classes, size, channels = train.FAKE_SHAPES[args.dataset]
+        return classes, (args.fake_size or size) if args.fake_data else size, channels
+    data = common.load_dataset(args.dataset, args.data_dir, args.seed)
+    if data.get("streamed"):
+        return data["num_classes"], 224, 3
+    return data["num_classes"], data["train_x"].shape[-1], data["train_x"].shape[1]
+
+
+# ----------------------------------------------------------------------------- the per-layer summary
+
+def activation_bits(q):
+    """Bits of the activations a layer sees (q: its quantizer, None for a full-precision layer)."""
+    if q is None:
+        return 32
+    if isinstance(q, quant.BitNet):
+        return 8  # per-sample absmax to 8 bits
+    if isinstance(q, quant.XNOR):
+        return 1 if q.binary_input else 32
+    return getattr(q, "abits", 32)
+
+
+def kind(q):
+    """binary, ternary, k-bit or fp: the class of a layer's weights, and of its multiply-accumulates."""
+    bits = 32 if q is None else q.weight_bits
+    if bits >= 32:
+        return "fp"
+    if bits == 1:
+        return "binary"
+    return "ternary" if bits == 2 and isinstance(q, TERNARY) else "k-bit"
+
+
+@torch.no_grad()
+def count_macs(model, image_size, in_channels):
+    """{layer name: multiply-accumulates per image} of every Conv2d/Linear, from forward hooks on one input."""
+    macs, hooks = {}, []
+
+    def count(name):
+        def hook(layer, inputs, out):  # one output value costs in_channels/groups x kernel area, or in_features
+            macs[name] = macs.get(name, 0) + out[0].numel() * layer.weight[0].numel()
+        return hook
+
+    for name, layer in model.named_modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            hooks.append(layer.register_forward_hook(count(name)))
+    training = model.training
+    try:  # eval mode: batch norm of one image, and no random draw (BC's stochastic sign) that would move a run's RNG
+        model.eval()(torch.zeros(1, in_channels, image_size, image_size, device=next(model.parameters()).device))
+    finally:
+        model.train(training)
+        for h in hooks:
+            h.remove()
+    return macs
+
+
+def summarize(model, config):
+    """Per-layer rows and totals of a built model (trained or not: nothing here depends on weight values)."""
+    macs = count_macs(model, config["image_size"], config.get("in_channels", 3))
+    layers = dict(model.named_modules())
+    rows = []
+    for name, count in macs.items():
+        layer = layers[name]
+        q = getattr(layer, "quantizer", None)
+        wbits, weights = (32 if q is None else q.weight_bits), layer.weight.numel()
+        params = sum(p.numel() for p in layer.parameters())  # weight, bias and the quantizer's trained scales
+        rows.append(dict(layer=name, shape="x".join(map(str, layer.weight.shape)),
+                         method="fp32" if q is None else METHOD_NAMES[type(q)], wbits=wbits, abits=activation_bits(q),
+                         kind=kind(q), weights=weights, params=params, bits=weights * wbits + 32 * (params - weights),
+                         macs=count))
+    params = sum(p.numel() for p in model.parameters())
+    other = params - sum(r["params"] for r in rows)  # batch norm's scale and shift
+    bits = sum(r["bits"] for r in rows) + 32 * other
+    by_precision = {}
+    for r in sorted((r for r in rows if r["kind"] != "fp"), key=lambda r: r["wbits"]):
+        label = {"binary": "binary (1 bit)", "ternary": "ternary (2 bits)"}.get(r["kind"], f"{r['wbits']}-bit")
+        by_precision[label] = by_precision.get(label, 0) + r["weights"]
+    by_precision["full precision (32 bits)"] = params - sum(by_precision.values())  # the rest: biases, batch norm, ...
+    total_macs = sum(macs.values())
+    deployed = (bits + 7) // 8
+    return dict(title=title(config), rows=rows, other_params=other, totals=dict(
+        params=params, quantized=sum(r["weights"] for r in rows if r["method"] != "fp32"), deployed_bytes=deployed,
+        fp32_bytes=4 * params, compression_ratio=4 * params / deployed, by_precision=by_precision,
+        buffers=sum(b.numel() for b in model.buffers()), macs=total_macs,
+        mac_share={k: sum(r["macs"] for r in rows if r["kind"] == k) / total_macs for k in KINDS}))
+
+
+def title(config):
+    bits = f" w{config.get('wbits') or 32}a{config.get('abits') or 32}" if config.get("wbits") or config.get("abits") else ""
+    keep = f", kept in full precision: {', '.join(config['keep'])}" if config.get("keep") else ""
+    return (f"{config['model']}, {config['quant']}{bits}{keep}; input {config.get('in_channels', 3)}x{config['image_size']}"
+            f"x{config['image_size']}, {config['num_classes']} classes")
+
+
+HEADER = ("layer", "shape", "method", "W bits", "A bits", "params", "bytes", "MACs")  # text left, numbers right
+
+
+def table_cells(summary):
+    return [[r["layer"], r["shape"], r["method"], str(r["wbits"]), str(r["abits"]), f"{r['params']:,}",
+             f"{-(-r['bits'] // 8):,}", f"{r['macs']:,}"] for r in summary["rows"]]
+
+
+def human(n):
+    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB"
+
+
+def totals_lines(summary):
+    t = summary["totals"]
+    return [
+        f"other parameters (batch norm): {summary['other_params']:,}, at 32 bits",
+        f"parameters: {t['params']:,} = " + " + ".join(f"{n:,} {label}" for label, n in t["by_precision"].items()),
+        f"deployed: {t['deployed_bytes']:,} bytes ({human(t['deployed_bytes'])}) against {t['fp32_bytes']:,} in FP32 "
+        f"({human(t['fp32_bytes'])}): {t['compression_ratio']:.2f}x smaller",
+        f"buffers (batch norm's running statistics, quantizer state; not counted above): {t['buffers']:,} values",
+        f"MACs per image: {t['macs']:,} = " + ", ".join(f"{100 * t['mac_share'][k]:.1f}% {KIND_NAMES[k]}" for k in KINDS),
+    ]
+
+
+def as_text(summary):
+    header, cells = HEADER, table_cells(summary)
+    widths = [max(len(row[i]) for row in [header] + cells) for i in range(len(header))]
+    line = lambda row: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    return "\n".join([summary["title"], line(header), *map(line, cells), *totals_lines(summary)])
+
+
+def as_markdown(summary):
+    row = lambda cells: "| " + " | ".join(cells) + " |"
+    table = [row(HEADER), row(["---"] * 3 + ["---:"] * 5), *map(row, table_cells(summary))]
+    return "\n".join([f"# {summary['title']}", "", *table, "", *(f"- {line}" for line in totals_lines(summary))]) + "\n"
+
+
+def write_summary(path, model, config):
+    """summary.md of a run folder (train.py writes it when a run starts)."""
+    text = as_markdown(summarize(model, config))
+    common.write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def print_summary(args):
+    """train.py --summary: the model of these resolved flags, built as train.py builds it, summarized; no data loaded
+    for a dataset of known shape."""
+    classes, size, channels = data_shape(args)
+    model, stem = train.build(args, classes, size, channels)
+    print(as_text(summarize(model, dict(vars(args), stem=stem, num_classes=classes, image_size=size,
+                                        in_channels=channels))))
+    return 0
+
+
+# ----------------------------------------------------------------------------- packing
+
+@torch.no_grad()
+def effective_weights(model):
+    """{layer name: the weight it computes with} of every layer quantized below 32 bits, in eval mode (BC's sign, not
+    a random draw)."""
+    model.eval()
+    return {name: m.quantizer.weight(m.weight).detach() for name, m in model.named_modules()
+            if hasattr(m, "quantizer") and m.quantizer.weight_bits < 32}
+
+
+def order_key(patterns):
+    # float32 bit patterns as int32 in the order of their values (a negative float's magnitude bits flipped); self-inverse
+    return patterns ^ ((patterns >> 31) & 0x7FFFFFFF)
+
+
+def codebook(w, bits):
+    """(codes, book) with book[g, code] bit-identical to each value of w, g its group: the whole layer when it has
+    at most 2^bits distinct values, else its output channel (XNOR's alpha is one scale per channel). Distinct means
+    distinct bit patterns, so a -0.0 comes back as -0.0; codes follow the values' order (0 is the most negative)."""
+    for groups in (1, w.shape[0]):
+        keys = order_key(w.reshape(groups, -1).contiguous().view(torch.int32))
+        ordered = keys.sort(dim=1).values
+        first = torch.ones_like(ordered, dtype=torch.bool)
+        first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # the first of each distinct value in its group
+        if first.sum(1).max() <= 2 ** bits:
+            break
+    else:
+        raise ValueError(f"{first.sum(1).max()} distinct weights in one output channel, more than {bits} bits can name")
+    book = torch.full((groups, 2 ** bits), torch.iinfo(torch.int32).max, dtype=torch.int32)  # unused slots sort last
+    book.scatter_(1, first.cumsum(1) - 1, ordered)  # the k-th distinct value of a group into its slot k
+    codes = torch.searchsorted(book, keys)
+    book[torch.arange(2 ** bits) >= first.sum(1, keepdim=True)] = 0  # unused slots: 0.0
+    return codes.flatten(), order_key(book).view(torch.float32)
+
+
+def pack_bits(codes, bits):
+    """Codes below 2^bits into bytes, `bits` bits each, least significant bit first."""
+    planes = (codes.to(torch.uint8)[:, None] >> torch.arange(bits, dtype=torch.uint8)) & 1
+    stream = torch.cat([planes.flatten(), planes.new_zeros(-planes.numel() % 8)])
+    return (stream.view(-1, 8) << torch.arange(8, dtype=torch.uint8)).sum(1, dtype=torch.uint8)
+
+
+def unpack_bits(packed, bits, count):
+    stream = ((packed[:, None] >> torch.arange(8, dtype=torch.uint8)) & 1).flatten()[:count * bits]
+    return (stream.view(count, bits) << torch.arange(bits, dtype=torch.uint8)).sum(1, dtype=torch.uint8)
+
+
+def pack(model, config):
+    """The packed form of a built model with its weights loaded: a dict of four flat tensors and plain values, which
+    torch.load(..., weights_only=True) reads. Everything is in the order of the model's state_dict, so that no
+    tensor needs a name or a record of its own in the file (about 80 bytes each)."""
+    weights = {name: w.cpu() for name, w in effective_weights(model).items()}
+    layers, codes, books, floats, ints = {}, [], [], [], []
+    for key, t in model.state_dict().items():
+        name = key.removesuffix(".weight")
+        if key.endswith(".weight") and name in weights:
+            bits = model.get_submodule(name).quantizer.weight_bits
+            try:
+                c, book = codebook(weights[name], bits)
+            except ValueError as e:
+                raise ValueError(f"layer {name}: {e}") from None
+            layers[name] = dict(bits=bits, groups=book.shape[0])
+            codes.append(pack_bits(c, bits))
+            books.append(book.flatten())
+        elif t.is_floating_point():  # the full-precision rest as it is: kept layers, batch norm, biases, quantizer state
+            floats.append(t.detach().cpu().flatten())
+        else:  # batch norm's step counters
+            ints += t.flatten().tolist()
+    return dict(format=FORMAT, config=config, layers=layers, codes=torch.cat(codes), codebooks=torch.cat(books),
+                floats=torch.cat(floats), ints=ints)
+
+
+def expand(codes, book, bits, shape):
+    """A layer's weight from its packed codes and codebook: the values it was trained to compute with."""
+    return book.gather(1, unpack_bits(codes, bits, math.prod(shape)).long().view(book.shape[0], -1)).view(shape)
+
+
+def unpack_state(packed, model):
+    """(state_dict, {layer: (codes, book, bits, shape)}) of a packed dict, read in the order of model's state_dict."""
+    at = dict(codes=0, codebooks=0, floats=0, ints=0)
+
+    def take(field, n):
+        at[field] += n
+        return packed[field][at[field] - n:at[field]]
+
+    state, parts = {}, {}
+    for key, t in model.state_dict().items():
+        name = key.removesuffix(".weight")
+        if key.endswith(".weight") and name in packed["layers"]:
+            bits, groups = packed["layers"][name]["bits"], packed["layers"][name]["groups"]
+            parts[name] = (take("codes", -(-t.numel() * bits // 8)), take("codebooks", groups * 2 ** bits).view(groups, -1),
+                           bits, t.shape)
+            state[key] = expand(*parts[name])
+        elif t.is_floating_point():
+            state[key] = take("floats", t.numel()).view(t.shape)
+        else:
+            state[key] = torch.tensor(take("ints", t.numel()), dtype=t.dtype).view(t.shape)
+    if any(at[field] != len(packed[field]) for field in at) or set(parts) != set(packed["layers"]):
+        raise ValueError("the packed file does not match the model of its configuration")
+    return state, parts
+
+
+def as_stored(w):
+    """weight() of an unpacked layer: its weight is already the quantized one."""
+    return w
+
+
+def unpack(packed):
+    """The model of a packed dict in eval mode: its quantized layers compute with the unpacked weights, their
+    activations still quantized by their method (XNOR's compute, BitNet's sub-LayerNorm and absmax, ...)."""
+    if packed.get("format") != FORMAT:
+        raise ValueError(f"not a packed file of export.py (format {packed.get('format')!r}, expected {FORMAT!r})")
+    model = rebuild(packed["config"])
+    model.load_state_dict(unpack_state(packed, model)[0])
+    for name in packed["layers"]:
+        model.get_submodule(name).quantizer.weight = as_stored  # an instance attribute: XNOR.compute calls it too
+    return model.eval()
+
+
+def load_packed(path):
+    """The model of a packed file (export.py's packed.pt), on the CPU, in eval mode."""
+    return unpack(common.load_checkpoint(path))
+
+
+def bit_identical(a, b):
+    return a.shape == b.shape and torch.equal(a.contiguous().view(torch.int32), b.contiguous().view(torch.int32))
+
+
+# ----------------------------------------------------------------------------- a run folder
+
+def first_line(error):
+    return str(error).strip().splitlines()[0][:160]
+
+
+def read_checkpoint(run_dir):
+    path = run_dir / "best.pt"
+    if not run_dir.is_dir():
+        common.fail(f"no run folder {run_dir}")
+    if not path.is_file():
+        common.fail(f"no checkpoint in {run_dir}: best.pt is written when a run's first epoch ends")
+    try:
+        ckpt = common.load_checkpoint(path)
+    except Exception as e:  # truncated, not a zip, or pickled objects other than tensors and plain values
+        common.fail(f"corrupt checkpoint {path} ({type(e).__name__}{': ' + first_line(e) if str(e).strip() else ''})")
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict) or "quant" not in ckpt.get("config", {}):
+        common.fail(f"{path} is not a checkpoint of train.py (it needs a model and its config)")
+    return ckpt
+
+
+def check_writable(run_dir):
+    try:
+        probe = run_dir / f".write-test{os.getpid()}"
+        common.write_atomic(probe, lambda f: f.write(b"ok"))
+        probe.unlink()
+    except OSError as e:
+        common.fail(f"cannot write to {run_dir} ({e.strerror or e})")
+
+
+def eval_args(config, device, data_dir):
+    """train.py's flags of the run, for train.prepare_data and train.evaluate: the same (or generated) test set,
+    evaluated in float32 on `device`."""
+    return argparse.Namespace(**{**vars(train.parse_args([])), **config, "device": device, "amp": False,
+                                 "channels_last": False, "data_dir": data_dir or config.get("data_dir", "./data")})
+
+
+def summary_of_run(run_dir):
+    """export.py --summary: print the summary of a run folder's model and keep it as RUN_DIR/summary.md."""
+    config = common.read_json(run_dir / "config.json")
+    if config is None:
+        common.fail(f"no config.json in {run_dir}: not a run folder of train.py")
+    summary = summarize(rebuild(config), config)
+    print(as_text(summary))
+    common.write_atomic(run_dir / "summary.md", lambda f: f.write(as_markdown(summary).encode()))
+
+
+def export_run(run_dir, device="cpu", data_dir=None):
+    """Pack RUN_DIR/best.pt into RUN_DIR/packed.pt, evaluate both, write export.json and summary.md."""
+    ckpt = read_checkpoint(run_dir)
+    check_writable(run_dir)
+    config = ckpt["config"]
+    model = rebuild(config)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as e:
+        common.fail(f"{run_dir / 'best.pt'} does not fit its own configuration ({first_line(e)})")
+    model.to(device).eval()
+    _, _, deployed, fp32 = quant.model_size(model)
+    write_summary(run_dir / "summary.md", model, config)
+    if not effective_weights(model):
+        common.write_json(run_dir / "export.json", dict(packed_bytes=None, deployed_bytes=deployed, fp32_bytes=fp32,
+                                                        compression_ratio=fp32 / deployed, note="nothing to pack"))
+        common.fail(f"{run_dir} is a full-precision run ({config['quant']}): nothing to pack; "
+                    f"wrote its FP32 size ({fp32:,} bytes) to export.json")
+    args = eval_args(config, device, data_dir)
+    data = train.prepare_data(args)  # before writing anything: a missing dataset stops here
+    float_top1 = train.evaluate(args, model, data)[0]
+    try:
+        packed = pack(model, config)
+    except ValueError as e:
+        common.fail(f"cannot pack {run_dir}: {e}")
+    # the inputs' normalization, computed from the training images when the run started: a deployment needs it too
+    packed.update(mean=[float(v) for v in data["mean"]], std=[float(v) for v in data["std"]])
+    path = run_dir / "packed.pt"
+    common.save_checkpoint(path, packed)  # to a temporary name, then renamed: never half-written under this one
+    rebuilt = load_packed(path).to(device)  # the file as written, not the dict in memory
+    exact = all(bit_identical(w.cpu(), rebuilt.get_submodule(name).weight.cpu())
+                for name, w in effective_weights(model).items())
+    packed_top1 = train.evaluate(args, rebuilt, data)[0]
+    packed_bytes = path.stat().st_size
+    result = dict(packed_file=path.name, packed_bytes=packed_bytes, deployed_bytes=deployed, fp32_bytes=fp32,
+                  compression_ratio=fp32 / packed_bytes, float_top1=float_top1, packed_top1=packed_top1,
+                  weights_bit_exact=exact, test_images=len(data["test"]) if data.get("streamed") else len(data["test_y"]),
+                  device=device)
+    common.write_json(run_dir / "export.json", result)
+    print(f"packed: {path}\n"
+          f"  size   {packed_bytes:,} bytes ({human(packed_bytes)}); deployed estimate {deployed:,}, FP32 {fp32:,}: "
+          f"{result['compression_ratio']:.2f}x smaller\n"
+          f"  top-1  checkpoint {float_top1:.2f}%, packed {packed_top1:.2f}% ({result['test_images']:,} test images)\n"
+          f"  weights unpacked {'bit for bit as trained' if exact else 'NOT bit-identical to the checkpoint'}")
+    if not exact:
+        print("warning: unpacked weights differ from the checkpoint's quantized weights", file=sys.stderr)
+    return result
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("run_dir", help="a run folder of train.py (OUT/<dataset>/<model>/<tag>_s<seed>)")
+    p.add_argument("--summary", action="store_true", help="print the per-layer summary only (and write summary.md)")
+    p.add_argument("--device", default="auto", help="where to evaluate: auto (cuda when present), cpu, cuda, ...")
+    p.add_argument("--data-dir", default=None, help="the dataset's folder, when not where the run was trained")
+    args = p.parse_args(argv)
+    run_dir = Path(args.run_dir)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    try:
+        if args.summary:
+            summary_of_run(run_dir)
+        else:
+            export_run(run_dir, device, args.data_dir)
+    except OSError as e:  # a full disk or a vanished folder while writing: files are renamed into place, none half-written
+        common.fail(f"cannot write to {run_dir} ({e.strerror or e})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
