@@ -8,8 +8,7 @@
 # TTQ paper resizes to 256x256 and crops 224 at random, which common.load_imagenet does not offer.
 source "$(dirname "$0")/lib.sh"
 
-TABLE="--schedule step --gamma 0.1 --no-nesterov --warmup-epochs 0 --mixup 0 --label-smoothing 0 --report best"
-IMAGENET="--epochs 100 --milestones 30,60,90 $TABLE"
+IMAGENET="--epochs 100 --milestones 30,60,90 $RESULTS_TABLE"
 
 # alexnet / imagenet
 run python train.py --model alexnet --dataset imagenet --optimizer sgd --weight-decay 1e-4 --lr 0.01 $IMAGENET --tag table_fp32 --seed 42

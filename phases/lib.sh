@@ -29,6 +29,11 @@ done
 TTQ_SCHEDULE="--epochs 160 --schedule step --milestones 80,120 --weight-decay 2e-4 --warmup-epochs 0 --mixup 0"
 TTQ_SCHEDULE+=" --label-smoothing 0 --report ttq-avg"
 
+# The quantization results table's common recipe (quant_table.sh, imagenet.sh): step decay by 10, plain (not
+# Nesterov) momentum, no warm-up, mixup or label smoothing, the best test accuracy reported; batch 128 unless a row
+# says otherwise. The epochs and milestones are each dataset's, the optimizer and lr each row's.
+RESULTS_TABLE="--schedule step --gamma 0.1 --no-nesterov --warmup-epochs 0 --mixup 0 --label-smoothing 0 --report best"
+
 # Teachers are found by path under OUT; a --out of its own would send runs where the teachers are not looked for.
 case " $EXTRA_FLAGS " in
   *" --out "* | *" --out="*) echo "error: set the results root with OUT=DIR, not --out in EXTRA_FLAGS" >&2; exit 2 ;;

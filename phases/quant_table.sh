@@ -16,9 +16,8 @@
 # (published.csv).
 source "$(dirname "$0")/lib.sh"
 
-TABLE="--schedule step --gamma 0.1 --no-nesterov --warmup-epochs 0 --mixup 0 --label-smoothing 0 --report best"
-LENET5="--epochs 100 --milestones 20,40,60,80 $TABLE"
-CIFAR10="--epochs 200 --milestones 60,120,180 $TABLE"
+LENET5="--epochs 100 --milestones 20,40,60,80 $RESULTS_TABLE"
+CIFAR10="--epochs 200 --milestones 60,120,180 $RESULTS_TABLE"
 
 # lenet5 / mnist
 run python train.py --model lenet5 --dataset mnist --optimizer sgd --weight-decay 1e-4 --lr 0.01 $LENET5 --tag table_fp32 --seed 42
