@@ -192,22 +192,23 @@ class BitNet(nn.Module):
 # ----------------------------------------------------------------------------- Trained Ternary Quantization
 
 class TernarizeTTQ(torch.autograd.Function):
-    # TTQ (Zhu et al. 2017, eq. 6-8): w_t = Wp if w > delta, -Wn if w < -delta, else 0;
-    # dL/dWp = sum over I_p of dL/dw_t, dL/dWn = -(sum over I_n of dL/dw_t) (w_t = -Wn there),
-    # dL/dw = Wp * dL/dw_t on I_p, 1 * dL/dw_t on I_z, Wn * dL/dw_t on I_n.
+    # TTQ (Zhu et al. 2017, eq. 6-8) with the scales written Wp = Wp0 * sp, Wn = Wn0 * sn (Wp0, Wn0 fixed):
+    # w_t = Wp if w > delta, -Wn if w < -delta, else 0; dL/dWp = sum over I_p of dL/dw_t, dL/dWn = -(sum over I_n
+    # of dL/dw_t) (w_t = -Wn there), so dL/dsp = Wp0 dL/dWp, dL/dsn = Wn0 dL/dWn; dL/dw = sp * dL/dw_t on I_p,
+    # 1 * dL/dw_t on I_z, sn * dL/dw_t on I_n: eq. 8 with the scales in units of their start (Wp0 = Wn0 = 1: eq. 8).
     @staticmethod
-    def forward(ctx, w, wp, wn, delta):
+    def forward(ctx, w, sp, sn, wp0, wn0, delta):
         positive, negative = w > delta, w < -delta
-        ctx.save_for_backward(positive, negative, wp, wn)
-        return torch.where(positive, wp, torch.where(negative, -wn, torch.zeros_like(w)))
+        ctx.save_for_backward(positive, negative, sp, sn, wp0, wn0)
+        return torch.where(positive, wp0 * sp, torch.where(negative, -wn0 * sn, torch.zeros_like(w)))
 
     @staticmethod
     def backward(ctx, grad):
-        positive, negative, wp, wn = ctx.saved_tensors
-        grad_w = grad * torch.where(positive, wp, torch.where(negative, wn, torch.ones_like(grad)))
-        grad_wp = torch.where(positive, grad, 0).sum().reshape(wp.shape)
-        grad_wn = -torch.where(negative, grad, 0).sum().reshape(wn.shape)
-        return grad_w, grad_wp, grad_wn, None
+        positive, negative, sp, sn, wp0, wn0 = ctx.saved_tensors
+        grad_w = grad * torch.where(positive, sp, torch.where(negative, sn, torch.ones_like(grad)))
+        grad_sp = wp0 * torch.where(positive, grad, 0).sum().reshape(sp.shape)
+        grad_sn = -wn0 * torch.where(negative, grad, 0).sum().reshape(sn.shape)
+        return grad_w, grad_sp, grad_sn, None, None, None
 
 
 class TTQ(nn.Module):
@@ -220,8 +221,8 @@ class TTQ(nn.Module):
         self.t = opts.get("ttq_threshold", 0.05)
         w = layer.weight.detach()
         delta = self.t * w.abs().max()
-        # Wp = Wp0 * sp, Wn = Wn0 * sn with sp, sn trained from 1.0 (the authors' start) in units of where the
-        # weights are, Wp0, Wn0 the mean |w| of each set; from --init-from the authors' Wp0 = Wn0 = 1
+        # Wp = Wp0 * sp, Wn = Wn0 * sn: sp, sn trained from 1.0 (the authors' start) in units of where the weights
+        # are, Wp0, Wn0 = the mean |w| of each set at the start; from --init-from the authors' Wp0 = Wn0 = 1
         one = torch.tensor(1.0)
         start = (one, one) if opts.get("init_from") else (w[w > delta].mean(), -w[w < -delta].mean())
         self.register_buffer("wp0", start[0].clone())
@@ -232,7 +233,7 @@ class TTQ(nn.Module):
         return self.wp0 * self.sp, self.wn0 * self.sn
 
     def weight(self, w):
-        return TernarizeTTQ.apply(w, *self.scales(), self.t * w.detach().abs().max())
+        return TernarizeTTQ.apply(w, self.sp, self.sn, self.wp0, self.wn0, self.t * w.detach().abs().max())
 
 
 # ----------------------------------------------------------------------------- binary and ternary weight methods

@@ -151,10 +151,14 @@ def test_ttq_scales_start_at_the_mean_magnitude_of_each_set_from_scratch():
     wp, wn = layer.quantizer.scales()
     assert math.isclose(wp.item(), 0.75, rel_tol=1e-6) and math.isclose(wn.item(), 0.3, rel_tol=1e-6)
     assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[0.75, 0.75, -0.3, -0.3, 0.0, 0.0]]))
-    # the trained factors start at 1 and carry the paper's gradients, in units of the start: dL/dsp = Wp0 dL/dWp
-    layer.quantizer.weight(layer.weight).sum().backward()
-    assert math.isclose(layer.quantizer.sp.grad.item(), 0.75 * 2, rel_tol=1e-6)
-    assert math.isclose(layer.quantizer.sn.grad.item(), -0.3 * 2, rel_tol=1e-6)
+    # the trained factors start at 1 and carry the paper's gradients in units of the start: dL/dsp = Wp0 dL/dWp;
+    # the latent gradient is eq. 8's with sp, sn in place of Wp, Wn
+    layer.quantizer.sp.data.fill_(2.0)
+    g = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
+    (layer.quantizer.weight(layer.weight) * g).sum().backward()
+    assert math.isclose(layer.quantizer.sp.grad.item(), 0.75 * (1 + 2), rel_tol=1e-6)
+    assert math.isclose(layer.quantizer.sn.grad.item(), -0.3 * (3 + 4), rel_tol=1e-6)
+    assert torch.allclose(layer.weight.grad, torch.tensor([[2.0 * 1, 2.0 * 2, 3.0, 4.0, 5.0, 6.0]]))
     finetuned = linear(w, "ttq", ttq_threshold=0.05, init_from="fp32/best.pt")
     assert [v.item() for v in finetuned.quantizer.scales()] == [1.0, 1.0]  # the authors' start
 

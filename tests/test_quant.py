@@ -69,7 +69,8 @@ def test_ttq_forward_and_paper_gradients():
     wp = torch.tensor(1.5, requires_grad=True)
     wn = torch.tensor(0.7, requires_grad=True)
     delta = 0.05 * 1.0  # t * max|w|
-    out = quant.TernarizeTTQ.apply(w, wp, wn, delta)
+    one = torch.tensor(1.0)  # Wp0 = Wn0 = 1: the paper's scales themselves are trained
+    out = quant.TernarizeTTQ.apply(w, wp, wn, one, one, delta)
     assert torch.allclose(out, torch.tensor([1.5, 0.0, 0.0, -0.7, 1.5, -0.7]))
     g = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     out.backward(g)
