@@ -3,8 +3,9 @@ ResNet-20/32/44/56 and WRN-56-2 (CIFAR form), VGG-9, VGG-16, VGG-BC, LeNet-5 and
 with batch norm.
 
 Every model names its first convolution `conv1` and its last linear layer `fc`, so
-`--keep conv1,fc` works everywhere. Nothing here quantizes: quant.py converts the
-Conv2d/Linear layers of a built model in place.
+`--keep conv1,fc` works everywhere; its nonlinearities are nn.ReLU modules (`act`), so a
+method whose activations need another one (QNN: hardtanh) can swap them. Nothing here
+quantizes: quant.py converts the Conv2d/Linear layers of a built model in place.
 """
 from functools import partial
 
@@ -31,13 +32,14 @@ class BasicBlock(nn.Module):
         cout = width * self.expansion
         self.conv1, self.bn1 = conv3x3(cin, width, stride), norm(width)
         self.conv2, self.bn2 = conv3x3(width, cout), norm(cout)
+        self.act = nn.ReLU()
         self.shortcut = nn.Sequential()
         if stride != 1 or cin != cout:
             self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+        out = self.act(self.bn1(self.conv1(x)))
+        return self.act(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
 class Bottleneck(nn.Module):
@@ -49,14 +51,15 @@ class Bottleneck(nn.Module):
         self.conv1, self.bn1 = nn.Conv2d(cin, width, 1, bias=False), norm(width)
         self.conv2, self.bn2 = conv3x3(width, width, stride), norm(width)
         self.conv3, self.bn3 = nn.Conv2d(width, cout, 1, bias=False), norm(cout)
+        self.act = nn.ReLU()
         self.shortcut = nn.Sequential()
         if stride != 1 or cin != cout:
             self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
-        return F.relu(self.bn3(self.conv3(out)) + self.shortcut(x))
+        out = self.act(self.bn1(self.conv1(x)))
+        out = self.act(self.bn2(self.conv2(out)))
+        return self.act(self.bn3(self.conv3(out)) + self.shortcut(x))
 
 
 class ResNet(nn.Module):
@@ -71,6 +74,7 @@ class ResNet(nn.Module):
         else:
             self.conv1, self.pool = nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.MaxPool2d(3, 2, 1)
         self.bn1 = norm(64)
+        self.act = nn.ReLU()
         cin, stages = 64, []
         for i, (width, n) in enumerate(zip((64, 128, 256, 512), blocks)):
             layers = []
@@ -82,7 +86,7 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x):
-        x = self.pool(F.relu(self.bn1(self.conv1(x))))
+        x = self.pool(self.act(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
@@ -97,6 +101,7 @@ class CifarBlock(nn.Module):
         super().__init__()
         self.conv1, self.bn1 = conv3x3(cin, cout, stride), norm(cout)
         self.conv2, self.bn2 = conv3x3(cout, cout), norm(cout)
+        self.act = nn.ReLU()
         self.shortcut = nn.Sequential()
         if stride != 1 or cin != cout:
             if shortcut == "A":
@@ -106,8 +111,8 @@ class CifarBlock(nn.Module):
                 self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+        out = self.act(self.bn1(self.conv1(x)))
+        return self.act(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
 class LambdaLayer(nn.Module):
@@ -127,6 +132,7 @@ class CifarResNet(nn.Module):
         super().__init__()
         n, norm = (depth - 2) // 6, norm_layer(bn)
         self.conv1, self.bn1 = conv3x3(3, 16), norm(16)
+        self.act = nn.ReLU()
         cin, stages = 16, []
         for i, width in enumerate((16 * widen, 32 * widen, 64 * widen)):
             layers = []
@@ -138,7 +144,7 @@ class CifarResNet(nn.Module):
         self.fc = nn.Linear(cin, num_classes)
 
     def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.act(self.bn1(self.conv1(x)))
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
@@ -192,12 +198,13 @@ class LeNet5(nn.Module):
         self.fc1, self.bn3 = nn.Linear(16 * 5 * 5, 120), nn.BatchNorm1d(120) if bn else nn.Identity()
         self.fc2, self.bn4 = nn.Linear(120, 84), nn.BatchNorm1d(84) if bn else nn.Identity()
         self.fc = nn.Linear(84, num_classes)
+        self.act = nn.ReLU()
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        x = F.max_pool2d(self.act(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(self.act(self.bn2(self.conv2(x))), 2)
         x = F.adaptive_avg_pool2d(x, 5).flatten(1)
-        return self.fc(F.relu(self.bn4(self.fc2(F.relu(self.bn3(self.fc1(x)))))))
+        return self.fc(self.act(self.bn4(self.fc2(self.act(self.bn3(self.fc1(x)))))))
 
 
 class AlexNet(nn.Module):
@@ -215,15 +222,16 @@ class AlexNet(nn.Module):
         self.fc1, self.bn6 = nn.Linear(256 * 6 * 6, 4096, bias=False), nn.BatchNorm1d(4096) if bn else nn.Identity()
         self.fc2, self.bn7 = nn.Linear(4096, 4096, bias=False), nn.BatchNorm1d(4096) if bn else nn.Identity()
         self.fc = nn.Linear(4096, num_classes)
+        self.act = nn.ReLU()
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 3, 2)
-        x = F.relu(self.bn3(self.conv3(x)))
-        x = F.relu(self.bn4(self.conv4(x)))
-        x = F.max_pool2d(F.relu(self.bn5(self.conv5(x))), 3, 2)
+        x = F.max_pool2d(self.act(self.bn1(self.conv1(x))), 3, 2)
+        x = F.max_pool2d(self.act(self.bn2(self.conv2(x))), 3, 2)
+        x = self.act(self.bn3(self.conv3(x)))
+        x = self.act(self.bn4(self.conv4(x)))
+        x = F.max_pool2d(self.act(self.bn5(self.conv5(x))), 3, 2)
         x = F.adaptive_avg_pool2d(x, 6).flatten(1)
-        x = F.relu(self.bn7(self.fc2(F.relu(self.bn6(self.fc1(x))))))
+        x = self.act(self.bn7(self.fc2(self.act(self.bn6(self.fc1(x))))))
         return self.fc(x)
 
 

@@ -389,8 +389,31 @@ def quantize_symmetric(x, k, surrogate="clipped", progress=0.0):
     return with_codes(x, (x.detach().clamp(-1, 1) * n).round_(), scalar(1 / n, x), clipped=True)
 
 
+class HardtanhFromOutput(torch.autograd.Function):
+    """hardtanh(x) = clip(x, -1, 1) with torch's gradient 1_{-1 < x < 1}, read from the output as 1_{|y| < 1}: the
+    backward keeps y, which the next quantizer keeps anyway, where torch's hardtanh keeps a copy of x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x.clamp(-1, 1)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (ctx.saved_tensors[0].abs() < 1)
+
+
+class Hardtanh(nn.Module):
+    def forward(self, x):
+        return HardtanhFromOutput.apply(x)
+
+
 class QNN(nn.Module):
     """Quantized neural networks: k-bit weights and activations, binary by sign with the clipped STE."""
+
+    # BNN/QNN nets have hardtanh where others have ReLU: after a ReLU, sign(x) = +1 and half the k-bit levels go unused
+    quantized_activation_nonlinearity = Hardtanh
 
     def __init__(self, layer, opts):
         super().__init__()
@@ -531,7 +554,8 @@ def is_kept(name, keep):
 
 
 def quantize_model(model, method, keep=(), **opts):
-    """Turn every Conv2d/Linear not under a kept name into its quantized form, in place."""
+    """Turn every Conv2d/Linear not under a kept name into its quantized form, in place, and the model's
+    ReLUs into the method's own nonlinearity where it has one for quantized activations (QNN's hardtanh)."""
     if METHODS[method] is None:
         return model
     for name, module in list(model.named_modules()):
@@ -539,6 +563,12 @@ def quantize_model(model, method, keep=(), **opts):
             module.__class__ = QUANTIZED[type(module)]  # same parameters, new forward
             module.quantizer = METHODS[method][0](module, opts)
             module.quantizer.progress = 0.0
+    nonlinearity = getattr(METHODS[method][0], "quantized_activation_nonlinearity", None)
+    if nonlinearity and (opts.get("abits") or 32) < 32:
+        for parent in list(model.modules()):
+            for child_name, child in parent.named_children():
+                if type(child) is nn.ReLU:
+                    setattr(parent, child_name, nonlinearity())
     return model
 
 

@@ -11,7 +11,8 @@
 # mixup or label smoothing; random crop and flip on CIFAR-10, no augmentation on MNIST (a flipped digit is another
 # digit); one seed (42) per row, as the table reports one run per row. XNOR-Net "uses ReLU after convolutional
 # layers": here its block is BN -> sign -> binary conv (times K alpha) -> the model's BN -> ReLU, so ReLU follows
-# every convolution. The runs carry explicit tags (table_<method>_w<W>a<A>) because their recipes differ from
+# every convolution. QNN rows with quantized activations have hardtanh where the others have ReLU (BNN/QNN networks
+# have no ReLU, and sign after a ReLU is constant; the table names a ReLU only for XNOR-Net). The runs carry explicit tags (table_<method>_w<W>a<A>) because their recipes differ from
 # other scripts' runs of the same model and method. tables.py prints them against the published numbers
 # (published.csv).
 source "$(dirname "$0")/lib.sh"

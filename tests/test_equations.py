@@ -63,6 +63,53 @@ def test_qnn_kbit_activation_gradient_includes_plus_minus_one():
     assert x.grad.tolist() == [2.0, 2.0, 2.0, 0.0, 0.0]
 
 
+def quantized_inputs(model, x):
+    """The activation each quantized layer computes with, by layer name, for one forward pass."""
+    seen, layers = {}, quant.quantized_layers(model)
+
+    def keep(m, inputs, output):  # returns None: a hook's return value would replace the layer's output
+        seen[next(n for n, mod in model.named_modules() if mod is m)] = m.quantizer.input(inputs[0])[0]
+
+    for m in layers:
+        m.register_forward_hook(keep)
+    model(x)
+    return seen
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet18", "resnet50", "resnet20", "vgg16"])  # each model class
+def test_qnn_binary_activations_of_hidden_layers_take_both_signs(name):
+    # BNN/QNN nets have no ReLU: sign(x) after a ReLU would be +1 everywhere and every layer but the first blind
+    torch.manual_seed(0)
+    channels, size = (1, 28) if name == "lenet5" else (3, {"alexnet": 224, "vgg16": 32}.get(name, 16))
+    model = quant.quantize_model(models.build_model(name, 10, size, channels), "qnn", wbits=1, abits=1)
+    assert not any(isinstance(m, nn.ReLU) for m in model.modules())
+    seen = quantized_inputs(model, torch.randn(4, channels, size, size))
+    assert len(seen) == len(quant.quantized_layers(model))
+    assert all(set(x.unique().tolist()) == {-1.0, 1.0} for x in seen.values())
+
+
+def test_qnn_hardtanh_matches_torch_in_value_and_gradient():
+    x = torch.tensor([-2.0, -1.0, -0.3, 0.0, 0.7, 1.0, 1.5], dtype=torch.float64, requires_grad=True)
+    y = quant.Hardtanh()(x)
+    y.backward(torch.arange(1.0, 8.0, dtype=torch.float64))
+    assert y.tolist() == [-1.0, -1.0, -0.3, 0.0, 0.7, 1.0, 1.0]
+    assert x.grad.tolist() == [0.0, 0.0, 3.0, 4.0, 5.0, 0.0, 0.0]  # torch's hardtanh: bounds excluded
+    x2 = x.detach().clone().requires_grad_()
+    F.hardtanh(x2).backward(torch.arange(1.0, 8.0, dtype=torch.float64))
+    assert torch.equal(x.grad, x2.grad)
+
+
+def test_qnn_kbit_activations_use_the_negative_levels_and_full_precision_ones_keep_relu():
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 28, 28)
+    two_bit = quantized_inputs(quant.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", abits=2, wbits=2), x)
+    assert all(set(v.unique().tolist()) == {-1.0, 0.0, 1.0} for v in two_bit.values())
+    full = quant.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", wbits=2, abits=32)
+    assert any(isinstance(m, nn.ReLU) for m in full.modules())
+    hidden = {k: v for k, v in quantized_inputs(full, x).items() if k != "conv1"}
+    assert all(v.min() == 0 for v in hidden.values())
+
+
 def weights_with_one_at(sign):
     """[1, -1, 0.5, 0, x] with x = sign * delta exactly, delta = 0.7 mean|W| (TWN eq. 10; x moves the mean: iterate)."""
     w = torch.tensor([[1.0, -1.0, 0.5, 0.0, 0.0]], dtype=torch.float64)
