@@ -12,9 +12,9 @@
 # digit); one seed (42) per row, as the table reports one run per row. XNOR-Net "uses ReLU after convolutional
 # layers": here its block is BN -> sign -> binary conv (times K alpha) -> the model's BN -> ReLU, so ReLU follows
 # every convolution. QNN rows with quantized activations have hardtanh where the others have ReLU (BNN/QNN networks
-# have no ReLU, and sign after a ReLU is constant; the table names a ReLU only for XNOR-Net). The runs carry explicit tags (table_<method>_w<W>a<A>) because their recipes differ from
-# other scripts' runs of the same model and method. tables.py prints them against the published numbers
-# (published.csv).
+# have no ReLU, and sign after a ReLU is constant; the table names a ReLU only for XNOR-Net). The runs carry
+# explicit tags (table_<method>_w<W>a<A>) because their recipes differ from other scripts' runs of the same model
+# and method. tables.py prints them against the published numbers (published.csv).
 source "$(dirname "$0")/lib.sh"
 
 LENET5="--epochs 100 --milestones 20,40,60,80 $RESULTS_TABLE"
