@@ -67,11 +67,14 @@ def quantized_inputs(model, x):
     """The activation each quantized layer computes with, by layer name, for one forward pass."""
     seen, layers = {}, quant.quantized_layers(model)
 
-    def keep(m, inputs, output):  # returns None: a hook's return value would replace the layer's output
-        seen[next(n for n, mod in model.named_modules() if mod is m)] = m.quantizer.input(inputs[0])[0]
+    def keep(name):
+        def hook(m, inputs, output):  # returns None: a hook's return value would replace the layer's output
+            seen[name] = m.quantizer.input(inputs[0])[0]
+        return hook
 
-    for m in layers:
-        m.register_forward_hook(keep)
+    for name, m in model.named_modules():
+        if m in layers:
+            m.register_forward_hook(keep(name))
     model(x)
     return seen
 
