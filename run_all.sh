@@ -221,6 +221,8 @@ fi
 # ----------------------------------------------------------------------------- running here
 
 command -v python >/dev/null || die "python not found on PATH: activate the project's environment"
+python -c "import torch, torchvision, numpy, tqdm" 2>/dev/null ||  # else every run fails alike, once each
+  die "python cannot import torch, torchvision, numpy and tqdm: activate the environment requirements.txt is installed in"
 LOGS=$ROOT/logs
 mkdir -p "$LOGS" || die "cannot create $LOGS"
 STATE=$(mktemp -d) || die "cannot create a temporary folder"

@@ -266,11 +266,26 @@ def test_bad_usage_is_one_error_line_and_exit_2(args, message, tmp_path):
     assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith(message), r.stderr
 
 
+def test_a_python_without_torch_is_one_error_line_and_exit_2(tmp_path):
+    """The wrong environment active: said once, before any run starts (not one traceback per run)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python").write_text("#!/bin/bash\necho 'ModuleNotFoundError: torch' >&2; exit 1\n")
+    (fake / "python").chmod(0o755)
+    r = bash("run_all.sh", "--out", tmp_path / "raw", "phase5", first_on_path=fake)
+    assert r.returncode == 2 and r.stdout == "", r.stdout
+    assert r.stderr.splitlines() == [
+        "error: python cannot import torch, torchvision, numpy and tqdm: activate the environment requirements.txt "
+        "is installed in"]
+    assert not (tmp_path / "logs").exists()
+
+
 def test_gpus_are_shared_by_jobs_per_gpu_runs_each(tmp_path):
     """--gpus 0,1 --jobs-per-gpu 2: four runs at once, two on each GPU (train.py replaced by a recorder)."""
     fake = tmp_path / "bin"
     fake.mkdir()
-    (fake / "python").write_text('#!/bin/bash\necho "start $CUDA_VISIBLE_DEVICES" >> "$LOG"\n'
+    (fake / "python").write_text('#!/bin/bash\n[[ $1 == -c ]] && exit 0  # run_all.sh checks the imports\n'
+                                 'echo "start $CUDA_VISIBLE_DEVICES" >> "$LOG"\n'
                                  'echo "run: $RANDOM (new)"; sleep 0.5\necho "end $CUDA_VISIBLE_DEVICES" >> "$LOG"\n')
     (fake / "python").chmod(0o755)
     log = tmp_path / "gpus.log"
