@@ -102,8 +102,30 @@ def _read_pickle(path):
         fail(f"corrupt or unreadable dataset file {path} ({e}); delete it and fetch it again")
 
 
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def _cifar_from_images(data_dir, name):
+    """CIFAR as image files, DATA_DIR/train/<class>/* and DATA_DIR/test/<class>/* (JPEG or PNG copies of the
+    release): class folders named as the release's labels or numbered 0..N-1, taken in the release's order."""
+    data = load_imagefolder(data_dir)
+    count = 10 if name == "cifar10" else 100
+    names = [c.lower() for c in data["classes"]]
+    if len(names) != count or (name == "cifar10" and names != CIFAR10_CLASSES and
+                               names != [str(i) for i in range(10)]):
+        fail(f"{data_dir}/train holds {len(names)} class folders ({', '.join(data['classes'][:4])}, ...), not "
+             f"{name}'s {count}" + (f" ({', '.join(CIFAR10_CLASSES)})" if name == "cifar10" else ""))
+    if tuple(data["train_x"].shape[-2:]) != (32, 32):
+        fail(f"{data_dir} holds {data['train_x'].shape[-1]} px images; {name} images are 32 x 32")
+    return dict(data, format="images")
+
+
 def load_cifar(data_dir, name):
+    """The python-pickle release (fetched by torchvision when missing), or an image-folder copy of it."""
     import torch
+    folder = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
+    if (Path(data_dir) / "train").is_dir() and not (Path(data_dir) / folder).is_dir():
+        return _cifar_from_images(data_dir, name)
     root = _cifar_dir(data_dir, name)
     if name == "cifar10":
         train_files, test_files, key = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "labels"
@@ -124,7 +146,7 @@ def load_cifar(data_dir, name):
     train_x, train_y = read(train_files)
     test_x, test_y = read(test_files)
     return dict(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y,
-                num_classes=len(meta), classes=list(meta))
+                num_classes=len(meta), classes=list(meta), format="pickles")
 
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".JPEG", ".JPG", ".PNG"}
@@ -181,7 +203,8 @@ def load_imagefolder(data_dir, seed=0):
     test_name = "test" if (root / "test").is_dir() else "val"
     if not (root / "train").is_dir() or not (root / test_name).is_dir():
         fail(f"no image folders in {root}: expected {root}/train/<class>/* and {root}/test/<class>/* (or val/)")
-    classes = sorted(d.name for d in (root / "train").iterdir() if d.is_dir())
+    classes = sorted((d.name for d in (root / "train").iterdir() if d.is_dir()),
+                     key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))  # 0..99 in numeric order
     if not classes:
         fail(f"{root}/train has no class folders")
     index = {c: i for i, c in enumerate(classes)}

@@ -174,7 +174,8 @@ RESUMABLE_CHANGES = {"epochs", "device", "workers", "threads", "quiet", "out", "
 
 
 def check_same_run(saved, config):
-    changed = sorted(k for k in config if k not in RESUMABLE_CHANGES and saved.get(k) != config[k])
+    # a key the saved run lacks was added to the config since (data_format): nothing to compare it with
+    changed = sorted(k for k in config if k not in RESUMABLE_CHANGES and k in saved and saved[k] != config[k])
     if changed:
         diff = ", ".join(f"{k}: {saved.get(k)} -> {config[k]}" for k in changed)
         common.fail(f"{config['run_dir']} holds a run with other settings ({diff}); pass --tag to start a new one")
@@ -496,7 +497,7 @@ def train(args, run_dir, rank=0, world=1):
     image_size, in_channels = (224, 3) if data.get("streamed") else (data["train_x"].shape[-1], data["train_x"].shape[1])
     model, stem = build(args, num_classes, image_size, in_channels)
     config = dict(vars(args), stem=stem, num_classes=num_classes, image_size=image_size, in_channels=in_channels,
-                  run_dir=str(run_dir), torch_version=str(torch.__version__), git_commit=git_commit())
+                  data_format=data.get("format"), run_dir=str(run_dir), torch_version=str(torch.__version__), git_commit=git_commit())
     saved = common.read_json(run_dir / "config.json")
     if saved:
         check_same_run(saved, config)

@@ -92,6 +92,48 @@ def test_imagefolder_decodes_once_and_reuses_its_cache(tmp_path):
     assert common.load_dataset("imagefolder", tmp_path)["train_x"].shape[0] == 7
 
 
+def write_cifar10_images(root, per_class=2):
+    """CIFAR-10 as image files (a JPEG or PNG copy of the release): train/<class>/*.png, test/<class>/*.png."""
+    for split in ("train", "test"):
+        for label, cls in enumerate(common.CIFAR10_CLASSES):
+            for i in range(per_class):
+                write_image(root / split / cls / f"{i:04d}.png", label, size=(32, 32), fmt="png")
+
+
+def test_cifar10_as_image_files_trains_as_cifar10_and_ttq_starts_from_it(tmp_path):
+    # the TTQ paper's pair as ttq_paper.sh lists it: --dataset cifar10 and --init-from OUT/cifar10/...
+    write_cifar10_images(tmp_path / "jpeg", per_class=13)  # 130 images: one batch of the listed size, 128
+    data = common.load_dataset("cifar10", tmp_path / "jpeg")
+    assert data["classes"] == common.CIFAR10_CLASSES and data["format"] == "images"
+    assert data["train_y"].tolist() == [i // 13 for i in range(130)] and int(data["train_x"][-1].max()) == 180
+    flags = ["--model", "resnet20", "--dataset", "cifar10", "--data-dir", tmp_path / "jpeg", "--epochs", "1",
+             "--device", "cpu", "--quiet", "--out", tmp_path / "raw", "--seed", "42"]
+    r = run_script("train.py", *flags)
+    assert r.returncode == 0, r.stderr
+    fp32 = tmp_path / "raw" / "cifar10" / "resnet20" / "fp32_s42"
+    assert common.read_json(fp32 / "config.json")["data_format"] == "images"
+    r = run_script("train.py", *flags, "--quant", "ttq", "--keep", "conv1,fc", "--init-from", fp32 / "best.pt")
+    assert r.returncode == 0, r.stderr
+    assert common.read_json(tmp_path / "raw/cifar10/resnet20/ttq_keep-conv1-fc_s42/results.json")["status"] == "completed"
+
+
+def test_cifar10_image_folder_with_other_classes_is_one_clear_error(tmp_path):
+    for cls in ("cat", "dog"):
+        for split in ("train", "test"):
+            write_image(tmp_path / split / cls / "0.png", 1, size=(32, 32), fmt="png")
+    r = run_script("train.py", "--dataset", "cifar10", "--data-dir", tmp_path, "--device", "cpu",
+                   "--out", tmp_path / "raw")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "2 class folders" in r.stderr and "airplane" in r.stderr
+
+
+def test_numbered_class_folders_sort_as_numbers(tmp_path):
+    for label in (0, 2, 10):
+        for split in ("train", "test"):
+            write_image(tmp_path / split / str(label) / "0.png", label, fmt="png")
+    assert common.load_dataset("imagefolder", tmp_path)["classes"] == ["0", "2", "10"]
+
+
 def test_imagefolder_missing_is_one_clear_error(tmp_path):
     r = run_script("train.py", "--dataset", "imagefolder", "--data-dir", tmp_path, "--device", "cpu",
                    "--out", tmp_path / "raw")
