@@ -325,9 +325,10 @@ class XNOR(nn.Module):
         self.bn = (nn.BatchNorm2d if conv else nn.BatchNorm1d)(channels, affine=False) if self.binary_input else None
 
     def weight(self, w):
-        # XNOR-Net (Rastegari et al. 2016, eq. 6): W ~ alpha * sign(W), alpha = mean|W| per output channel
+        # XNOR-Net (Rastegari et al. 2016, eq. 6): W ~ alpha * sign(W), alpha = mean|W| per output channel, with
+        # sec. 3.1's gradient dC/dW_i = dC/dW~_i (1/n + alpha dsign/dW_i): the second term carries the 1/n (value 0)
         alpha = w.detach().abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
-        return alpha * binarize(w, self.surrogate, self.progress)
+        return alpha * binarize(w, self.surrogate, self.progress) + (w - w.detach()) / w[0].numel()
 
     def compute(self, layer, x):
         """The layer's output. XNOR-Net eq. 11: I * W ~ (sign(I) (*) sign(W)) . K alpha with K = A * k,
@@ -370,23 +371,28 @@ class DoReFa(nn.Module):
             return w
         if self.wbits == 1:  # DoReFa eq. 7-8: r_o = sign(r_i) * E(|r_i|), dc/dr_i = dc/dr_o (E not applied)
             return StraightThrough.apply(w, sign(w.detach()).mul_(w.detach().abs().mean()))
-        # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1
+        # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1; an all-zero layer's max counts
+        # as 1 (0/0 otherwise), so it takes the formula's value at w = 0, 2 quantize_k(1/2) - 1 (1/3 at 2 bits)
         t = torch.tanh(w)
-        return 2 * quantize_uniform(t / (2 * t.detach().abs().max()) + 0.5, self.wbits)[0] - 1
+        peak = t.detach().abs().max()
+        return 2 * quantize_uniform(t / (2 * torch.where(peak > 0, peak, 1.0)) + 0.5, self.wbits)[0] - 1
 
     def input(self, x):
         # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1))
         return (x, None, None) if self.abits == 32 else quantize_uniform(x.clamp(0, 1), self.abits)
 
 
-def quantize_symmetric(x, k, surrogate="clipped", progress=0.0):
-    """(x_q, codes, scale). QNN (Hubara et al. 2016): k = 1 is sign with the clipped STE (or --ste); k > 1 is
-    linear quantization of clip(x, -1, 1) to 2^(k-1) - 1 levels per side, gradient 1_{|x| <= 1} (bound included)."""
-    if k == 1:
-        s = binarize(x, surrogate, progress)
-        return s, codes_for_backward(s), scalar(1.0, x)
-    n = 2 ** (k - 1) - 1
-    return with_codes(x, (x.detach().clamp(-1, 1) * n).round_(), scalar(1 / n, x), clipped=True)
+def quantize_linear(x, k):
+    """(x_q, codes, scale): QNN's k-bit linear quantization, 2^k levels with zero among them, straight-through."""
+    # QNN (Hubara et al. 2016, sec. 3.1): LinearQuant(x) = Clip(round(x / step) * step, minV, maxV); the authors' code
+    # (BinaryNet.pytorch, Quantize) sets step = (max x - min x) / (2^k - 1) and the range to [-(2^(k-1) - 1), 2^(k-1)]
+    # steps: 2 bits give {-1, 0, 1, 2} * step. A constant tensor (span 0) takes step 1, so zeros stay 0, not 0/0.
+    n, low, high = 2 ** k - 1, -(2 ** (k - 1) - 1), 2 ** (k - 1)
+    span = x.detach().max() - x.detach().min()
+    step = torch.where(span > 0, span, n) / n
+    codes = torch.int8 if high <= 127 else torch.int16  # 8 bits reach +128
+    levels = (x.detach() / step).round_().clamp_(low, high).add_(0.0)  # + 0: round's -0 becomes 0, one value a level
+    return with_codes(x, levels, step, codes)
 
 
 class HardtanhFromOutput(torch.autograd.Function):
@@ -410,7 +416,9 @@ class Hardtanh(nn.Module):
 
 
 class QNN(nn.Module):
-    """Quantized neural networks: k-bit weights and activations, binary by sign with the clipped STE."""
+    """Quantized neural networks: k-bit weights and activations (quantize_linear), binary by sign with the clipped
+    STE; latent weights clipped to [-1, 1] after every step (BNN Algorithm 1, at every bit width below 32), and the
+    network's first layer fed the image itself, 8-bit already (BNN sec. 2.6, QNN sec. 3): only its weights quantized."""
 
     # BNN/QNN nets have hardtanh where others have ReLU: after a ReLU, sign(x) = +1 and half the k-bit levels go unused
     quantized_activation_nonlinearity = Hardtanh
@@ -420,15 +428,25 @@ class QNN(nn.Module):
         self.wbits, self.abits = opts.get("wbits") or 32, opts.get("abits") or 32
         self.weight_bits = self.wbits
         self.surrogate = opts.get("ste") or "clipped"
+        self.sees_image = opts.get("first", False)
 
     def weight(self, w):
-        if self.wbits in (1, 32):
-            return w if self.wbits == 32 else quantize_symmetric(w, 1, self.surrogate, self.progress)[0]
-        scale = w.detach().abs().max()  # k-bit weights: linear levels over [-max|W|, max|W|], not rounded to 0
-        return scale * quantize_symmetric(w / scale, self.wbits)[0]
+        if self.wbits == 32:
+            return w
+        return binarize(w, self.surrogate, self.progress) if self.wbits == 1 else quantize_linear(w, self.wbits)[0]
 
     def input(self, x):
-        return (x, None, None) if self.abits == 32 else quantize_symmetric(x, self.abits, self.surrogate, self.progress)
+        if self.abits == 32 or self.sees_image:
+            return x, None, None
+        if self.abits == 1:
+            s = binarize(x, self.surrogate, self.progress)
+            return s, codes_for_backward(s), scalar(1.0, x)
+        return quantize_linear(x, self.abits)
+
+    @torch.no_grad()
+    def after_step(self, layer):
+        if self.wbits < 32:
+            layer.weight.clamp_(-1, 1)
 
 
 # ----------------------------------------------------------------------------- registry and conversion
@@ -558,10 +576,11 @@ def quantize_model(model, method, keep=(), **opts):
     ReLUs into the method's own nonlinearity where it has one for quantized activations (QNN's hardtanh)."""
     if METHODS[method] is None:
         return model
+    first = next((name for name, module in model.named_modules() if type(module) in QUANTIZED), None)  # sees the image
     for name, module in list(model.named_modules()):
         if type(module) in QUANTIZED and not is_kept(name, keep):
             module.__class__ = QUANTIZED[type(module)]  # same parameters, new forward
-            module.quantizer = METHODS[method][0](module, opts)
+            module.quantizer = METHODS[method][0](module, dict(opts, first=name == first))
             module.quantizer.progress = 0.0
     nonlinearity = getattr(METHODS[method][0], "quantized_activation_nonlinearity", None)
     if nonlinearity and (opts.get("abits") or 32) < 32:

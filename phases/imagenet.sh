@@ -22,19 +22,19 @@ run python train.py --model alexnet --dataset imagenet --quant qnn --wbits 2 --a
 run python train.py --model alexnet --dataset imagenet --quant qnn --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_qnn_w1a2 --seed 42
 run python train.py --model alexnet --dataset imagenet --quant qnn --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_qnn_w1a1 --seed 42
 run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 32 --abits 32 --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w32a32 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 8 --abits 8 --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w8a8 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 4 --abits 4 --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w4a4 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 2 --abits 32 --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w2a32 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w1a32 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 2 --abits 2 --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_dorefa_w2a2 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 2 --abits 1 --optimizer adam --weight-decay 0 --lr 1e-5 $IMAGENET --tag table_dorefa_w2a1 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w1a2 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 1e-5 $IMAGENET --tag table_dorefa_w1a1 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant xnor --wbits 1 --abits 32 --optimizer sgd --weight-decay 0 --lr 0.001 $IMAGENET --tag table_xnor_w1a32 --seed 42
-run python train.py --model alexnet --dataset imagenet --quant xnor --wbits 1 --abits 1 --optimizer sgd --weight-decay 0 --lr 0.001 $IMAGENET --tag table_xnor_w1a1 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 8 --abits 8 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w8a8 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 4 --abits 4 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w4a4 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 2 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w2a32 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w1a32 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 2 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_dorefa_w2a2 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 2 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-5 $IMAGENET --tag table_dorefa_w2a1 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 1 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w1a2 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant dorefa --wbits 1 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-5 $IMAGENET --tag table_dorefa_w1a1 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant xnor --wbits 1 --abits 32 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.001 $IMAGENET --tag table_xnor_w1a32 --seed 42
+run python train.py --model alexnet --dataset imagenet --quant xnor --wbits 1 --abits 1 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.001 $IMAGENET --tag table_xnor_w1a1 --seed 42
 run python train.py --model alexnet --dataset imagenet --quant twn --wbits 32 --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_twn_w32a32 --seed 42
 run python train.py --model alexnet --dataset imagenet --quant twn --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_twn --seed 42
-run python train.py --model alexnet --dataset imagenet --quant ttq --optimizer adam --weight-decay 0 --lr 1e-5 $IMAGENET --tag table_ttq --seed 42
+run python train.py --model alexnet --dataset imagenet --quant ttq --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-5 $IMAGENET --tag table_ttq --seed 42
 
 # resnet18 / imagenet; rows the table marks '-' (not run there, not run here): QNN 2/1
 run python train.py --model resnet18 --dataset imagenet --optimizer sgd --weight-decay 1e-4 --lr 0.01 $IMAGENET --tag table_fp32 --seed 42
@@ -47,19 +47,19 @@ run python train.py --model resnet18 --dataset imagenet --quant qnn --wbits 2 --
 run python train.py --model resnet18 --dataset imagenet --quant qnn --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_qnn_w1a2 --seed 42
 run python train.py --model resnet18 --dataset imagenet --quant qnn --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_qnn_w1a1 --seed 42
 run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 32 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w32a32 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 8 --abits 8 --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w8a8 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 4 --abits 4 --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 48 $IMAGENET --tag table_dorefa_w4a4 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 2 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w2a32 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w1a32 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 2 --abits 2 --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_dorefa_w2a2 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 2 --abits 1 --optimizer adam --weight-decay 0 --lr 1e-5 $IMAGENET --tag table_dorefa_w2a1 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w1a2 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w1a1 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant xnor --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 256 $IMAGENET --tag table_xnor_w1a32 --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant xnor --wbits 1 --abits 1 --optimizer sgd --weight-decay 0 --lr 0.001 --batch-size 256 $IMAGENET --tag table_xnor_w1a1 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 8 --abits 8 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w8a8 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 4 --abits 4 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 48 $IMAGENET --tag table_dorefa_w4a4 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 2 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w2a32 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w1a32 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 2 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $IMAGENET --tag table_dorefa_w2a2 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 2 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-5 $IMAGENET --tag table_dorefa_w2a1 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 1 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 64 $IMAGENET --tag table_dorefa_w1a2 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant dorefa --wbits 1 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_dorefa_w1a1 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant xnor --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 --batch-size 256 $IMAGENET --tag table_xnor_w1a32 --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant xnor --wbits 1 --abits 1 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.001 --batch-size 256 $IMAGENET --tag table_xnor_w1a1 --seed 42
 run python train.py --model resnet18 --dataset imagenet --quant twn --wbits 32 --optimizer sgd --weight-decay 0 --lr 0.1 --batch-size 256 $IMAGENET --tag table_twn_w32a32 --seed 42
 run python train.py --model resnet18 --dataset imagenet --quant twn --optimizer sgd --weight-decay 0 --lr 0.1 --batch-size 256 $IMAGENET --tag table_twn --seed 42
-run python train.py --model resnet18 --dataset imagenet --quant ttq --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_ttq --seed 42
+run python train.py --model resnet18 --dataset imagenet --quant ttq --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_ttq --seed 42
 
 
 # The TTQ paper's AlexNet (Zhu et al. 2017, sec. 5.2): fine-tuned from the FP32 AlexNet above with the first conv and

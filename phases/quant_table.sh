@@ -7,7 +7,18 @@
 # SGD with momentum 0.9 (plain, not Nesterov) and weight decay 1e-4 for the baselines, 0 for every quantized row
 # and Adam with weight decay 0; batch 128; the learning rate divided by 10 every 20 epochs of 100 (LeNet-5) or every
 # 60 of 200 (CIFAR-10); the reported accuracy is the best test accuracy over training (--report best).
-# Where the table states nothing we keep our choices: every layer quantized, first and last included; no warm-up,
+# The first layer (the one that sees the image) and the last (the classifier), as each method's paper has them:
+#   XNOR-Net: both in full precision (Rastegari et al. 2016, sec. 4.1: "avoid binarization at the first and last
+#     layer"; the authors' code skips them) -> --keep conv1,fc
+#   DoReFa-Net: both in full precision (Zhou et al. 2016, sec. 2.7; the authors' tensorpack code: "don't binarize
+#     first and last layer") -> --keep conv1,fc; the code still clips the classifier's input to [0, 1], ours does not
+#   QNN: every layer's weights quantized, the first layer fed the image itself, 8-bit already (BNN sec. 1.6 / QNN:
+#     only the first layer's input is not binary; the authors' code skips the input binarization of a 3-channel
+#     conv): built into quant.QNN, no flag
+#   TWN: every layer ternary (the paper names no exception; the authors' Caffe code ternarizes every layer)
+#   TTQ: first conv and last fc in full precision (Zhu et al. 2017, sec. 5.2) -> --keep conv1,fc; the authors' CIFAR
+#     ResNet code ternarizes the classifier, their AlexNet code does not: the paper's words are followed
+# Where the table states nothing else we keep our choices: no warm-up,
 # mixup or label smoothing; random crop and flip on CIFAR-10, no augmentation on MNIST (a flipped digit is another
 # digit); one seed (42) per row, as the table reports one run per row. XNOR-Net "uses ReLU after convolutional
 # layers": here its block is BN -> sign -> binary conv (times K alpha) -> the model's BN -> ReLU, so ReLU follows
@@ -32,19 +43,19 @@ run python train.py --model lenet5 --dataset mnist --quant qnn --wbits 2 --abits
 run python train.py --model lenet5 --dataset mnist --quant qnn --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 0.01 $LENET5 --tag table_qnn_w1a2 --seed 42
 run python train.py --model lenet5 --dataset mnist --quant qnn --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.01 $LENET5 --tag table_qnn_w1a1 --seed 42
 run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 32 --abits 32 --optimizer adam --weight-decay 0 --lr 0.01 $LENET5 --tag table_dorefa_w32a32 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 8 --abits 8 --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_dorefa_w8a8 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 4 --abits 4 --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_dorefa_w4a4 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 2 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_dorefa_w2a32 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.01 $LENET5 --tag table_dorefa_w1a32 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 2 --abits 2 --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_dorefa_w2a2 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 2 --abits 1 --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_dorefa_w2a1 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 1 --abits 2 --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_dorefa_w1a2 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 1 --abits 1 --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_dorefa_w1a1 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant xnor --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_xnor_w1a32 --seed 42
-run python train.py --model lenet5 --dataset mnist --quant xnor --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_xnor_w1a1 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 8 --abits 8 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_dorefa_w8a8 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 4 --abits 4 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_dorefa_w4a4 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 2 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_dorefa_w2a32 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $LENET5 --tag table_dorefa_w1a32 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 2 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_dorefa_w2a2 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 2 --abits 1 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_dorefa_w2a1 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 1 --abits 2 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_dorefa_w1a2 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant dorefa --wbits 1 --abits 1 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_dorefa_w1a1 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant xnor --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_xnor_w1a32 --seed 42
+run python train.py --model lenet5 --dataset mnist --quant xnor --wbits 1 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_xnor_w1a1 --seed 42
 run python train.py --model lenet5 --dataset mnist --quant twn --wbits 32 --optimizer adam --weight-decay 0 --lr 0.001 $LENET5 --tag table_twn_w32a32 --seed 42
 run python train.py --model lenet5 --dataset mnist --quant twn --optimizer sgd --weight-decay 0 --lr 0.1 $LENET5 --tag table_twn --seed 42
-run python train.py --model lenet5 --dataset mnist --quant ttq --optimizer adam --weight-decay 0 --lr 0.01 $LENET5 --tag table_ttq --seed 42
+run python train.py --model lenet5 --dataset mnist --quant ttq --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $LENET5 --tag table_ttq --seed 42
 
 # resnet20 / cifar10
 run python train.py --model resnet20 --dataset cifar10 --optimizer sgd --weight-decay 1e-4 --lr 0.1 $CIFAR10 --tag table_fp32 --seed 42
@@ -58,19 +69,19 @@ run python train.py --model resnet20 --dataset cifar10 --quant qnn --wbits 2 --a
 run python train.py --model resnet20 --dataset cifar10 --quant qnn --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_qnn_w1a2 --seed 42
 run python train.py --model resnet20 --dataset cifar10 --quant qnn --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_qnn_w1a1 --seed 42
 run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 32 --abits 32 --optimizer sgd --weight-decay 0 --lr 0.1 $CIFAR10 --tag table_dorefa_w32a32 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 8 --abits 8 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w8a8 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 4 --abits 4 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w4a4 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 2 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w2a32 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w1a32 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 2 --abits 2 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w2a2 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 2 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w2a1 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w1a2 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w1a1 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant xnor --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a32 --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant xnor --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a1 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 8 --abits 8 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w8a8 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 4 --abits 4 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w4a4 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 2 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w2a32 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w1a32 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 2 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w2a2 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 2 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w2a1 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 1 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w1a2 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant dorefa --wbits 1 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w1a1 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant xnor --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a32 --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant xnor --wbits 1 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a1 --seed 42
 run python train.py --model resnet20 --dataset cifar10 --quant twn --wbits 32 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_twn_w32a32 --seed 42
 run python train.py --model resnet20 --dataset cifar10 --quant twn --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_twn --seed 42
-run python train.py --model resnet20 --dataset cifar10 --quant ttq --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_ttq --seed 42
+run python train.py --model resnet20 --dataset cifar10 --quant ttq --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_ttq --seed 42
 
 # resnet50 / cifar10; rows the table marks '-' (not run there, not run here): QNN 1/1
 run python train.py --model resnet50 --dataset cifar10 --optimizer sgd --weight-decay 1e-4 --lr 0.1 $CIFAR10 --tag table_fp32 --seed 42
@@ -83,19 +94,19 @@ run python train.py --model resnet50 --dataset cifar10 --quant qnn --wbits 2 --a
 run python train.py --model resnet50 --dataset cifar10 --quant qnn --wbits 2 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_qnn_w2a1 --seed 42
 run python train.py --model resnet50 --dataset cifar10 --quant qnn --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_qnn_w1a2 --seed 42
 run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 32 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w32a32 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 8 --abits 8 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w8a8 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 4 --abits 4 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w4a4 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 2 --abits 32 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w2a32 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w1a32 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 2 --abits 2 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w2a2 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 2 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w2a1 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 1 --abits 2 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w1a2 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w1a1 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant xnor --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a32 --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant xnor --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a1 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 8 --abits 8 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w8a8 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 4 --abits 4 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w4a4 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 2 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w2a32 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w1a32 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 2 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w2a2 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 2 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w2a1 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 1 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w1a2 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant dorefa --wbits 1 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_dorefa_w1a1 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant xnor --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a32 --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant xnor --wbits 1 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a1 --seed 42
 run python train.py --model resnet50 --dataset cifar10 --quant twn --wbits 32 --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_twn_w32a32 --seed 42
 run python train.py --model resnet50 --dataset cifar10 --quant twn --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_twn --seed 42
-run python train.py --model resnet50 --dataset cifar10 --quant ttq --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_ttq --seed 42
+run python train.py --model resnet50 --dataset cifar10 --quant ttq --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_ttq --seed 42
 
 # vgg16 / cifar10; rows the table marks '-' (not run there, not run here): QNN 1/32, QNN 1/2, QNN 1/1, DoReFa 2/1, TTQ 2/32
 run python train.py --model vgg16 --dataset cifar10 --optimizer sgd --weight-decay 1e-4 --lr 0.01 $CIFAR10 --tag table_fp32 --seed 42
@@ -106,14 +117,14 @@ run python train.py --model vgg16 --dataset cifar10 --quant qnn --wbits 2 --abit
 run python train.py --model vgg16 --dataset cifar10 --quant qnn --wbits 2 --abits 2 --optimizer sgd --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_qnn_w2a2 --seed 42
 run python train.py --model vgg16 --dataset cifar10 --quant qnn --wbits 2 --abits 1 --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_qnn_w2a1 --seed 42
 run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 32 --abits 32 --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w32a32 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 8 --abits 8 --optimizer adam --weight-decay 0 --lr 1e-5 $CIFAR10 --tag table_dorefa_w8a8 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 4 --abits 4 --optimizer adam --weight-decay 0 --lr 1e-5 $CIFAR10 --tag table_dorefa_w4a4 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 2 --abits 32 --optimizer adam --weight-decay 0 --lr 1e-4 $CIFAR10 --tag table_dorefa_w2a32 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 1 --abits 32 --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w1a32 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 2 --abits 2 --optimizer adam --weight-decay 0 --lr 1e-5 $CIFAR10 --tag table_dorefa_w2a2 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 1 --abits 2 --optimizer sgd --weight-decay 0 --lr 0.1 $CIFAR10 --tag table_dorefa_w1a2 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 1 --abits 1 --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w1a1 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant xnor --wbits 1 --abits 32 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a32 --seed 42
-run python train.py --model vgg16 --dataset cifar10 --quant xnor --wbits 1 --abits 1 --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a1 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 8 --abits 8 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-5 $CIFAR10 --tag table_dorefa_w8a8 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 4 --abits 4 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-5 $CIFAR10 --tag table_dorefa_w4a4 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 2 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $CIFAR10 --tag table_dorefa_w2a32 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 1 --abits 32 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w1a32 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 2 --abits 2 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-5 $CIFAR10 --tag table_dorefa_w2a2 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 1 --abits 2 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.1 $CIFAR10 --tag table_dorefa_w1a2 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant dorefa --wbits 1 --abits 1 --keep conv1,fc --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_dorefa_w1a1 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant xnor --wbits 1 --abits 32 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a32 --seed 42
+run python train.py --model vgg16 --dataset cifar10 --quant xnor --wbits 1 --abits 1 --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_xnor_w1a1 --seed 42
 run python train.py --model vgg16 --dataset cifar10 --quant twn --wbits 32 --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_twn_w32a32 --seed 42
 run python train.py --model vgg16 --dataset cifar10 --quant twn --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_twn --seed 42

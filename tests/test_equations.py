@@ -46,21 +46,42 @@ def test_dorefa_one_bit_weight_gradient_passes_straight_through():
     assert torch.equal(latent_grad(layer, g), g)
 
 
-def test_qnn_kbit_weights_keep_the_gradient_of_the_largest_weight():
-    # QNN: the STE's indicator is 1_{|r| <= 1}, bound included; W / max|W| is exactly +-1 at the largest weight
-    w = torch.tensor([[0.4, -1.0, 0.1, 1.0]], dtype=torch.float64)
+def test_qnn_two_bit_weights_take_four_levels_with_the_authors_step():
+    # the authors' Quantize: step = (max - min) / (2^k - 1), levels clip(round(w / step), -(2^(k-1) - 1), 2^(k-1))
+    w = torch.tensor([[0.3, -0.6, 0.05, 0.9, -0.25]], dtype=torch.float64)
     layer = linear(w, "qnn", wbits=2, abits=32)
-    assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[0.0, -1.0, 0.0, 1.0]]).double())
-    g = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
-    assert torch.equal(latent_grad(layer, g), g)
+    step = (0.9 - -0.6) / 3  # 0.5: w / step = 0.6, -1.2, 0.1, 1.8, -0.5
+    expected = torch.tensor([[1, -1, 0, 2, 0]], dtype=torch.float64) * step  # round(-0.5) = 0 (half to even)
+    assert torch.allclose(layer.quantizer.weight(layer.weight), expected)
+    assert len(layer.quantizer.weight(torch.linspace(-1, 1, 101)).unique()) == 4  # {-1, 0, 1, 2} * 2/3
+    g = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0]], dtype=torch.float64)
+    assert torch.equal(latent_grad(layer, g), g)  # the authors' STE: the identity
 
 
-def test_qnn_kbit_activation_gradient_includes_plus_minus_one():
-    x = torch.tensor([1.0, -1.0, 0.4, 1.0001, -2.0], dtype=torch.float64, requires_grad=True)
-    x_q, codes, scale = quant.quantize_symmetric(x, 2)
-    assert x_q.tolist() == [1.0, -1.0, 0.0, 1.0, -1.0] and codes.tolist() == [1, -1, 0, 1, -1]
+def test_qnn_kbit_activations_range_over_their_levels():
+    x = torch.tensor([-1.0, -0.2, 0.0, 0.4, 1.0], dtype=torch.float64, requires_grad=True)
+    x_q, codes, scale = quant.quantize_linear(x, 2)  # step 2/3: x / step = -1.5, -0.3, 0, 0.6, 1.5
+    assert codes.tolist() == [-1, 0, 0, 1, 2] and math.isclose(scale.item(), 2 / 3)
+    assert torch.allclose(x_q, torch.tensor([-1, 0, 0, 1, 2], dtype=torch.float64) * 2 / 3)
     x_q.backward(torch.full_like(x, 2.0))
-    assert x.grad.tolist() == [2.0, 2.0, 2.0, 0.0, 0.0]
+    assert x.grad.tolist() == [2.0] * 5
+    # 8 bits: step span / 255 and levels clipped to [-127, 128], one more above zero than below
+    assert quant.quantize_linear(torch.tensor([-1.0, 0.0, 2.0]), 8)[1].tolist() == [-85, 0, 128]
+    eight = quant.quantize_linear(torch.tensor([-2.0, 0.0, 1.0]), 8)[1]
+    assert eight.dtype == torch.int16 and eight.tolist() == [-127, 0, 85]
+
+
+def test_qnn_latent_weights_are_clipped_to_one_after_every_step():
+    # BNN Algorithm 1: W <- clip(W - lr * g, -1, 1); with the clipped STE an escaped weight never comes back
+    for wbits, bound in ((1, 1.0), (2, 1.0), (32, None)):
+        layer = quantized(nn.Linear(4, 2, bias=False), "qnn", wbits=wbits, abits=32)
+        layer.weight.data = torch.tensor([[0.9, -0.5, 0.2, -0.95], [0.1, 0.3, -0.4, 0.8]])
+        optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+        layer(torch.tensor([[-1.0, 1.0, 0.0, 1.0]])).sum().backward()  # pushes weights by -1, +1, 0, +1
+        optimizer.step()
+        quant.after_step(nn.Sequential(layer))
+        top = layer.weight.abs().max().item()
+        assert top == bound if bound else top > 1.5
 
 
 def quantized_inputs(model, x):
@@ -86,8 +107,11 @@ def test_qnn_binary_activations_of_hidden_layers_take_both_signs(name):
     channels, size = (1, 28) if name == "lenet5" else (3, {"alexnet": 224, "vgg16": 32}.get(name, 16))
     model = quant.quantize_model(models.build_model(name, 10, size, channels), "qnn", wbits=1, abits=1)
     assert not any(isinstance(m, nn.ReLU) for m in model.modules())
-    seen = quantized_inputs(model, torch.randn(4, channels, size, size))
-    assert len(seen) == len(quant.quantized_layers(model))
+    image = torch.randn(4, channels, size, size)
+    seen = quantized_inputs(model, image)
+    first = next(iter(seen))
+    assert len(seen) == len(quant.quantized_layers(model)) and first == "conv1"
+    assert torch.equal(seen.pop(first), image)  # BNN/QNN: the first layer sees the (8-bit) image, not its signs
     assert all(set(x.unique().tolist()) == {-1.0, 1.0} for x in seen.values())
 
 
@@ -106,7 +130,8 @@ def test_qnn_kbit_activations_use_the_negative_levels_and_full_precision_ones_ke
     torch.manual_seed(0)
     x = torch.randn(4, 1, 28, 28)
     two_bit = quantized_inputs(quant.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", abits=2, wbits=2), x)
-    assert all(set(v.unique().tolist()) == {-1.0, 0.0, 1.0} for v in two_bit.values())
+    del two_bit["conv1"]  # the image
+    assert all(set((v / v.max() * 2).round().unique().tolist()) == {-1.0, 0.0, 1.0, 2.0} for v in two_bit.values())
     full = quant.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", wbits=2, abits=32)
     assert any(isinstance(m, nn.ReLU) for m in full.modules())
     hidden = {k: v for k, v in quantized_inputs(full, x).items() if k != "conv1"}
@@ -184,6 +209,29 @@ def test_xnor_conv_is_binary_conv_times_k_alpha_as_in_eq_11():
     old = F.conv2d(i.abs().mean(1, keepdim=True) * quant.sign(i), quant.sign(conv.weight) * alpha.view(3, 1, 1, 1),
                    conv.bias, padding=1)
     assert not torch.allclose(conv(x), old, atol=1e-3)
+
+
+def test_xnor_weight_gradient_is_the_papers_with_its_one_over_n_term():
+    # XNOR-Net sec. 3.1: dC/dW_i = dC/dW~_i (1/n + alpha dsign/dW_i), dsign/dW = 1_{|W| <= 1} (the clipped STE)
+    w = torch.tensor([[0.5, -1.5, 0.25, -0.75], [2.0, 1.0, -0.5, 0.5]], dtype=torch.float64)
+    layer = linear(w, "xnor", wbits=1, abits=32)
+    alpha = [(0.5 + 1.5 + 0.25 + 0.75) / 4, (2.0 + 1.0 + 0.5 + 0.5) / 4]  # 0.75, 1.0
+    g = torch.tensor([[1.0, 2.0, 3.0, 4.0], [-1.0, 2.0, -3.0, 4.0]], dtype=torch.float64)
+    expected = [[g[r, c].item() * (1 / 4 + alpha[r] * (abs(w[r, c].item()) <= 1)) for c in range(4)] for r in range(2)]
+    assert torch.allclose(latent_grad(layer, g), torch.tensor(expected, dtype=torch.float64))
+    assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor(alpha).double()[:, None] * w.sign())
+
+
+@pytest.mark.parametrize("method,bits,value", [("dorefa", 2, 1 / 3), ("dorefa", 8, 1 / 255), ("qnn", 2, 0.0),
+                                               ("qnn", 8, 0.0)])
+def test_an_all_zero_layer_quantizes_to_finite_weights(method, bits, value):
+    # DoReFa: tanh(0) / (2 * 0) and QNN: 0 / (max - min) are 0/0; a zero maximum counts as 1, so the formula's own
+    # value at w = 0 comes out: DoReFa 2 quantize_k(1/2) - 1 (round(1.5) = 2 of 3, round(127.5) = 128 of 255), QNN 0
+    layer = linear(torch.zeros(2, 3, dtype=torch.float64), method, wbits=bits, abits=32)
+    w_q = layer.quantizer.weight(layer.weight)
+    assert torch.allclose(w_q, torch.full_like(w_q, value))
+    w_q.sum().backward()
+    assert torch.isfinite(layer.weight.grad).all()
 
 
 def test_xnor_trains_through_k_with_its_ste():

@@ -81,13 +81,16 @@ def test_dorefa_weights_and_activations():
 
 
 def test_qnn_binary_uses_clipped_ste_and_kbit_is_linear():
+    layer = quantized_linear("qnn", torch.ones(1, 4), wbits=1, abits=1)
+    layer.quantizer.sees_image = False  # a hidden layer (a model's first layer takes the image as it is)
     x = torch.tensor([0.5, -2.0, 0.9, -0.3], requires_grad=True)
-    y = quant.quantize_symmetric(x, 1)[0]
+    y = layer.quantizer.input(x)[0]
     assert y.tolist() == [1.0, -1.0, 1.0, -1.0]
     y.sum().backward()
     assert x.grad.tolist() == [1.0, 0.0, 1.0, 1.0]  # cancelled where |x| > 1
-    assert torch.allclose(quant.quantize_symmetric(torch.tensor([0.5, -2.0, 0.2]), 3)[0],
-                          torch.tensor([2 / 3, -1.0, 1 / 3]))  # 3 levels per side: round(3x)/3 of clip(x)
+    # 3 bits: step (0.5 - -2) / 7 = 5/14, levels round(x / step) in [-3, 4]: 1.4 -> 1, -5.6 -> -3, 0.56 -> 1
+    assert torch.allclose(quant.quantize_linear(torch.tensor([0.5, -2.0, 0.2]), 3)[0],
+                          torch.tensor([1.0, -3.0, 1.0]) * 5 / 14)
 
 
 SMOOTH = {  # the smooth function whose derivative each surrogate is, checked with autograd

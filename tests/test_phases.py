@@ -81,7 +81,7 @@ def listed(phase, **flags):
      dict(optimizer="adam", lr="0.001", batch_size="48")),
     ("imagenet", dict(model="alexnet", quant="xnor", abits="1"), dict(optimizer="sgd", lr="0.001")),
     # the TTQ paper's AlexNet: lr 1e-4 x0.2 at epochs 56 and 64, weight decay 5e-6, batch 128, from FP32
-    ("imagenet", dict(model="alexnet", quant="ttq", keep="conv1,fc"),
+    ("imagenet", dict(model="alexnet", quant="ttq", keep="conv1,fc", tag=None),
      dict(lr="1e-4", gamma="0.2", milestones="56,64", weight_decay="5e-6", batch_size=None)),
     # Li et al. 2017: Adam, lr 0.01, x0.1 at epochs 82 and 122 (CIFAR); 30 and 60 of 90 (ImageNet)
     ("li2017", dict(model="resnet56", quant="sr", batch_size="1024", dataset="cifar100"),
@@ -105,6 +105,18 @@ def test_results_table_schedule_per_dataset_and_rows_it_marks_absent():
     assert len(listed("quant_table", model="lenet5")) == 24
     assert listed("quant_table", model="vgg16", quant="ttq") == [] and len(listed("quant_table", model="vgg16")) == 19
     assert len(dry_run("--only", "--model lenet5", "quant_table")) == 24  # run_all.sh --only: a subset of a phase
+
+
+def test_results_table_rows_keep_first_and_last_layers_as_each_methods_paper():
+    # XNOR-Net, DoReFa-Net and TTQ keep the first conv and the classifier in full precision; QNN (the image fed to
+    # its first layer as it is, built into quant.QNN) and TWN quantize every layer; 32/32 rows have nothing to keep
+    for phase in ("quant_table", "imagenet"):
+        for argv in (shlex.split(line) for line in dry_run(phase)):
+            if not (flag(argv, "--tag") or "").startswith("table_"):
+                continue
+            method, bits = flag(argv, "--quant") or "fp32", (flag(argv, "--wbits"), flag(argv, "--abits"))
+            kept = method in ("xnor", "dorefa", "ttq") and bits != ("32", "32")
+            assert flag(argv, "--keep") == ("conv1,fc" if kept else None), argv
 
 
 def test_run_folders_are_unique_and_kd_runs_read_phase1_teachers(tmp_path):
