@@ -136,9 +136,10 @@ def make_batch(cfg):
     return x.to(cfg["device"]), y.to(cfg["device"])
 
 
-def augment(cfg, x, g):
-    """train.py's input path: crop with 1/8 padding and flip, normalize, channels_last on CUDA."""
-    x = common.normalize(common.random_crop_flip(x, g, cfg["image_size"] // 8), MEAN, STD, torch.float32)
+def augment(cfg, x, draws, mean, std):
+    """train.py's input path: crop with 1/8 padding and flip (draws made beforehand, on the device), normalize,
+    channels_last on CUDA."""
+    x = common.normalize(common.random_crop_flip(x, *draws, cfg["image_size"] // 8), mean, std, torch.float32)
     return x.contiguous(memory_format=torch.channels_last) if cfg["device"].startswith("cuda") else x
 
 
@@ -159,16 +160,19 @@ def prepare(cfg):
     model = build(cfg)
     x, y = make_batch(cfg)
     g = torch.Generator().manual_seed(1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    draws = [d.to(device) for d in common.crop_flip_draws(g, (len(x),), cfg["image_size"] // 8)]
+    mean, std = torch.tensor(MEAN, device=device), torch.tensor(STD, device=device)
+    fused = dict(fused=True) if device.startswith("cuda") else {}  # as train.py's optimizer
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True, **fused)
     autocast = torch.autocast(device.split(":")[0], torch.bfloat16) if cfg["amp"] else nullcontext()
-    net = torch.compile(model) if cfg["compile"] else model
+    net = train.compile_model(model) if cfg["compile"] else model
     clean = common.normalize(x, MEAN, STD, torch.float32)
     clean = clean.contiguous(memory_format=torch.channels_last) if device.startswith("cuda") else clean
 
     def train_step():
         model.train()
         with autocast:
-            loss = F.cross_entropy(net(augment(cfg, x, g)).float(), y)
+            loss = F.cross_entropy(net(augment(cfg, x, draws, mean, std)).float(), y)
         loss.item()  # train.py reads every loss (its divergence check), which syncs
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -190,7 +194,7 @@ def prepare(cfg):
         print(f"note: torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:160]}); timing eager",
               file=sys.stderr)
         net = model
-    return dict(train=train_step, augment=lambda: augment(cfg, x, g), eval=eval_forward)
+    return dict(train=train_step, augment=lambda: augment(cfg, x, draws, mean, std), eval=eval_forward)
 
 
 def time_side_by_side(cfgs):

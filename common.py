@@ -360,16 +360,21 @@ def load_dataset(name, data_dir, seed=0):
 
 
 # ----------------------------------------------------------------------------- augmentation
-# Batched tensor ops on the training device; `g` is a torch.Generator on the CPU, so the draws
-# are the same on every device and restart exactly after a resume.
+# Batched tensor ops on the training device. The draws come from a torch.Generator on the CPU, made for a whole
+# epoch at once, so they are the same on every device, restart exactly after a resume and cost one transfer.
 
-def random_crop_flip(x, g, padding):
-    """Random crop of each image from its zero-padded version, then a random horizontal flip."""
+def crop_flip_draws(g, shape, padding):
+    """Crop offsets dy, dx in [0, 2 * padding] and horizontal-flip flags for images of `shape` (e.g. steps x batch)."""
+    import torch
+    offsets = torch.randint(0, 2 * padding + 1, (2, *shape), generator=g)
+    return offsets[0], offsets[1], torch.rand(shape, generator=g) < 0.5
+
+
+def random_crop_flip(x, dy, dx, flip, padding):
+    """Crop each image at (dy, dx) from its zero-padded version, then flip it horizontally where flip is set."""
     import torch
     import torch.nn.functional as F
     n, _, h, w = x.shape
-    dy, dx = (torch.randint(0, 2 * padding + 1, (2, n), generator=g)).to(x.device)
-    flip = (torch.rand(n, generator=g) < 0.5).to(x.device)
     padded = F.pad(x, (padding,) * 4)
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
     cols = dx[:, None] + torch.arange(w, device=x.device)
@@ -379,10 +384,10 @@ def random_crop_flip(x, g, padding):
 
 
 def normalize(x_uint8, mean, std, dtype):
-    """uint8 images to normalized floats (channels_last memory kept by the caller)."""
+    """uint8 images to normalized floats; mean and std as lists, or tensors already on the device (no copy)."""
     import torch
-    mean = torch.tensor(mean, device=x_uint8.device, dtype=dtype).view(1, -1, 1, 1)
-    std = torch.tensor(std, device=x_uint8.device, dtype=dtype).view(1, -1, 1, 1)
+    mean = torch.as_tensor(mean, dtype=dtype, device=x_uint8.device).view(1, -1, 1, 1)
+    std = torch.as_tensor(std, dtype=dtype, device=x_uint8.device).view(1, -1, 1, 1)
     return (x_uint8.to(dtype) - mean) / std
 
 

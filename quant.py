@@ -9,7 +9,6 @@ more memory than full-precision ones. QConv2d/QLinear call them; `quantize_model
 built model in place, leaving the layers named in `keep` in full precision. Nothing here trains
 or loads data.
 """
-import math
 
 import torch
 import torch.nn as nn
@@ -40,8 +39,9 @@ class StraightThrough(torch.autograd.Function):
 
 
 def codes_for_backward(levels, dtype=torch.int8):
-    """The integer levels in one byte, for a conv to keep for its backward; None when none will run."""
-    return levels.to(dtype) if torch.is_grad_enabled() else None
+    """The integer levels in one byte, for a conv to keep for its backward (and to compute with under autocast,
+    where they stay exact); None when neither applies."""
+    return levels.to(dtype) if torch.is_grad_enabled() or torch.is_autocast_enabled() else None
 
 
 def with_codes(x, levels, scale, dtype=torch.int8, clipped=False):
@@ -51,26 +51,34 @@ def with_codes(x, levels, scale, dtype=torch.int8, clipped=False):
     return StraightThrough.apply(x, levels.mul_(scale), clipped), codes, scale
 
 
+def at_least_fp32(x):
+    """A bf16 or fp16 activation (autocast's) in fp32, so that a quantizer's arithmetic (scales, levels,
+    thresholds) is fp32 whatever the autocast state; fp32 and fp64 pass unchanged."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
+
+
 def scalar(value, like):
     # a 0-d tensor on like's device and dtype, made there (no host-to-device copy)
     return torch.full((), value, dtype=like.dtype, device=like.device)
 
 
-def _ede_t(progress):
-    # IR-Net (Qin et al. 2020, eq. 12): t = T_min * 10^(progress * log10(T_max / T_min)), T_min = 0.1, T_max = 10
-    return 0.1 * 10 ** (progress * 2.0)
+def _ede(x, progress):
+    # IR-Net (Qin et al. 2020, eq. 12): t = T_min * 10^(progress * log10(T_max / T_min)), T_min = 0.1, T_max = 10;
+    # k = max(1/t, 1); progress may be a 0-d tensor (compiled code then takes its value without recompiling)
+    t = 0.1 * 10 ** (2.0 * torch.as_tensor(progress, dtype=torch.float32, device=x.device))
+    return (1 / t).clamp_min(1.0) * t * (1 - torch.tanh(t * x) ** 2)
 
 
 def _reste(x, progress, t=1.5, interval=0.1):
     # ReSTE (Wu et al. 2023, eq. 9, and the authors' code): d/dx sign(x)|x|^(1/o) = (1/o)|x|^(1/o - 1) for
     # interval < |x| <= t, the secant slope interval^(1/o) / interval inside |x| <= interval (bounded near 0),
     # 0 past t; o annealed linearly from 1 (the identity) to 3 over training
-    o, a = 1 + 2 * progress, x.abs()
+    o, a = 1 + 2 * torch.as_tensor(progress, dtype=torch.float32, device=x.device), x.abs()
     return torch.where(a > interval, a.clamp_min(interval) ** (1 / o - 1) / o, interval ** (1 / o - 1)) * (a <= t)
 
 
 # Surrogate derivatives d sign(x)/dx for the backward pass; x is the input of sign. `progress` in [0, 1]
-# is the fraction of training done (EDE and ReSTE anneal with it). sign jumps by 2 at 0 and most surrogates
+# is the fraction of training done (EDE and ReSTE anneal with it), a float or a 0-d tensor. sign jumps by 2 at 0 and most surrogates
 # integrate to 2, each as its paper has it: triangle and gaussian, from spiking networks (a spike is a unit step),
 # integrate to 1, so under SGD they take half the step of the others; EDE to 2k (20 at the start, 2 at the end);
 # ReSTE to 2 * 1.5^(1/o) (3 at the start, 2.29 at the end).
@@ -90,7 +98,7 @@ SURROGATES = {
     # ATan surrogate (Fang et al. 2021): sign ~ (2/pi) * arctan(pi*x), derivative 2 / (1 + (pi*x)^2)
     "arctan": lambda x, progress: 2 / (1 + (torch.pi * x) ** 2),
     # IR-Net (Qin et al. 2020), EDE: k * t * (1 - tanh^2(t*x)), k = max(1/t, 1), t annealed from 0.1 to 10
-    "ede": lambda x, progress: max(1 / _ede_t(progress), 1.0) * _ede_t(progress) * (1 - torch.tanh(_ede_t(progress) * x) ** 2),
+    "ede": _ede,
     "reste": _reste,
     # triangle (Esser et al. 2016, a spike's surrogate): max(0, 1 - |x|); integrates to 1 (twice it is polynomial)
     "triangle": lambda x, progress: (1 - x.abs()).clamp_min(0),
@@ -171,6 +179,27 @@ def quantize_absmax(x, bits=8):
     return with_codes(x, *absmax_levels(x.detach(), bits))
 
 
+class LayerNormOverSample(torch.autograd.Function):
+    """F.layer_norm(x, x.shape[1:]) without affine (eps 1e-5) in x's own memory layout, where F.layer_norm returns
+    a channels_last input contiguous (two copies a layer); keeps x (which the layer before keeps anyway), the mean
+    and 1/sigma, as F.layer_norm does, and rebuilds y in the backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        dims = tuple(range(1, x.dim()))
+        var, mean = torch.var_mean(x, dims, correction=0, keepdim=True)
+        rstd = torch.rsqrt(var + 1e-5)
+        ctx.save_for_backward(x, mean, rstd)
+        return (x - mean) * rstd
+
+    @staticmethod
+    def backward(ctx, grad):
+        # dx = (g - mean(g) - y mean(g y)) / sigma, the means over the sample's features
+        x, mean, rstd = ctx.saved_tensors
+        y, dims = (x - mean) * rstd, tuple(range(1, grad.dim()))
+        return rstd * (grad - grad.mean(dims, keepdim=True) - y * (grad * y).mean(dims, keepdim=True))
+
+
 class BitNet(nn.Module):
     """Ternary weights by absmean, 8-bit activations by per-sample absmax, straight-through
     gradients; the parameter-free sub-LayerNorm of BitLinear before the activation quantizer."""
@@ -184,8 +213,9 @@ class BitNet(nn.Module):
         return ternarize_absmean(w)
 
     def input(self, x):
+        x = at_least_fp32(x)
         if self.sub_ln:  # LayerNorm over all features of a sample (C, H, W for a conv), no affine
-            x = F.layer_norm(x, x.shape[1:])
+            x = LayerNormOverSample.apply(x)
         return quantize_absmax(x)
 
 
@@ -254,7 +284,7 @@ class TWN(nn.Module):
         a = w.detach().abs()
         delta = 0.7 * a.mean()
         above = a > delta
-        alpha = a[above].sum() / above.sum().clamp_min(1)
+        alpha = (a * above).sum() / above.sum().clamp_min(1)  # not a[above]: a boolean index syncs and breaks graphs
         levels = ternarize(w, delta, self.surrogate, self.progress)
         # the gradient of W_t reaches W without alpha, as in the authors' code (not alpha * g)
         return StraightThrough.apply(levels, alpha * levels.detach())
@@ -336,13 +366,12 @@ class XNOR(nn.Module):
         stays binary and the per-position scale K multiplies its output (a linear layer's K is mean |I|)."""
         if not self.binary_input:
             return layer.apply_to(x, None, None, self.weight(layer.weight))
-        x = self.bn(x)
+        x = self.bn(at_least_fp32(x))  # the scale K in fp32 under autocast too
         a = x.detach().abs().mean(dim=1, keepdim=True)
         s = binarize(x, self.surrogate, self.progress)
         y = layer.apply_to(s, codes_for_backward(s), scalar(1.0, s), self.weight(layer.weight), bias=False)
-        if isinstance(layer, nn.Conv2d):
-            box = torch.full((1, 1, *layer.kernel_size), 1 / math.prod(layer.kernel_size), dtype=a.dtype, device=a.device)
-            a = F.conv2d(a, box, None, layer.stride, layer.padding, layer.dilation)
+        if isinstance(layer, nn.Conv2d):  # the box filter k: a mean over each window, zero padding counted
+            a = F.avg_pool2d(a, layer.kernel_size, layer.stride, layer.padding, count_include_pad=True)
         y = y * a
         return y if layer.bias is None else y + layer.bias.view(-1, *[1] * (y.dim() - 2))
 
@@ -378,8 +407,8 @@ class DoReFa(nn.Module):
         return 2 * quantize_uniform(t / (2 * torch.where(peak > 0, peak, 1.0)) + 0.5, self.wbits)[0] - 1
 
     def input(self, x):
-        # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1))
-        return (x, None, None) if self.abits == 32 else quantize_uniform(x.clamp(0, 1), self.abits)
+        # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1)), formed in fp32 under autocast too
+        return (x, None, None) if self.abits == 32 else quantize_uniform(at_least_fp32(x).clamp(0, 1), self.abits)
 
 
 def quantize_linear(x, k):
@@ -441,7 +470,7 @@ class QNN(nn.Module):
         if self.abits == 1:
             s = binarize(x, self.surrogate, self.progress)
             return s, codes_for_backward(s), scalar(1.0, x)
-        return quantize_linear(x, self.abits)
+        return quantize_linear(at_least_fp32(x), self.abits)
 
     @torch.no_grad()
     def after_step(self, layer):
@@ -493,9 +522,10 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
 
 
 def set_progress(model, progress):
-    """Tell every quantizer the fraction of training done (EDE and ReSTE anneal with it)."""
+    """Tell every quantizer the fraction of training done (EDE and ReSTE anneal with it), in place in a 0-d
+    buffer on the model's device: compiled code reads it as an input and is not recompiled when it changes."""
     for m in quantized_layers(model):
-        m.quantizer.progress = progress
+        m.quantizer.progress.fill_(progress)
 
 
 @torch.no_grad()
@@ -519,6 +549,9 @@ class ConvFromCodes(torch.autograd.Function):
         ctx.save_for_backward(codes, scale, weight)
         ctx.geometry = stride, padding, dilation, groups
         ctx.bias_shape = None if bias is None else bias.shape
+        if torch.is_autocast_enabled():  # bf16 holds the integer codes exactly, not codes * scale: scale the output
+            y = F.conv2d(codes.to(x_q.dtype), weight, None, stride, padding, dilation, groups) * scale
+            return y if bias is None else y + bias.view(-1, 1, 1)
         return F.conv2d(x_q, weight, bias, stride, padding, dilation, groups)
 
     @staticmethod
@@ -560,7 +593,12 @@ class QLinear(nn.Linear):
         return self.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(self.weight))
 
     def apply_to(self, x_q, codes, scale, weight, bias=True):
-        return F.linear(x_q, weight, self.bias if bias else None)  # a linear layer's input is small: no codes kept
+        bias = self.bias if bias else None
+        if codes is None or not torch.is_autocast_enabled():  # a linear layer's input is small: no codes kept
+            return F.linear(x_q, weight, bias)
+        # under autocast, as ConvFromCodes: the exact integer codes in, the scale applied to the output
+        y = F.linear(StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight) * scale
+        return y if bias is None else y + bias
 
 
 QUANTIZED = {nn.Conv2d: QConv2d, nn.Linear: QLinear}
@@ -571,6 +609,14 @@ def is_kept(name, keep):
     return any(name == k or name.startswith(k + ".") for k in keep)
 
 
+def quantize_layer(layer, method, **opts):
+    """Turn one Conv2d/Linear into its quantized form with `method`'s quantizer, in place."""
+    layer.__class__ = QUANTIZED[type(layer)]  # same parameters, new forward
+    layer.quantizer = METHODS[method][0](layer, opts)
+    layer.quantizer.register_buffer("progress", torch.zeros(()), persistent=False)  # not in checkpoints
+    return layer
+
+
 def quantize_model(model, method, keep=(), **opts):
     """Turn every Conv2d/Linear not under a kept name into its quantized form, in place, and the model's
     ReLUs into the method's own nonlinearity where it has one for quantized activations (QNN's hardtanh)."""
@@ -579,9 +625,7 @@ def quantize_model(model, method, keep=(), **opts):
     first = next((name for name, module in model.named_modules() if type(module) in QUANTIZED), None)  # sees the image
     for name, module in list(model.named_modules()):
         if type(module) in QUANTIZED and not is_kept(name, keep):
-            module.__class__ = QUANTIZED[type(module)]  # same parameters, new forward
-            module.quantizer = METHODS[method][0](module, dict(opts, first=name == first))
-            module.quantizer.progress = 0.0
+            quantize_layer(module, method, first=name == first, **opts)
     nonlinearity = getattr(METHODS[method][0], "quantized_activation_nonlinearity", None)
     if nonlinearity and (opts.get("abits") or 32) < 32:
         for parent in list(model.modules()):

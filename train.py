@@ -89,7 +89,7 @@ def parse_args(argv=None):
     a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
     a("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="default on for cuda")
     a("--compile", action=argparse.BooleanOptionalAction, default=None,
-      help="torch.compile the model (falls back to eager where it cannot); default on for cuda")
+      help="torch.compile the model as one graph (a model it cannot compile is an error); default on for cuda")
     a("--quiet", action="store_true", help="no progress bars (they are off anyway when not on a terminal)")
     a("--summary", action="store_true", help="print the model's per-layer summary (bits, bytes, MACs) and exit untrained")
     return p.parse_args(argv)
@@ -156,6 +156,7 @@ def resolve(args):
     args.channels_last = on_cuda if args.channels_last is None else args.channels_last
     args.compile = on_cuda if args.compile is None else args.compile
     args.tag = args.tag or default_tag(args)
+    args.world_size = 1  # setup_distributed sets it under torchrun
     args.quiet = args.quiet or not sys.stderr.isatty()
     return args
 
@@ -168,9 +169,10 @@ def git_commit():
         return None
 
 
-# flags that may change between a run and its resumption without changing what is computed
-RESUMABLE_CHANGES = {"epochs", "device", "workers", "threads", "quiet", "out", "data_dir", "steps_per_epoch", "amp",
-                     "channels_last", "compile", "world_size", "torch_version", "git_commit", "kd", "run_dir", "summary"}
+# flags that may change between a run and its resumption without changing what is computed (beyond rounding);
+# not --amp (bf16 arithmetic) or --compile (compiled code draws other random numbers than eager: stochastic BC, SR)
+RESUMABLE_CHANGES = {"epochs", "device", "workers", "threads", "quiet", "out", "data_dir", "steps_per_epoch",
+                     "channels_last", "world_size", "torch_version", "git_commit", "kd", "run_dir", "summary"}
 
 
 def check_same_run(saved, config):
@@ -182,8 +184,8 @@ def check_same_run(saved, config):
 
 
 def setup_distributed(args):
-    """Under torchrun (WORLD_SIZE > 1): join the process group (NCCL on GPUs, gloo on CPUs) and take
-    this process's GPU. Returns (rank, world size); (0, 1) for a plain run."""
+    """Under torchrun (WORLD_SIZE > 1): join the process group and take this process's GPU. Returns (rank, world
+    size); (0, 1) for a plain run. On GPUs the group has both backends, NCCL for CUDA tensors and gloo for CPU ones."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 1
@@ -191,19 +193,20 @@ def setup_distributed(args):
     if args.device.startswith("cuda"):
         args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
         torch.cuda.set_device(args.device)
-    dist.init_process_group("nccl" if args.device.startswith("cuda") else "gloo")
+    dist.init_process_group("cpu:gloo,cuda:nccl" if args.device.startswith("cuda") else "gloo")
     if args.batch_size % world:
         common.fail(f"--batch-size {args.batch_size} must divide evenly over {world} processes")
     return dist.get_rank(), world
 
 
-def mean_over_processes(value, world):
+def mean_over_processes(t, world):
+    """The mean of tensor t over the processes, reduced on t's own device (NCCL takes no CPU tensors)."""
     if world == 1:
-        return value
+        return t
     import torch.distributed as dist
-    t = torch.tensor([value], dtype=torch.float64)
+    t = t.detach().clone()
     dist.all_reduce(t)
-    return t.item() / world
+    return t / world
 
 
 # ----------------------------------------------------------------------------- model, teacher, optimizer
@@ -252,10 +255,11 @@ def make_optimizer(args, model):
     scales = [p for n, p in model.named_parameters() if ".quantizer." in n]
     weights = [p for n, p in model.named_parameters() if ".quantizer." not in n]
     groups = [dict(params=weights, lr_scale=1.0), dict(params=scales, lr_scale=args.scale_lr, weight_decay=0.0)]
+    fused = dict(fused=True) if args.device.startswith("cuda") else {}  # one kernel for all parameters on GPUs
     if args.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=args.lr, weight_decay=args.weight_decay)
+        return torch.optim.Adam(groups, lr=args.lr, weight_decay=args.weight_decay, **fused)
     return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
-                           nesterov=args.nesterov and args.momentum > 0)
+                           nesterov=args.nesterov and args.momentum > 0, **fused)
 
 
 def lr_at(args, step, steps_per_epoch):
@@ -271,31 +275,55 @@ def lr_at(args, step, steps_per_epoch):
 
 # ----------------------------------------------------------------------------- batches
 
-def train_batches(args, data, g, steps):
-    """Augmented uint8 training batches on the device, in a fresh order drawn from g. In-memory
-    datasets are cropped and flipped as whole batches on the device (MNIST is not); ImageNet comes from workers."""
+def epoch_draws(args, data, g, steps):
+    """Every random draw of an epoch's batches, from g on the CPU (the same on every device, repeated exactly on
+    resume) and sent to the device in one transfer: rows (order, dy, dx, flip, mixup partner), each steps x batch.
+    Each process of a distributed run draws them all and takes its share of every batch."""
+    b = args.batch_size
+    if data.get("streamed"):  # ImageNet: the order only; crops and flips happen in the loader's workers
+        return dict(order=torch.randperm(len(data["train"]), generator=g)[:steps * b].view(steps, b),
+                    partner=torch.stack([torch.randperm(b // args.world_size, generator=g)
+                                         for _ in range(steps)]).to(args.device))
+    order = torch.randperm(len(data["train_y"]), generator=g)[:steps * b].view(steps, b)
+    dy, dx, flip = common.crop_flip_draws(g, (steps, b), data["train_x"].shape[-1] // 8)
+    partner = torch.stack([torch.randperm(b // args.world_size, generator=g) for _ in range(steps)])
+    partner = torch.nn.functional.pad(partner, (0, b - partner.shape[1]))
+    rows = torch.stack([order, dy, dx, flip.long(), partner]).to(args.device)  # the one transfer
+    return dict(order=rows[0], dy=rows[1], dx=rows[2], flip=rows[3].bool(), partner=rows[4])
+
+
+def train_batches(args, data, draws, steps, rank=0, world=1):
+    """This process's share of each augmented uint8 training batch, with its mixup partners (indices into the
+    share), on the device. In-memory datasets are cropped and flipped as whole batches on the device (MNIST is not);
+    ImageNet comes from workers, each process decoding only its own share."""
+    share = args.batch_size // world
     if data.get("streamed"):
-        order = torch.randperm(len(data["train"]), generator=g).tolist()
-        loader = torch.utils.data.DataLoader(data["train"], args.batch_size, sampler=order, drop_last=True,
+        order = draws["order"][:, rank::world].flatten().tolist()
+        loader = torch.utils.data.DataLoader(data["train"], share, sampler=order, drop_last=True,
                                              num_workers=args.workers, pin_memory=args.device.startswith("cuda"))
-        for _, (x, y) in zip(range(steps), loader):
-            yield x.to(args.device, non_blocking=True), y.to(args.device, non_blocking=True)
+        for i, (x, y) in zip(range(steps), loader):
+            yield x.to(args.device, non_blocking=True), y.to(args.device, non_blocking=True), draws["partner"][i]
         return
-    order = torch.randperm(len(data["train_y"]), generator=g).to(args.device)
     padding = data["train_x"].shape[-1] // 8
     for i in range(steps):
-        idx = order[i * args.batch_size:(i + 1) * args.batch_size]
+        idx = draws["order"][i, rank::world]
         x = data["train_x"][idx]
-        yield (x if args.dataset in UNAUGMENTED_DATASETS else common.random_crop_flip(x, g, padding)), data["train_y"][idx]
+        if args.dataset not in UNAUGMENTED_DATASETS:
+            x = common.random_crop_flip(x, draws["dy"][i, rank::world], draws["dx"][i, rank::world],
+                                        draws["flip"][i, rank::world], padding)
+        yield x, data["train_y"][idx], draws["partner"][i, :share]
 
 
-def test_batches(args, data, batch_size):
+def test_batches(args, data, batch_size, rank=0, world=1):
+    """This process's share of the test set (every world-th image), in batches."""
     if data.get("streamed"):
-        loader = torch.utils.data.DataLoader(data["test"], batch_size, num_workers=args.workers)
+        shard = torch.utils.data.Subset(data["test"], range(rank, len(data["test"]), world))
+        loader = torch.utils.data.DataLoader(shard, batch_size, num_workers=args.workers)
         yield from ((x.to(args.device), y.to(args.device)) for x, y in loader)
         return
-    for i in range(0, len(data["test_y"]), batch_size):
-        yield data["test_x"][i:i + batch_size], data["test_y"][i:i + batch_size]
+    x_all, y_all = data["test_x"][rank::world], data["test_y"][rank::world]
+    for i in range(0, len(y_all), batch_size):
+        yield x_all[i:i + batch_size], y_all[i:i + batch_size]
 
 
 def to_input(args, x, data):
@@ -322,7 +350,7 @@ class Diverged(Exception):
 
 def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, steps_per_epoch, rank=0, world=1):
     """One pass over a fresh permutation; every random draw comes from generators seeded by
-    (seed, epoch), so a resumed epoch repeats exactly."""
+    (seed, epoch), so a resumed epoch repeats exactly. One host sync a step: the loss, checked before the update."""
     model.train()
     quant.set_progress(model, epoch / args.epochs)
     g = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)
@@ -330,17 +358,14 @@ def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, st
     rng = np.random.default_rng([args.seed, epoch])
     autocast = torch.autocast(args.device.split(":")[0], torch.bfloat16) if args.amp else nullcontext()
     total_loss, seconds, start = 0.0, 0.0, time.perf_counter()
-    bar = tqdm(train_batches(args, data, g, steps_per_epoch), total=steps_per_epoch, desc=f"epoch {epoch + 1}",
-               leave=False, disable=args.quiet)
-    for i, (x, y) in enumerate(bar):
+    draws = epoch_draws(args, data, g, steps_per_epoch)
+    bar = tqdm(train_batches(args, data, draws, steps_per_epoch, rank, world), total=steps_per_epoch,
+               desc=f"epoch {epoch + 1}", leave=False, disable=args.quiet)
+    for i, (x, y, partner) in enumerate(bar):
         x, y_mixed, lam = to_input(args, x, data), None, 1.0
         if args.mixup > 0:
             lam = float(rng.beta(args.mixup, args.mixup))
-            perm = torch.randperm(len(y), generator=g).to(x.device)
-            x, y_mixed = lam * x + (1 - lam) * x[perm], y[perm]
-        if world > 1:  # every process draws the whole global batch, then trains on its share of it
-            x, y = x[rank::world], y[rank::world]
-            y_mixed = y_mixed[rank::world] if y_mixed is not None else None
+            x, y_mixed = lam * x + (1 - lam) * x[partner], y[partner]
         for group in optimizer.param_groups:
             group["lr"] = lr_at(args, state["step"], steps_per_epoch) * group["lr_scale"]
         with autocast:
@@ -351,7 +376,7 @@ def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, st
                     teacher_logits = teacher(x)
             loss = loss_fn(args, logits.float(), y, y_mixed, lam,
                            None if teacher_logits is None else teacher_logits.float())
-        value = mean_over_processes(loss.item(), world)
+        value = mean_over_processes(loss.detach(), world).item()  # the step's one host sync
         if not math.isfinite(value):  # stop before the bad gradient reaches the weights
             raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=i + 1, last_finite_loss=state["last_loss"]))
         optimizer.zero_grad(set_to_none=True)
@@ -367,20 +392,22 @@ def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, st
 
 
 @torch.no_grad()
-def evaluate(args, model, data, batch_size=1024):
-    """Top-1, top-5 (percent) and mean loss over the whole test set, without autograd."""
+def evaluate(args, model, data, batch_size=1024, rank=0, world=1):
+    """Top-1, top-5 (percent) and mean loss over the whole test set, without autograd; each process takes its
+    share and the sums are reduced, read back in one host sync."""
     model.eval()
     autocast = torch.autocast(args.device.split(":")[0], torch.bfloat16) if args.amp else nullcontext()
-    correct1 = correct5 = loss = n = 0
+    sums = torch.zeros(4, dtype=torch.float64, device=args.device)  # top-1 hits, top-5 hits, loss, images
     k = min(5, data["num_classes"])
-    for x, y in test_batches(args, data, batch_size):
+    for x, y in test_batches(args, data, batch_size, rank, world):
         with autocast:
             logits = model(to_input(args, x, data)).float()
-        n += len(y)
-        loss += F.cross_entropy(logits, y, reduction="sum").item()
         top = logits.topk(k, 1).indices
-        correct1 += (top[:, 0] == y).sum().item()
-        correct5 += (top == y[:, None]).any(1).sum().item()
+        sums[0] += (top[:, 0] == y).sum()
+        sums[1] += (top == y[:, None]).any(1).sum()
+        sums[2] += F.cross_entropy(logits, y, reduction="sum")
+        sums[3] += len(y)
+    correct1, correct5, loss, n = (mean_over_processes(sums, world) * world).tolist()
     return 100 * correct1 / n, 100 * correct5 / n, loss / n
 
 
@@ -452,6 +479,8 @@ def prepare_data(args):
     if not data.get("streamed"):  # kept on the training device as uint8: 150 MB for CIFAR, 1.2 GB for Tiny-ImageNet
         for key in ("train_x", "train_y", "test_x", "test_y"):
             data[key] = data[key].to(args.device)
+    for key in ("mean", "std"):  # on the device once, not rebuilt from a list at every batch
+        data[key] = torch.tensor(data[key], dtype=torch.float32, device=args.device)
     return data
 
 
@@ -503,16 +532,20 @@ def train(args, run_dir, rank=0, world=1):
         check_same_run(saved, config)
     teacher = load_teacher(args.kd, config).to(args.device) if args.kd else None
     model.to(args.device)
+    if args.device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # fixed shapes: pick the fastest kernels once
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
         teacher = teacher.to(memory_format=torch.channels_last) if teacher is not None else None
     optimizer = make_optimizer(args, model)
     params, quantized_params, size_bytes, fp32_bytes = quant.model_size(model)
-    forward = model
-    if world > 1:
-        forward = torch.nn.parallel.DistributedDataParallel(model)
     if args.compile:
-        forward = compile_model(forward, log)
+        from torch._dynamo.utils import counters
+        counters.clear()  # compile_stats counts this run's graphs only
+    forward = compile_model(model) if args.compile else model  # compiled inside DDP: one graph, not DDP's splits
+    if world > 1:
+        forward = torch.nn.parallel.DistributedDataParallel(forward)
+    teacher_forward = compile_model(teacher) if args.compile and teacher is not None else teacher
 
     ckpt = load_resume_state(run_dir)
     history, best, start_epoch, state = [], dict(top1=-1.0, epoch=0), 0, dict(step=0, last_loss=None)
@@ -543,8 +576,8 @@ def train(args, run_dir, rank=0, world=1):
                       disable=args.quiet):
         start = time.perf_counter()
         try:
-            train_loss, images_per_second = train_epoch(args, epoch, model, forward, teacher, optimizer, data, state,
-                                                        steps_per_epoch, rank, world)
+            train_loss, images_per_second = train_epoch(args, epoch, model, forward, teacher_forward, optimizer, data,
+                                                        state, steps_per_epoch, rank, world)
         except Diverged as d:
             info = d.args[0]
             if not main_process:
@@ -555,7 +588,12 @@ def train(args, run_dir, rank=0, world=1):
             print(f"error: run diverged: {results['message']} (last finite loss {info['last_finite_loss']})",
                   file=sys.stderr)
             return 1
-        top1, top5, test_loss = evaluate(args, model, data)
+        except Exception as e:
+            if args.compile and is_compile_error(e):
+                common.fail(f"torch.compile cannot compile this model ({type(e).__name__}: "
+                            f"{str(e).strip().splitlines()[0][:200]}); rerun with --no-compile to train it eagerly")
+            raise
+        top1, top5, test_loss = evaluate(args, model, data, rank=rank, world=world)
         seconds = time.perf_counter() - start
         if not main_process:
             continue
@@ -571,10 +609,11 @@ def train(args, run_dir, rank=0, world=1):
                                 torch_rng=torch.get_rng_state()))
         tqdm.write(f"epoch {epoch + 1}/{args.epochs}: loss {train_loss:.4f}, test top-1 {top1:.2f}%, "
                    f"top-5 {top5:.2f}%, {images_per_second:.0f} img/s, {seconds:.1f}s")
-        common.write_json(run_dir / "results.json", dict(results, **summarize(args, history, best, wall)))
+        common.write_json(run_dir / "results.json", dict(results, **summarize(args, history, best, wall),
+                                                         **compile_stats(args, teacher)))
     if not main_process:
         return 0
-    results.update(summarize(args, history, best, wall), status="completed")
+    results.update(summarize(args, history, best, wall), **compile_stats(args, teacher), status="completed")
     common.write_json(run_dir / "results.json", results)
     (run_dir / "last.pt.prev").unlink(missing_ok=True)
     print(f"done: best top-1 {best['top1']:.2f}% (epoch {best['epoch']}), final top-1 {history[-1]['test_top1']:.2f}%"
@@ -582,15 +621,30 @@ def train(args, run_dir, rank=0, world=1):
     return 0
 
 
-def compile_model(module, log):
-    """torch.compile, with graph breaks and failures falling back to eager execution."""
-    try:
-        import torch._dynamo
-        torch._dynamo.config.suppress_errors = True  # a layer it cannot compile runs eagerly instead of failing
-        return torch.compile(module)
-    except Exception as e:
-        log(f"note: torch.compile unavailable ({type(e).__name__}: {str(e).splitlines()[0][:120]}); running eagerly")
-        return module
+COMPILE_BACKEND = "inductor"  # torch.compile's default; the CPU tests use aot_eager, which generates no code
+
+
+def compile_model(module):
+    """torch.compile of the whole model as one graph: a graph break is an error at the first step, and so is
+    reaching the recompile limit, where dynamo would otherwise run the model eagerly without a word."""
+    import torch._dynamo
+    torch._dynamo.config.fail_on_recompile_limit_hit = True
+    return torch.compile(module, backend=COMPILE_BACKEND, fullgraph=True)
+
+
+def is_compile_error(e):
+    import torch._dynamo.exc
+    return isinstance(e, torch._dynamo.exc.TorchDynamoException)
+
+
+def compile_stats(args, teacher):
+    """What results.json records of torch.compile in this process: graphs compiled, graph breaks, recompiles."""
+    if not args.compile:
+        return dict(compiled=False)
+    from torch._dynamo.utils import counters
+    graphs = counters["stats"]["unique_graphs"]
+    return dict(compiled=True, compiled_graphs=graphs, graph_breaks=sum(counters["graph_break"].values()),
+                recompiles=max(0, graphs - 1 - (teacher is not None)))  # one graph per compiled model
 
 
 def summarize(args, history, best, wall):

@@ -166,12 +166,10 @@ def test_synthetic_is_deterministic_in_the_seed():
 
 def test_random_crop_flip_takes_shifted_windows_of_the_padded_image():
     x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4) + 1
-    g = torch.Generator().manual_seed(0)
-    out = common.random_crop_flip(x, g, padding=1)
+    dy, dx, flip = common.crop_flip_draws(torch.Generator().manual_seed(0), (2,), padding=1)
+    assert dy.max() <= 2 and dx.min() >= 0 and flip.dtype == torch.bool
+    out = common.random_crop_flip(x, dy, dx, flip, padding=1)
     padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
-    g = torch.Generator().manual_seed(0)
-    dy, dx = torch.randint(0, 3, (2, 2), generator=g)
-    flip = torch.rand(2, generator=g) < 0.5
     for i in range(2):
         window = padded[i, :, dy[i]:dy[i] + 4, dx[i]:dx[i] + 4]
         assert torch.equal(out[i], window.flip(-1) if flip[i] else window)
@@ -183,5 +181,32 @@ def test_mnist_batches_are_not_cropped_or_flipped(dataset, augmented):
     args = train.resolve(train.parse_args(["--dataset", dataset, "--device", "cpu", "--batch-size", "64"]))
     x = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
     data = dict(train_x=x, train_y=torch.arange(64))
-    batch, labels = next(train.train_batches(args, data, torch.Generator().manual_seed(0), 1))
+    draws = train.epoch_draws(args, data, torch.Generator().manual_seed(0), 1)
+    batch, labels, _ = next(train.train_batches(args, data, draws, 1))
     assert torch.equal(batch, x[labels]) != augmented  # a flipped digit is another shape
+
+
+class IndexImages(torch.utils.data.Dataset):
+    """A streamed dataset whose image i is the tensor [i]: batches show which images a process loaded."""
+
+    def __len__(self):
+        return 40
+
+    def __getitem__(self, i):
+        return torch.tensor([i]), i % 3
+
+
+def test_streamed_processes_load_only_their_share_of_each_batch_and_of_the_test_set():
+    # under torchrun every process used to decode the whole global batch and evaluate the whole validation set
+    import train
+    args = train.resolve(train.parse_args(["--dataset", "imagenet", "--device", "cpu", "--batch-size", "8",
+                                           "--workers", "0"]))
+    args.world_size = 2
+    data = dict(train=IndexImages(), test=IndexImages(), streamed=True)
+    draws = train.epoch_draws(args, data, torch.Generator().manual_seed(0), 3)
+    for rank in (0, 1):
+        loaded = [x.flatten().tolist() for x, _, partner in train.train_batches(args, data, draws, 3, rank, 2)]
+        assert loaded == draws["order"][:, rank::2].tolist()
+    assert draws["partner"].shape == (3, 4)  # mixup partners within each process's share of 4
+    shares = [torch.cat([x for x, _ in train.test_batches(args, data, 16, rank, 2)]).flatten() for rank in (0, 1)]
+    assert len(shares[0]) == len(shares[1]) == 20 and sorted(torch.cat(shares).tolist()) == list(range(40))

@@ -28,3 +28,30 @@ def test_two_gloo_processes_match_the_single_process_losses(tmp_path):
         tmp_path / "ddp/synthetic/resnet20/fp32_nobn_s0/config.json")["world_size"] == 2
     for ha, hb in zip(a["history"], b["history"]):
         assert abs(ha["train_loss"] - hb["train_loss"]) < 1e-4 * abs(ha["train_loss"]), (ha, hb)
+
+
+def test_the_loss_is_reduced_on_its_own_device(monkeypatch):
+    # NCCL takes no CPU tensors: the old reduction of a CPU float64 copy stopped every GPU run at its first step
+    import torch
+    import torch.distributed as dist
+    import train
+    devices = []
+    monkeypatch.setattr(dist, "all_reduce", lambda t: devices.append(t.device))
+    out = train.mean_over_processes(torch.ones(3, device="meta"), 2)
+    assert devices == [torch.device("meta")] and out.device.type == "meta" and out.shape == (3,)
+
+
+def test_a_gpu_process_group_has_a_backend_for_cpu_tensors_too(monkeypatch):
+    import argparse
+    import torch
+    import torch.distributed as dist
+    import train
+    calls = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(dist, "init_process_group", lambda backend: calls.append(backend))
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: calls.append(device))
+    args = argparse.Namespace(device="cuda", batch_size=128)
+    assert train.setup_distributed(args) == (1, 2)
+    assert calls == ["cuda:1", "cpu:gloo,cuda:nccl"] and args.device == "cuda:1"

@@ -161,3 +161,33 @@ def test_absmax_codes_stay_in_int8_range_in_bfloat16():
     x_q, codes, scale = quant.quantize_absmax(x)
     assert codes.dtype == torch.int8 and codes.max() == 127 and codes.min() >= -127
     assert torch.equal(x_q, codes.to(torch.bfloat16) * scale)
+
+
+@pytest.mark.parametrize("method", ["dorefa", "qnn"])
+def test_eight_bit_activation_codes_under_bf16_autocast_are_those_of_fp32(method):
+    # a layer under autocast hands the next quantizer a bf16 tensor; x * 255 formed in bf16 (spacing 0.5 in [64, 128))
+    # would round a second time: the quantizer's arithmetic stays in fp32
+    x = torch.linspace(-0.1, 1.1, 4096).to(torch.bfloat16)
+    layer = quant.quantize_layer(nn.Linear(4096, 2), method, wbits=8, abits=8)
+    reference = layer.quantizer.input(x.float())[1]
+    with torch.autocast("cpu", torch.bfloat16):
+        codes = layer.quantizer.input(x)[1]
+        conv = quant.quantize_layer(nn.Conv2d(1, 1, 1, bias=False), method, wbits=32, abits=8)
+        conv.weight.data.fill_(1.0)
+        y = conv(x.view(1, 1, 64, 64))
+    assert torch.equal(codes, reference)
+    # the conv computes with the exact codes and scales its output: one rounding of code * scale, in bf16
+    _, codes_2d, scale = conv.quantizer.input(x.float().view(1, 1, 64, 64))
+    assert torch.equal(y, (codes_2d.float().to(torch.bfloat16) * scale).to(y.dtype))
+
+
+def test_bitnet_layer_norm_keeps_channels_last_and_matches_torchs_value_and_gradient():
+    x = torch.randn(3, 4, 5, 5, dtype=torch.float64).contiguous(memory_format=torch.channels_last).requires_grad_()
+    g = torch.randn(3, 4, 5, 5, dtype=torch.float64)
+    y = quant.LayerNormOverSample.apply(x)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    y.backward(g)
+    x2 = x.detach().clone().requires_grad_()
+    reference = F.layer_norm(x2, x2.shape[1:])
+    reference.backward(g)
+    assert torch.allclose(y, reference, atol=1e-10) and torch.allclose(x.grad, x2.grad, atol=1e-10)

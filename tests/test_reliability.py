@@ -107,3 +107,14 @@ def test_a_run_folder_with_other_settings_is_not_silently_reused(tmp_path, fast_
     (run_dir(tmp_path, "x") / "results.json").unlink()  # unfinished, so it would resume
     r = run_script("train.py", *RESNET20, "--epochs", "1", "--lr", "0.2", *fast_flags, "--tag", "x")
     assert one_line_error(r) and "lr: 0.05 -> 0.2" in r.stderr
+
+
+@pytest.mark.parametrize("key", ["compile", "amp"])
+def test_a_resumed_run_keeps_its_compile_and_amp_settings(tmp_path, capsys, key):
+    # compiled code draws other random numbers than eager (stochastic BC, SR) and bf16 computes other values
+    import train
+    saved = dict(model="resnet20", compile=False, amp=False, threads=2, run_dir=str(tmp_path))
+    train.check_same_run(saved, dict(saved, threads=1))  # a resumable change passes
+    with pytest.raises(SystemExit) as e:
+        train.check_same_run(saved, dict(saved, **{key: True}))
+    assert e.value.code == 2 and f"{key}: False -> True" in capsys.readouterr().err

@@ -1,0 +1,144 @@
+"""torch.compile on the CPU (dynamo with the aot_eager backend, which generates no code): every quantizer and every
+straight-through estimator compiles as one graph (fullgraph), forward and backward, and a change of the training
+progress (EDE and ReSTE anneal with it) does not recompile; train.py records what it compiled."""
+import pytest
+import torch
+import torch.nn as nn
+
+import common
+import quant
+import train
+
+torch._dynamo = pytest.importorskip("torch._dynamo")
+
+METHODS = [("bitnet", {}), ("ttq", {}), ("twn", {}), ("bc", {}), ("bc", dict(stochastic=True)), ("sr", {}),
+           ("xnor", dict(wbits=1, abits=32)), ("xnor", dict(wbits=1, abits=1)), ("dorefa", dict(wbits=2, abits=2)),
+           ("dorefa", dict(wbits=1, abits=8)), ("qnn", dict(wbits=1, abits=1)), ("qnn", dict(wbits=2, abits=8))]
+STES = [(method, dict(ste=ste)) for method in ("bc", "twn") for ste in quant.SURROGATES] + \
+       [("xnor", dict(wbits=1, abits=1, ste="ede")), ("qnn", dict(wbits=1, abits=1, ste="reste"))]
+
+
+def mixed_model(configs):
+    """One quantized conv per (method, options), each followed by batch norm and hardtanh, then a quantized linear."""
+    layers = []
+    for method, opts in configs:
+        layers += [quant.quantize_layer(nn.Conv2d(4, 4, 3, padding=1, bias=False), method, **opts), nn.BatchNorm2d(4),
+                   nn.Hardtanh()]
+    head = quant.quantize_layer(nn.Linear(4 * 4 * 4, 3), "qnn", wbits=2, abits=2)
+    return nn.Sequential(*layers, nn.Flatten(), head)
+
+
+@pytest.mark.parametrize("configs", [METHODS, STES], ids=["methods", "stes"])
+def test_every_quantizer_compiles_as_one_graph_without_recompiling_when_progress_changes(configs):
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = mixed_model(configs)
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)  # a graph break raises
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(8, 4, 4, 4), torch.arange(8) % 3
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for progress in (0.1, 0.7, 0.9):
+            quant.set_progress(model, progress)
+            loss = nn.functional.cross_entropy(compiled(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            quant.after_step(model)
+            assert torch.isfinite(loss)
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def test_compiled_and_eager_steps_agree():
+    torch.manual_seed(0)
+    eager = mixed_model([m for m in METHODS if m[1].get("stochastic") is None and m[0] != "sr"])
+    twin = mixed_model([m for m in METHODS if m[1].get("stochastic") is None and m[0] != "sr"])
+    twin.load_state_dict(eager.state_dict())
+    compiled = torch.compile(twin, backend="aot_eager", fullgraph=True)
+    x = torch.randn(8, 4, 4, 4)
+    a, b = eager(x), compiled(x)
+    a.square().sum().backward()
+    b.square().sum().backward()
+    assert torch.allclose(a, b, atol=1e-5)
+    assert all(torch.allclose(p.grad, q.grad, atol=1e-4) for p, q in zip(eager.parameters(), twin.parameters()))
+
+
+def run_compiled(tmp_path, monkeypatch, capsys, *flags):
+    monkeypatch.setattr(train, "COMPILE_BACKEND", "aot_eager")
+    torch._dynamo.reset()
+    argv = ["--model", "lenet5", "--dataset", "mnist", "--fake-data", "--fake-size", "28", "--epochs", "2",
+            "--steps-per-epoch", "2", "--device", "cpu", "--quiet", "--compile",
+            "--out", str(tmp_path), *flags]
+    try:
+        code = train.main(argv)
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr()
+
+
+def test_train_records_that_the_run_was_compiled_in_one_graph(tmp_path, monkeypatch, capsys):
+    code, _ = run_compiled(tmp_path, monkeypatch, capsys, "--quant", "xnor", "--wbits", "1", "--abits", "1",
+                           "--ste", "ede")
+    assert code == 0
+    results = common.read_json(tmp_path / "mnist/lenet5/xnor_w1a1_ste-ede_s0/results.json")
+    assert results["status"] == "completed" and results["compiled"] is True
+    assert (results["compiled_graphs"], results["graph_breaks"], results["recompiles"]) == (1, 0, 0)
+
+
+def test_a_model_that_cannot_be_compiled_is_one_error_line(tmp_path, monkeypatch, capsys):
+    def breaking(self, w):  # a graph break inside the quantizer, as an unsupported operation would make one
+        torch._dynamo.graph_break()
+        return w
+    monkeypatch.setattr(quant.TWN, "weight", breaking)
+    code, out = run_compiled(tmp_path, monkeypatch, capsys, "--quant", "twn")
+    assert code == 2 and "Traceback" not in out.err
+    assert out.err.strip().startswith("error: torch.compile cannot compile") and "--no-compile" in out.err
+    assert len(out.err.strip().splitlines()) == 1
+
+
+class AtenOps(torch.utils._python_dispatch.TorchDispatchMode):
+    """The names of the aten operations run inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__  # index, not index.Tensor
+        if name == "index" and any(t is not None and t.dtype == torch.bool for t in args[1]):
+            name = "index with a boolean mask"  # its output size needs the mask's count, read back from the device
+        self.names.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+# operations that wait for the device: a value read back (item, nonzero's output size, a boolean mask's selection)
+SYNCING = {"_local_scalar_dense", "nonzero", "masked_select", "index with a boolean mask"}
+
+
+def test_no_quantizer_waits_for_the_device_in_its_step():
+    model = mixed_model(METHODS + STES)
+    x, y = torch.randn(8, 4, 4, 4), torch.arange(8) % 3
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with AtenOps() as ops:
+        quant.set_progress(model, 0.5)
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        quant.after_step(model, clip_factor=2.0)
+    assert ops.names and not SYNCING & set(ops.names), SYNCING & set(ops.names)
+
+
+def test_a_steps_batch_draws_nothing_and_copies_nothing_from_the_host():
+    # the epoch's crops, flips, order and mixup partners are drawn at its start and sent in one transfer; a step only
+    # indexes them (on a GPU a draw or a tensor made from host values is a copy and a wait at every step)
+    args = train.resolve(train.parse_args(["--dataset", "cifar10", "--device", "cpu", "--batch-size", "8"]))
+    data = dict(train_x=torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8), train_y=torch.arange(40) % 10,
+                mean=torch.tensor([120.0, 110.0, 100.0]), std=torch.tensor([60.0, 60.0, 60.0]))
+    draws = train.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
+    again = train.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
+    assert all(torch.equal(draws[k], again[k]) for k in draws)  # the same (seed, epoch), the same epoch
+    assert sorted(draws["order"].flatten().tolist()) == list(range(40)) and draws["partner"].shape == (5, 8)
+    with AtenOps() as ops:
+        for x, y, partner in train.train_batches(args, data, draws, 5):
+            x = train.to_input(args, x, data)
+            x = 0.7 * x + 0.3 * x[partner]
+    host = {"randint", "rand", "randperm", "bernoulli", "lift_fresh", "normal", "uniform"}
+    assert not (host | SYNCING) & set(ops.names), (host | SYNCING) & set(ops.names)
