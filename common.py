@@ -79,8 +79,11 @@ def seed_everything(seed):
 # Every in-memory dataset is a dict: train_x/test_x uint8 (N, C, H, W), train_y/test_y
 # int64 (N,), num_classes, classes. DATASETS maps a name to its loader(data_dir, seed).
 
+CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}  # the python release's
+
+
 def _cifar_dir(data_dir, name):
-    folder = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
+    folder = CIFAR_FOLDERS[name]
     archive = {"cifar10": "cifar-10-python.tar.gz", "cifar100": "cifar-100-python.tar.gz"}[name]
     root = Path(data_dir)
     if not (root / folder).is_dir():
@@ -123,8 +126,7 @@ def _cifar_from_images(data_dir, name):
 def load_cifar(data_dir, name):
     """The python-pickle release (fetched by torchvision when missing), or an image-folder copy of it."""
     import torch
-    folder = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
-    if (Path(data_dir) / "train").is_dir() and not (Path(data_dir) / folder).is_dir():
+    if (Path(data_dir) / "train").is_dir() and not (Path(data_dir) / CIFAR_FOLDERS[name]).is_dir():
         return _cifar_from_images(data_dir, name)
     root = _cifar_dir(data_dir, name)
     if name == "cifar10":

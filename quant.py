@@ -24,18 +24,15 @@ def ste(x, q):
 
 class StraightThrough(torch.autograd.Function):
     """ste(x, q) as one autograd node that computes nothing: q itself comes out (as a view), the gradient
-    goes to x unchanged, or, with clipped, times 1_{|x| <= 1} (BNN's clipped STE, the bound included).
-    q is computed without autograd beforehand."""
+    goes to x unchanged. q is computed without autograd beforehand."""
 
     @staticmethod
-    def forward(ctx, x, q, clipped=False):
-        if clipped:
-            ctx.save_for_backward(x)  # x itself, usually kept by the layer before anyway; a mask would add a byte
+    def forward(ctx, x, q):
         return q
 
     @staticmethod
     def backward(ctx, grad):
-        return (grad * (ctx.saved_tensors[0].abs() <= 1) if ctx.saved_tensors else grad), None, None
+        return grad, None
 
 
 def codes_for_backward(levels, dtype=torch.int8):
@@ -44,11 +41,11 @@ def codes_for_backward(levels, dtype=torch.int8):
     return levels.to(dtype) if torch.is_grad_enabled() or torch.is_autocast_enabled() else None
 
 
-def with_codes(x, levels, scale, dtype=torch.int8, clipped=False):
+def with_codes(x, levels, scale, dtype=torch.int8):
     """(x_q, codes, scale) from the integer levels of a quantizer, x_q = levels * scale, the gradient
-    going straight through to x (times 1_{|x| <= 1} with clipped)."""
+    going straight through to x."""
     codes = codes_for_backward(levels, dtype)
-    return StraightThrough.apply(x, levels.mul_(scale), clipped), codes, scale
+    return StraightThrough.apply(x, levels.mul_(scale)), codes, scale
 
 
 def at_least_fp32(x):
@@ -78,8 +75,8 @@ def _reste(x, progress, t=1.5, interval=0.1):
 
 
 # Surrogate derivatives d sign(x)/dx for the backward pass; x is the input of sign. `progress` in [0, 1]
-# is the fraction of training done (EDE and ReSTE anneal with it), a float or a 0-d tensor. sign jumps by 2 at 0 and most surrogates
-# integrate to 2, each as its paper has it: triangle and gaussian, from spiking networks (a spike is a unit step),
+# is the fraction of training done (EDE and ReSTE anneal with it), a float or a 0-d tensor. sign jumps by 2 at 0
+# and most surrogates integrate to 2, each as its paper has it: triangle and gaussian, from spiking networks (a spike is a unit step),
 # integrate to 1, so under SGD they take half the step of the others; EDE to 2k (20 at the start, 2 at the end);
 # ReSTE to 2 * 1.5^(1/o) (3 at the start, 2.29 at the end).
 SURROGATES = {
@@ -447,7 +444,7 @@ class Hardtanh(nn.Module):
 class QNN(nn.Module):
     """Quantized neural networks: k-bit weights and activations (quantize_linear), binary by sign with the clipped
     STE; latent weights clipped to [-1, 1] after every step (BNN Algorithm 1, at every bit width below 32), and the
-    network's first layer fed the image itself, 8-bit already (BNN sec. 2.6, QNN sec. 3): only its weights quantized."""
+    network's first layer fed the image itself, 8-bit already (BNN sec. 1.6): only its weights quantized."""
 
     # BNN/QNN nets have hardtanh where others have ReLU: after a ReLU, sign(x) = +1 and half the k-bit levels go unused
     quantized_activation_nonlinearity = Hardtanh

@@ -279,15 +279,15 @@ def epoch_draws(args, data, g, steps):
     """Every random draw of an epoch's batches, from g on the CPU (the same on every device, repeated exactly on
     resume) and sent to the device in one transfer: rows (order, dy, dx, flip, mixup partner), each steps x batch.
     Each process of a distributed run draws them all and takes its share of every batch."""
-    b = args.batch_size
-    if data.get("streamed"):  # ImageNet: the order only; crops and flips happen in the loader's workers
-        return dict(order=torch.randperm(len(data["train"]), generator=g)[:steps * b].view(steps, b),
-                    partner=torch.stack([torch.randperm(b // args.world_size, generator=g)
-                                         for _ in range(steps)]).to(args.device))
-    order = torch.randperm(len(data["train_y"]), generator=g)[:steps * b].view(steps, b)
-    dy, dx, flip = common.crop_flip_draws(g, (steps, b), data["train_x"].shape[-1] // 8)
+    b, streamed = args.batch_size, data.get("streamed")
+    order = torch.randperm(len(data["train"] if streamed else data["train_y"]), generator=g)[:steps * b].view(steps, b)
+    # ImageNet's crops and flips happen in the loader's workers
+    crops = None if streamed else common.crop_flip_draws(g, (steps, b), data["train_x"].shape[-1] // 8)
     partner = torch.stack([torch.randperm(b // args.world_size, generator=g) for _ in range(steps)])
-    partner = torch.nn.functional.pad(partner, (0, b - partner.shape[1]))
+    if streamed:
+        return dict(order=order, partner=partner.to(args.device))
+    dy, dx, flip = crops
+    partner = torch.nn.functional.pad(partner, (0, b - partner.shape[1]))  # to the batch's width, to stack
     rows = torch.stack([order, dy, dx, flip.long(), partner]).to(args.device)  # the one transfer
     return dict(order=rows[0], dy=rows[1], dx=rows[2], flip=rows[3].bool(), partner=rows[4])
 
@@ -526,7 +526,8 @@ def train(args, run_dir, rank=0, world=1):
     image_size, in_channels = (224, 3) if data.get("streamed") else (data["train_x"].shape[-1], data["train_x"].shape[1])
     model, stem = build(args, num_classes, image_size, in_channels)
     config = dict(vars(args), stem=stem, num_classes=num_classes, image_size=image_size, in_channels=in_channels,
-                  data_format=data.get("format"), run_dir=str(run_dir), torch_version=str(torch.__version__), git_commit=git_commit())
+                  data_format=data.get("format"), run_dir=str(run_dir), torch_version=str(torch.__version__),
+                  git_commit=git_commit())
     saved = common.read_json(run_dir / "config.json")
     if saved:
         check_same_run(saved, config)
