@@ -59,6 +59,9 @@ def parse_args(argv=None):
     a("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
     a("--compile", action="store_true", help="torch.compile the model (eager with a note when it fails)")
+    a("--layout", choices=("default", "contiguous", "channels-last", "both"), default="default",
+      help="memory format of model and batch: train.py's default for the device and quantizer, one of the two, or "
+           "both side by side (a row per layout, and the channels_last / contiguous step-time ratio per quantizer)")
     a("--study", action="store_true", help="measure resnet18/50 x fp32/bitnet/ttq x 32/64 px and project the study")
     a("--concurrent", type=int, default=1, help="run K copies of each configuration at once; aggregate images/s")
     a("--inference", action="store_true",
@@ -123,7 +126,7 @@ def build(cfg):
     wbits, abits = BITS.get(cfg["quant"], (None, None))
     quant.quantize_model(model, cfg["quant"], keep=[], wbits=wbits, abits=abits)
     model.to(cfg["device"])
-    if cfg["device"].startswith("cuda"):  # as train.py does on CUDA
+    if cfg["channels_last"]:
         model.to(memory_format=torch.channels_last)
     return model
 
@@ -138,9 +141,9 @@ def make_batch(cfg):
 
 def augment(cfg, x, draws, mean, std):
     """train.py's input path: crop with 1/8 padding and flip (draws made beforehand, on the device), normalize,
-    channels_last on CUDA."""
+    in the model's memory format."""
     x = common.normalize(common.random_crop_flip(x, *draws, cfg["image_size"] // 8), mean, std, torch.float32)
-    return x.contiguous(memory_format=torch.channels_last) if cfg["device"].startswith("cuda") else x
+    return x.contiguous(memory_format=torch.channels_last) if cfg["channels_last"] else x
 
 
 def wait_for_copies(cfg):
@@ -167,7 +170,7 @@ def prepare(cfg):
     autocast = torch.autocast(device.split(":")[0], torch.bfloat16) if cfg["amp"] else nullcontext()
     net = train.compile_model(model) if cfg["compile"] else model
     clean = common.normalize(x, MEAN, STD, torch.float32)
-    clean = clean.contiguous(memory_format=torch.channels_last) if device.startswith("cuda") else clean
+    clean = clean.contiguous(memory_format=torch.channels_last) if cfg["channels_last"] else clean
 
     def train_step():
         model.train()
@@ -247,10 +250,19 @@ def measure_memory(cfg):
 
 # ----------------------------------------------------------------------------- running configurations (parent side)
 
-def config(args, model, quant_name, image_size=None, stem="cifar"):
+def config(args, model, quant_name, image_size=None, stem="cifar", channels_last=None):
+    if channels_last is None:
+        channels_last = (args.layout == "channels-last" or args.layout == "default"
+                         and train.default_channels_last(args.device, model))
     return dict(model=model, quant=quant_name, stem=stem, image_size=image_size or args.image_size,
                 batch_size=args.batch_size, steps=args.steps, warmup=args.warmup, repeats=args.repeats,
-                device=args.device, amp=args.amp, compile=args.compile)
+                device=args.device, amp=args.amp, compile=args.compile, channels_last=channels_last)
+
+
+def configs_of(args, model, quant_name, image_size=None, stem="cifar"):
+    """One configuration, or one per memory format with --layout both (contiguous first)."""
+    layouts = (False, True) if args.layout == "both" else (None,)
+    return [config(args, model, quant_name, image_size, stem, cl) for cl in layouts]
 
 
 def in_children(mode, cfg, copies=1, env=None):
@@ -296,7 +308,8 @@ def measure_rows(cfgs, copies=1, memory=True):
     rates = time_side_by_side(cfgs) if copies == 1 else [concurrent_rates(cfg, copies) for cfg in cfgs]
     rows = []
     for cfg, rate in zip(cfgs, rates):
-        row = dict({k: cfg[k] for k in ("model", "quant", "stem", "image_size", "batch_size")}, copies=copies, **rate)
+        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last")
+        row = dict({k: cfg[k] for k in keys}, copies=copies, **rate)
         if memory and "error" not in row:
             mem = memory_of(cfg)
             if isinstance(mem, str):
@@ -308,10 +321,11 @@ def measure_rows(cfgs, copies=1, memory=True):
 
 
 def add_ratios(rows):
-    """Step time and memory of each row over the FP32 row of the same model (1.0 for FP32 itself)."""
-    fp32 = {(r["model"], r["stem"], r["image_size"]): r for r in rows if r["quant"] == "fp32" and "error" not in r}
+    """Step time and memory of each row over the FP32 row of the same model and layout (1.0 for FP32 itself)."""
+    key = lambda r: (r["model"], r["stem"], r["image_size"], r["channels_last"])
+    fp32 = {key(r): r for r in rows if r["quant"] == "fp32" and "error" not in r}
     for r in rows:
-        base = fp32.get((r["model"], r["stem"], r["image_size"]))
+        base = fp32.get(key(r))
         ok = base is not None and "error" not in r
         r["time_ratio"] = r["ms_step"] / base["ms_step"] if ok else None
         r["mem_ratio"] = r["mem_mb"] / base["mem_mb"] if ok and base.get("mem_mb") and "mem_mb" in r else None
@@ -322,15 +336,26 @@ def fmt(value, spec):
     return "-" if value is None else format(value, spec)
 
 
-HEADER = (f"{'model':<11} {'quant':<7} {'px':>3} {'images/s':>9} {'ms/step':>9} {'x fp32':>7} {'mem MB':>8} "
+def layout_ratios(rows):
+    """{model: {quant: channels_last step time / contiguous step time}} over rows timed in both layouts."""
+    ms = {(r["model"], r["quant"], r["channels_last"]): r["ms_step"] for r in rows if "error" not in r}
+    ratios = {}
+    for (m, q, cl), t in ms.items():
+        if cl and (m, q, False) in ms:
+            ratios.setdefault(m, {})[q] = t / ms[(m, q, False)]
+    return ratios
+
+
+HEADER = (f"{'model':<11} {'quant':<7} {'layout':<6} {'px':>3} {'images/s':>9} {'ms/step':>9} {'x fp32':>7} {'mem MB':>8} "
           f"{'x fp32':>7} {'aug %':>6} {'eval img/s':>10}")
 
 
 def format_row(r):
     name = r["model"] + ("-in" if r["stem"] == "imagenet" else "")
+    layout = "nhwc" if r["channels_last"] else "nchw"
     if "error" in r:
-        return f"{name:<11} {r['quant']:<7} {r['image_size']:>3} error: {r['error']}"
-    return (f"{name:<11} {r['quant']:<7} {r['image_size']:>3} {r['images_s']:>9.1f} {r['ms_step']:>9.1f} "
+        return f"{name:<11} {r['quant']:<7} {layout:<6} {r['image_size']:>3} error: {r['error']}"
+    return (f"{name:<11} {r['quant']:<7} {layout:<6} {r['image_size']:>3} {r['images_s']:>9.1f} {r['ms_step']:>9.1f} "
             f"{fmt(r['time_ratio'], '.2f'):>7} {fmt(r.get('mem_mb'), '.0f'):>8} {fmt(r['mem_ratio'], '.2f'):>7} "
             f"{100 * r['aug_share']:>6.1f} {r['eval_images_s']:>10.1f}")
 
@@ -369,12 +394,14 @@ def study_configs(args):
             keys.add((e["model"], e["quant"], e["stem"], size))
             if e["kd"]:
                 keys.add((e["model"], "fp32", e["stem"], size))
-    return [config(args, m, q, size, stem) for m, q, stem, size in sorted(keys)]
+    return [cfg for m, q, stem, size in sorted(keys) for cfg in configs_of(args, m, q, size, stem)]
 
 
 def project(rows):
     """GPU-hours per phase: count * epochs * (train images / train rate + test images / eval rate) / 3600."""
-    rate = {(r["model"], r["quant"], r["stem"], r["image_size"]): r for r in rows}
+    rate = {}  # with --layout both, the faster layout of each configuration
+    for r in sorted(rows, key=lambda r: r.get("images_s", 0)):
+        rate[(r["model"], r["quant"], r["stem"], r["image_size"])] = r
     phases = {}
     for phase, entries in PHASES.items():
         out = []
@@ -522,13 +549,18 @@ def main(argv=None):
         rows = []
         print(HEADER, flush=True)
         for m in args.models:
-            cfgs = [config(args, m, q) for q in sorted(args.quants, key=lambda q: q != "fp32")]
+            cfgs = [c for q in sorted(args.quants, key=lambda q: q != "fp32") for c in configs_of(args, m, q)]
             rows += measure_rows(cfgs, args.concurrent)
             add_ratios(rows)
             print(*map(format_row, rows[-len(cfgs):]), sep="\n", flush=True)
     result = dict(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), torch_version=torch.__version__,
                   device=args.device, device_description=device_description(args.device),
                   settings={k: v for k, v in vars(args).items() if k not in ("one", "memory")}, rows=rows)
+    if args.layout == "both":
+        result["channels_last_over_contiguous"] = layout_ratios(rows)
+        for m, ratios in result["channels_last_over_contiguous"].items():
+            print(f"{m}: channels_last step time / contiguous: "
+                  + ", ".join(f"{q} {r:.2f}" for q, r in ratios.items()))
     if args.study:
         result["study"] = project(rows)
         print_study(result["study"], device_description(args.device))

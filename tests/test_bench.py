@@ -25,6 +25,22 @@ def test_rows_and_ratios(tmp_path):
     assert "fp32" in r.stdout and "bitnet" in r.stdout
 
 
+def test_layout_both_times_each_quantizer_in_both_memory_formats(tmp_path):
+    r = run_script("bench.py", "--models", "resnet20", "--quants", "fp32,ttq", "--batch-size", "4", "--image-size", "8",
+                   "--layout", "both", "--out", tmp_path, *TINY)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(next(tmp_path.glob("cpu-*cores.json")).read_text())
+    rows = result["rows"]
+    assert [(row["quant"], row["channels_last"]) for row in rows] == [("fp32", False), ("fp32", True),
+                                                                       ("ttq", False), ("ttq", True)]
+    ms = {(row["quant"], row["channels_last"]): row["ms_step"] for row in rows}
+    ratios = result["channels_last_over_contiguous"]["resnet20"]
+    for q in ("fp32", "ttq"):
+        assert abs(ratios[q] - ms[(q, True)] / ms[(q, False)]) < 1e-12
+    assert rows[3]["time_ratio"] == rows[3]["ms_step"] / rows[1]["ms_step"]  # over FP32 in the same layout
+    assert "nhwc" in r.stdout and "nchw" in r.stdout and "channels_last step time / contiguous" in r.stdout
+
+
 def test_study_projection_against_hand_arithmetic():
     # every configuration trains at 1000 images/s and evaluates at 4000; a KD step adds the teacher's
     # forward at 4000 images/s, so KD trains at 1 / (1/1000 + 1/4000) = 800 images/s

@@ -157,3 +157,15 @@ def test_ttq_scales_train_in_their_own_group_without_weight_decay():
     assert len(scales["params"]) == 2 * len(quant.quantized_layers(model))
     assert scales["weight_decay"] == 0 and scales["lr_scale"] == 0.01
     assert weights["weight_decay"] == 5e-4 and weights["lr_scale"] == 1.0
+
+
+def test_channels_last_defaults_to_the_layout_measured_faster_on_a_cpu():
+    import train
+    # bench.py --layout both measured NHWC faster for the ResNets and slower for LeNet-5 on a CPU; CUDA always NHWC
+    layout = lambda *flags: train.resolve(train.parse_args(list(flags))).channels_last
+    assert layout("--model", "resnet20", "--device", "cpu") is True
+    assert layout("--model", "resnet18", "--quant", "bitnet", "--device", "cpu") is True
+    assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu") is False
+    assert layout("--model", "resnet20", "--device", "cpu", "--no-channels-last") is False
+    assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu", "--channels-last") is True
+    assert train.default_channels_last("cuda:0", "lenet5") is True
