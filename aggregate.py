@@ -12,7 +12,7 @@ The accuracy of a run (column top1) is report_top1, the value train.py picked wi
 or best_top1 when an older results.json has no report_top1. Only completed runs enter the
 statistics; a diverged, unfinished, failed, unreadable or missing results.json is named in a
 warning with its reason, kept in aggregated.csv with that status, and counted in the last line.
-It draws no tables or figures (tables.py, figures.py) and computes no statistics itself (common.py).
+It draws no tables or figures (tables.py, figures.py) and computes no statistics itself (stats.py).
 """
 import argparse
 import csv
@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common import fail, mean_std, read_json, t_interval
+from common import fail, read_json
+from stats import mean_std, t_interval
 
 RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "best_top5", "final_top1", "final_top5",
                   "epochs_completed", "wall_seconds", "train_images_per_second", "params",

@@ -1,19 +1,18 @@
 """Training-speed benchmark of models x quantizers, and a GPU-hour projection of the study.
 
 Holds: the timing of full training steps (crop/flip + normalize, forward, backward, SGD step,
-quant.after_step) for every model x quantizer on one random uint8 batch, the quantizers of a model
+qlayers.after_step) for every model x quantizer on one random uint8 batch, the quantizers of a model
 timed side by side in one process with their windows interleaved; peak memory of each in a fresh
 process of its own; ratios to FP32 on the same model; --concurrent K (K copies of a configuration at
 once, aggregate images/s); --study (measured rates turned into GPU-hours of the 153-run study,
-assuming one run per GPU at the measured rate); --inference (eval forwards on the CPU at batch 1 and
---batch-size: each quantized network as trained, unpacked from its packed form, and unpacking its packed
-weights in every forward, against the FP32 network).
-Does not hold: training to accuracy, real data loading, low-bit kernels (a packed model unpacks to float
-weights and runs the same float convolutions), or any change to models or quantizers.
+assuming one run per GPU at the measured rate); --layout both (each quantizer in contiguous and channels_last
+memory side by side).
+Does not hold: training to accuracy, real data loading, the inference of packed models (bench_inference.py), or
+any change to models or quantizers.
 
     python bench.py --models resnet20,resnet18 --quants fp32,bitnet,ttq --steps 10 --repeats 3
     python bench.py --study --steps 1 --repeats 1
-    python bench.py --inference --models resnet20,resnet18 --steps 5 --repeats 5
+    python bench.py --models resnet20 --layout both
 """
 import argparse
 import json
@@ -30,14 +29,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 import common
-import export
+import datasets
+import devices
 import models
+import qlayers
 import quant
-import train
 
 NUM_CLASSES = 10
 MEAN, STD = [125.3, 123.0, 113.9], [63.0, 62.1, 66.7]  # CIFAR-10's statistics; any values time the same
@@ -60,13 +59,10 @@ def parse_args(argv=None):
     a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
     a("--compile", action="store_true", help="torch.compile the model (eager with a note when it fails)")
     a("--layout", choices=("default", "contiguous", "channels-last", "both"), default="default",
-      help="memory format of model and batch: train.py's default for the device and quantizer, one of the two, or "
+      help="memory format of model and batch: train.py's default for the device and model, one of the two, or "
            "both side by side (a row per layout, and the channels_last / contiguous step-time ratio per quantizer)")
     a("--study", action="store_true", help="measure resnet18/50 x fp32/bitnet/ttq x 32/64 px and project the study")
     a("--concurrent", type=int, default=1, help="run K copies of each configuration at once; aggregate images/s")
-    a("--inference", action="store_true",
-      help="time eval forwards on the CPU at batch 1 and --batch-size: FP32, and each quantizer as trained, unpacked "
-           "from its packed form, and unpacking its packed weights in every forward")
     a("--out", default="results/bench", help="folder for <device-name>.json")
     a("--one", help=argparse.SUPPRESS)  # internal: time one configuration (JSON), print the result as JSON
     a("--memory", help=argparse.SUPPRESS)  # internal: peak memory of one configuration (JSON), as JSON
@@ -124,7 +120,7 @@ def timed(fn, steps, device):
 def build(cfg):
     model = models.build_model(cfg["model"], num_classes=NUM_CLASSES, image_size=cfg["image_size"], stem=cfg["stem"])
     wbits, abits = BITS.get(cfg["quant"], (None, None))
-    quant.quantize_model(model, cfg["quant"], keep=[], wbits=wbits, abits=abits)
+    qlayers.quantize_model(model, cfg["quant"], keep=[], wbits=wbits, abits=abits)
     model.to(cfg["device"])
     if cfg["channels_last"]:
         model.to(memory_format=torch.channels_last)
@@ -142,7 +138,7 @@ def make_batch(cfg):
 def augment(cfg, x, draws, mean, std):
     """train.py's input path: crop with 1/8 padding and flip (draws made beforehand, on the device), normalize,
     in the model's memory format."""
-    x = common.normalize(common.random_crop_flip(x, *draws, cfg["image_size"] // 8), mean, std, torch.float32)
+    x = datasets.normalize(datasets.random_crop_flip(x, *draws, cfg["image_size"] // 8), mean, std, torch.float32)
     return x.contiguous(memory_format=torch.channels_last) if cfg["channels_last"] else x
 
 
@@ -163,13 +159,13 @@ def prepare(cfg):
     model = build(cfg)
     x, y = make_batch(cfg)
     g = torch.Generator().manual_seed(1)
-    draws = [d.to(device) for d in common.crop_flip_draws(g, (len(x),), cfg["image_size"] // 8)]
+    draws = [d.to(device) for d in datasets.crop_flip_draws(g, (len(x),), cfg["image_size"] // 8)]
     mean, std = torch.tensor(MEAN, device=device), torch.tensor(STD, device=device)
     fused = dict(fused=True) if device.startswith("cuda") else {}  # as train.py's optimizer
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True, **fused)
     autocast = torch.autocast(device.split(":")[0], torch.bfloat16) if cfg["amp"] else nullcontext()
-    net = train.compile_model(model) if cfg["compile"] else model
-    clean = common.normalize(x, MEAN, STD, torch.float32)
+    net = devices.compile_model(model) if cfg["compile"] else model
+    clean = datasets.normalize(x, MEAN, STD, torch.float32)
     clean = clean.contiguous(memory_format=torch.channels_last) if cfg["channels_last"] else clean
 
     def train_step():
@@ -180,7 +176,7 @@ def prepare(cfg):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        quant.after_step(model)
+        qlayers.after_step(model)
 
     @torch.no_grad()
     def eval_forward():  # evaluation (and a KD teacher) is a no-grad forward in eval mode
@@ -253,7 +249,7 @@ def measure_memory(cfg):
 def config(args, model, quant_name, image_size=None, stem="cifar", channels_last=None):
     if channels_last is None:
         channels_last = (args.layout == "channels-last" or args.layout == "default"
-                         and train.default_channels_last(args.device, model))
+                         and devices.default_channels_last(args.device, model))
     return dict(model=model, quant=quant_name, stem=stem, image_size=image_size or args.image_size,
                 batch_size=args.batch_size, steps=args.steps, warmup=args.warmup, repeats=args.repeats,
                 device=args.device, amp=args.amp, compile=args.compile, channels_last=channels_last)
@@ -429,79 +425,6 @@ def print_study(study, device):
           "keep-layer variants timed as plain bitnet; KD adds a measured FP32 forward)")
 
 
-# ----------------------------------------------------------------------------- inference of packed models (--inference)
-
-VARIANTS = ("float", "unpacked", "packed")  # as a checkpoint holds it, unpacked once at load, unpacked every forward
-
-
-def unpacking_every_forward(packed):
-    """The model of a packed dict holding only the packed codes of its quantized layers, unpacked in every forward
-    before the same float convolution (what a deployment short of memory would run without low-bit kernels)."""
-    model = export.unpack(packed)
-    for name, part in export.unpack_state(packed, model)[1].items():
-        layer = model.get_submodule(name)
-        layer.quantizer.weight = lambda w, part=part: export.expand(*part)
-        layer.weight = nn.Parameter(torch.empty(0), requires_grad=False)  # the float copy goes
-    return model
-
-
-def inference_models(model_name, quant_name, image_size):
-    """{variant: (model in eval mode, bytes of its weights and state)} of one configuration, randomly initialized
-    (the speed does not depend on the values): "fp32" for the full-precision network, else VARIANTS."""
-    bits = BITS.get(quant_name)
-    flags = ["--model", model_name, "--quant", quant_name, "--device", "cpu"]
-    args = train.resolve(train.parse_args(flags + (["--wbits", str(bits[0]), "--abits", str(bits[1])] if bits else [])))
-    model, stem = train.build(args, NUM_CLASSES, image_size, 3)
-    state_bytes = lambda m: sum(t.numel() * t.element_size() for t in m.state_dict().values())
-    if quant_name == "fp32":
-        return {"fp32": (model.eval(), state_bytes(model))}
-    packed = export.pack(model, dict(vars(args), stem=stem, num_classes=NUM_CLASSES, image_size=image_size,
-                                     in_channels=3))
-    every = unpacking_every_forward(packed)
-    codes_bytes = packed["codes"].numel() + 4 * packed["codebooks"].numel()
-    unpacked = export.unpack(packed)
-    return dict(float=(model.eval(), state_bytes(model)), unpacked=(unpacked, state_bytes(unpacked)),
-                packed=(every, state_bytes(every) + codes_bytes))
-
-
-@torch.no_grad()
-def time_inference(args):
-    """Rows of eval-forward times per model, batch size and variant, windows interleaved as in time_side_by_side;
-    every variant of a quantizer is checked to compute the same logits as its float model first."""
-    rows = []
-    for model_name in args.models:
-        nets = {(q, v): net for q in ["fp32"] + [q for q in args.quants if q != "fp32"]
-                for v, net in inference_models(model_name, q, args.image_size).items()}
-        for batch in sorted({1, args.batch_size}):
-            x = torch.randn(batch, 3, args.image_size, args.image_size, generator=torch.Generator().manual_seed(0))
-            same = {(q, v): torch.equal(m(x), nets[(q, "float")][0](x)) for (q, v), (m, _) in nets.items() if q != "fp32"}
-            for (m, _) in nets.values():
-                for _ in range(args.warmup):
-                    m(x)
-            windows = {key: [] for key in nets}
-            for _ in range(args.repeats):
-                for key, (m, _) in nets.items():
-                    windows[key].append(timed(lambda: m(x), args.steps, "cpu"))
-            ms = {key: 1000 * statistics.median(w) for key, w in windows.items()}
-            for (q, v), (_, size) in nets.items():
-                rows.append(dict(model=model_name, quant=q, variant=v, batch_size=batch, ms_batch=ms[(q, v)],
-                                 images_s=1000 * batch / ms[(q, v)], x_fp32=ms[(q, v)] / ms[("fp32", "fp32")],
-                                 x_float=ms[(q, v)] / ms[(q, "float")] if q != "fp32" else None,
-                                 weights_mb=size / 2**20, same_logits=same.get((q, v))))
-                print(format_inference_row(rows[-1]), flush=True)
-    return rows
-
-
-INFERENCE_HEADER = (f"{'model':<10} {'quant':<7} {'variant':<9} {'batch':>5} {'ms/batch':>9} {'images/s':>9} "
-                    f"{'x fp32':>7} {'x float':>7} {'weights MB':>10}")
-
-
-def format_inference_row(r):
-    return (f"{r['model']:<10} {r['quant']:<7} {r['variant']:<9} {r['batch_size']:>5} {r['ms_batch']:>9.2f} "
-            f"{r['images_s']:>9.1f} {r['x_fp32']:>7.2f} {fmt(r['x_float'], '.2f'):>7} {r['weights_mb']:>10.2f}"
-            + ("" if r["same_logits"] in (None, True) else "  (logits differ from the float model!)"))
-
-
 # ----------------------------------------------------------------------------- main
 
 def device_name(device):
@@ -530,11 +453,7 @@ def main(argv=None):
         print(json.dumps(child("one" if args.one else "memory", json.loads(args.one or args.memory))))
         return
     args = resolve(args)
-    if args.inference:
-        args.device = "cpu"  # packed models are for CPUs here; the GPU keeps the float model
-        print(INFERENCE_HEADER, flush=True)
-        rows = time_inference(args)
-    elif args.study:  # rates only, side by side within each model and image size
+    if args.study:  # rates only, side by side within each model and image size
         cfgs = study_configs(args)
         groups = {}
         for cfg in cfgs:
@@ -569,7 +488,7 @@ def main(argv=None):
         print(f"augmentation: {max(100 * r['aug_share'] for r in ok):.1f}% of a step at most")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{device_name(args.device)}{'-study' if args.study else '-inference' if args.inference else ''}.json"
+    path = out / f"{device_name(args.device)}{'-study' if args.study else ''}.json"
     common.write_json(path, result)
     print(f"wrote {path}")
 

@@ -5,7 +5,7 @@ the packed model evaluated against the checkpoint.
     python export.py --summary RUN_DIR    # the per-layer summary only (before training: train.py ... --summary)
 
 Holds: the summary (one row per Conv2d/Linear: shape, method, weight and activation bits, parameters,
-deployed bytes, multiply-accumulates per image; totals equal to quant.model_size's), packing (each
+deployed bytes, multiply-accumulates per image; totals equal to qlayers.model_size's), packing (each
 quantized layer's effective weight as k-bit codes into a codebook of its distinct values, so unpacking
 gives back the trained model's weights bit for bit), loading a packed file into a model that computes
 with the unpacked weights, and evaluating both on the run's test set.
@@ -19,17 +19,14 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 
 import common
-import quant
+import datasets
+import qlayers
+import summary
 import train
 
 FORMAT = "packed-weights/1"  # the layout pack() writes; unpack() reads it
-TERNARY = (quant.BitNet, quant.TTQ, quant.TWN)  # their 2-bit weights take three levels
-METHOD_NAMES = {entry[0]: name for name, entry in quant.METHODS.items() if entry}
-KINDS = ("binary", "ternary", "k-bit", "fp")
-KIND_NAMES = dict(zip(KINDS, ("binary", "ternary", "k-bit", "full precision")))
 
 
 # ----------------------------------------------------------------------------- the model of a configuration
@@ -39,155 +36,6 @@ def rebuild(config):
     # --init-from only sets starting weights and TTQ's starting scales, which the loaded state replaces
     args = argparse.Namespace(**{**vars(train.parse_args([])), **config, "init_from": None})
     return train.build(args, config["num_classes"], config["image_size"], config.get("in_channels", 3))[0]
-
-
-def data_shape(args):
-    """(classes, image size, channels) of the data train.py would train on: from train.FAKE_SHAPES where the
-    dataset's shape is known, else read from the data."""
-    if args.dataset in train.FAKE_SHAPES:
-        classes, size, channels = train.FAKE_SHAPES[args.dataset]
-        return classes, (args.fake_size or size) if args.fake_data else size, channels
-    data = common.load_dataset(args.dataset, args.data_dir, args.seed)
-    if data.get("streamed"):
-        return data["num_classes"], 224, 3
-    return data["num_classes"], data["train_x"].shape[-1], data["train_x"].shape[1]
-
-
-# ----------------------------------------------------------------------------- the per-layer summary
-
-def activation_bits(q):
-    """Bits of the activations a layer sees (q: its quantizer, None for a full-precision layer)."""
-    if q is None:
-        return 32
-    if isinstance(q, quant.BitNet):
-        return 8  # per-sample absmax to 8 bits
-    if isinstance(q, quant.XNOR):
-        return 1 if q.binary_input else 32
-    return getattr(q, "abits", 32)
-
-
-def kind(q):
-    """binary, ternary, k-bit or fp: the class of a layer's weights, and of its multiply-accumulates."""
-    bits = 32 if q is None else q.weight_bits
-    if bits >= 32:
-        return "fp"
-    if bits == 1:
-        return "binary"
-    return "ternary" if bits == 2 and isinstance(q, TERNARY) else "k-bit"
-
-
-@torch.no_grad()
-def count_macs(model, image_size, in_channels):
-    """{layer name: multiply-accumulates per image} of every Conv2d/Linear, from forward hooks on one input."""
-    macs, hooks = {}, []
-
-    def count(name):
-        def hook(layer, inputs, out):  # one output value costs in_channels/groups x kernel area, or in_features
-            macs[name] = macs.get(name, 0) + out[0].numel() * layer.weight[0].numel()
-        return hook
-
-    for name, layer in model.named_modules():
-        if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            hooks.append(layer.register_forward_hook(count(name)))
-    training = model.training
-    try:  # eval mode: batch norm of one image, and no random draw (BC's stochastic sign) that would move a run's RNG
-        model.eval()(torch.zeros(1, in_channels, image_size, image_size, device=next(model.parameters()).device))
-    finally:
-        model.train(training)
-        for h in hooks:
-            h.remove()
-    return macs
-
-
-def summarize(model, config):
-    """Per-layer rows and totals of a built model (trained or not: nothing here depends on weight values)."""
-    macs = count_macs(model, config["image_size"], config.get("in_channels", 3))
-    layers = dict(model.named_modules())
-    rows = []
-    for name, count in macs.items():
-        layer = layers[name]
-        q = getattr(layer, "quantizer", None)
-        wbits, weights = (32 if q is None else q.weight_bits), layer.weight.numel()
-        params = sum(p.numel() for p in layer.parameters())  # weight, bias and the quantizer's trained scales
-        rows.append(dict(layer=name, shape="x".join(map(str, layer.weight.shape)),
-                         method="fp32" if q is None else METHOD_NAMES[type(q)], wbits=wbits, abits=activation_bits(q),
-                         kind=kind(q), weights=weights, params=params, bits=weights * wbits + 32 * (params - weights),
-                         macs=count))
-    params = sum(p.numel() for p in model.parameters())
-    other = params - sum(r["params"] for r in rows)  # batch norm's scale and shift
-    bits = sum(r["bits"] for r in rows) + 32 * other
-    by_precision = {}
-    for r in sorted((r for r in rows if r["kind"] != "fp"), key=lambda r: r["wbits"]):
-        label = {"binary": "binary (1 bit)", "ternary": "ternary (2 bits)"}.get(r["kind"], f"{r['wbits']}-bit")
-        by_precision[label] = by_precision.get(label, 0) + r["weights"]
-    by_precision["full precision (32 bits)"] = params - sum(by_precision.values())  # the rest: biases, batch norm, ...
-    total_macs = sum(macs.values())
-    deployed = (bits + 7) // 8
-    return dict(title=title(config), rows=rows, other_params=other, totals=dict(
-        params=params, quantized=sum(r["weights"] for r in rows if r["method"] != "fp32"), deployed_bytes=deployed,
-        fp32_bytes=4 * params, compression_ratio=4 * params / deployed, by_precision=by_precision,
-        buffers=sum(b.numel() for b in model.buffers()), macs=total_macs,
-        mac_share={k: sum(r["macs"] for r in rows if r["kind"] == k) / total_macs for k in KINDS}))
-
-
-def title(config):
-    bits = f" w{config.get('wbits') or 32}a{config.get('abits') or 32}" if config.get("wbits") or config.get("abits") else ""
-    keep = f", kept in full precision: {', '.join(config['keep'])}" if config.get("keep") else ""
-    return (f"{config['model']}, {config['quant']}{bits}{keep}; input {config.get('in_channels', 3)}x{config['image_size']}"
-            f"x{config['image_size']}, {config['num_classes']} classes")
-
-
-HEADER = ("layer", "shape", "method", "W bits", "A bits", "params", "bytes", "MACs")  # text left, numbers right
-
-
-def table_cells(summary):
-    return [[r["layer"], r["shape"], r["method"], str(r["wbits"]), str(r["abits"]), f"{r['params']:,}",
-             f"{-(-r['bits'] // 8):,}", f"{r['macs']:,}"] for r in summary["rows"]]
-
-
-def human(n):
-    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB"
-
-
-def totals_lines(summary):
-    t = summary["totals"]
-    return [
-        f"other parameters (batch norm): {summary['other_params']:,}, at 32 bits",
-        f"parameters: {t['params']:,} = " + " + ".join(f"{n:,} {label}" for label, n in t["by_precision"].items()),
-        f"deployed: {t['deployed_bytes']:,} bytes ({human(t['deployed_bytes'])}) against {t['fp32_bytes']:,} in FP32 "
-        f"({human(t['fp32_bytes'])}): {t['compression_ratio']:.2f}x smaller",
-        f"buffers (batch norm's running statistics, quantizer state; not counted above): {t['buffers']:,} values",
-        f"MACs per image: {t['macs']:,} = " + ", ".join(f"{100 * t['mac_share'][k]:.1f}% {KIND_NAMES[k]}" for k in KINDS),
-    ]
-
-
-def as_text(summary):
-    header, cells = HEADER, table_cells(summary)
-    widths = [max(len(row[i]) for row in [header] + cells) for i in range(len(header))]
-    line = lambda row: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-    return "\n".join([summary["title"], line(header), *map(line, cells), *totals_lines(summary)])
-
-
-def as_markdown(summary):
-    row = lambda cells: "| " + " | ".join(cells) + " |"
-    table = [row(HEADER), row(["---"] * 3 + ["---:"] * 5), *map(row, table_cells(summary))]
-    return "\n".join([f"# {summary['title']}", "", *table, "", *(f"- {line}" for line in totals_lines(summary))]) + "\n"
-
-
-def write_summary(path, model, config):
-    """summary.md of a run folder (train.py writes it when a run starts)."""
-    text = as_markdown(summarize(model, config))
-    common.write_atomic(path, lambda f: f.write(text.encode()))
-
-
-def print_summary(args):
-    """train.py --summary: the model of these resolved flags, built as train.py builds it, summarized; no data loaded
-    for a dataset of known shape."""
-    classes, size, channels = data_shape(args)
-    model, stem = train.build(args, classes, size, channels)
-    print(as_text(summarize(model, dict(vars(args), stem=stem, num_classes=classes, image_size=size,
-                                        in_channels=channels))))
-    return 0
 
 
 # ----------------------------------------------------------------------------- packing
@@ -350,7 +198,7 @@ def check_writable(run_dir):
 
 
 def eval_args(config, device, data_dir):
-    """train.py's flags of the run, for train.prepare_data and train.evaluate: the same (or generated) test set,
+    """train.py's flags of the run, for datasets.prepare_data and train.evaluate: the same (or generated) test set,
     evaluated in float32 on `device`."""
     return argparse.Namespace(**{**vars(train.parse_args([])), **config, "device": device, "amp": False,
                                  "channels_last": False, "data_dir": data_dir or config.get("data_dir", "./data")})
@@ -361,9 +209,9 @@ def summary_of_run(run_dir):
     config = common.read_json(run_dir / "config.json")
     if config is None:
         common.fail(f"no config.json in {run_dir}: not a run folder of train.py")
-    summary = summarize(rebuild(config), config)
-    print(as_text(summary))
-    common.write_atomic(run_dir / "summary.md", lambda f: f.write(as_markdown(summary).encode()))
+    layers = summary.summarize(rebuild(config), config)
+    print(summary.as_text(layers))
+    common.write_atomic(run_dir / "summary.md", lambda f: f.write(summary.as_markdown(layers).encode()))
 
 
 def export_run(run_dir, device="cpu", data_dir=None):
@@ -377,15 +225,15 @@ def export_run(run_dir, device="cpu", data_dir=None):
     except RuntimeError as e:
         common.fail(f"{run_dir / 'best.pt'} does not fit its own configuration ({first_line(e)})")
     model.to(device).eval()
-    _, _, deployed, fp32 = quant.model_size(model)
-    write_summary(run_dir / "summary.md", model, config)
+    _, _, deployed, fp32 = qlayers.model_size(model)
+    summary.write_summary(run_dir / "summary.md", model, config)
     if not effective_weights(model):
         common.write_json(run_dir / "export.json", dict(packed_bytes=None, deployed_bytes=deployed, fp32_bytes=fp32,
                                                         compression_ratio=fp32 / deployed, note="nothing to pack"))
         common.fail(f"{run_dir} is a full-precision run ({config['quant']}): nothing to pack; "
                     f"wrote its FP32 size ({fp32:,} bytes) to export.json")
     args = eval_args(config, device, data_dir)
-    data = train.prepare_data(args)  # before writing anything: a missing dataset stops here
+    data = datasets.prepare_data(args)  # before writing anything: a missing dataset stops here
     float_top1 = train.evaluate(args, model, data)[0]
     try:
         packed = pack(model, config)
@@ -406,7 +254,7 @@ def export_run(run_dir, device="cpu", data_dir=None):
                   device=device)
     common.write_json(run_dir / "export.json", result)
     print(f"packed: {path}\n"
-          f"  size   {packed_bytes:,} bytes ({human(packed_bytes)}); deployed estimate {deployed:,}, FP32 {fp32:,}: "
+          f"  size   {packed_bytes:,} bytes ({summary.human(packed_bytes)}); deployed estimate {deployed:,}, FP32 {fp32:,}: "
           f"{result['compression_ratio']:.2f}x smaller\n"
           f"  top-1  checkpoint {float_top1:.2f}%, packed {packed_top1:.2f}% ({result['test_images']:,} test images)\n"
           f"  weights unpacked {'bit for bit as trained' if exact else 'NOT bit-identical to the checkpoint'}")

@@ -5,7 +5,7 @@ with batch norm.
 Every model names its first convolution `conv1` and its last linear layer `fc`, so
 `--keep conv1,fc` works everywhere; its nonlinearities are nn.ReLU modules (`act`), so a
 method whose activations need another one (QNN: hardtanh) can swap them. Nothing here
-quantizes: quant.py converts the Conv2d/Linear layers of a built model in place.
+quantizes: qlayers.py converts the Conv2d/Linear layers of a built model in place.
 """
 from functools import partial
 

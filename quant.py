@@ -1,13 +1,10 @@
-"""Quantizers of weights and activations, straight-through estimators, and the
-conversion of a model's Conv2d/Linear layers into quantized ones.
+"""Quantizers of weights and activations and the straight-through estimators they train with: every method's
+equations, each named after its paper, and METHODS, the registry of the methods by name.
 
-Each method is a small nn.Module registered by name in METHODS: `weight(w)` returns the weight
-the layer computes with; `input(x)`, where a method quantizes activations, returns the activation
-the layer sees as (x_q, codes, scale) with x_q = codes * scale and codes small integers. A conv
-keeps those one-byte codes for its backward instead of x_q, so quantized activations cost no
-more memory than full-precision ones. QConv2d/QLinear call them; `quantize_model` converts a
-built model in place, leaving the layers named in `keep` in full precision. Nothing here trains
-or loads data.
+Each method is a small nn.Module: `weight(w)` returns the weight the layer computes with; `input(x)`, where a
+method quantizes activations, returns the activation the layer sees as (x_q, codes, scale) with x_q = codes * scale
+and codes small integers, which qlayers.py's layers keep for their backward instead of x_q. Turning a model's layers
+into quantized ones is qlayers.py's job; nothing here trains or loads data.
 """
 
 import torch
@@ -475,7 +472,7 @@ class QNN(nn.Module):
             layer.weight.clamp_(-1, 1)
 
 
-# ----------------------------------------------------------------------------- registry and conversion
+# ----------------------------------------------------------------------------- registry
 
 KBITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)
 # name -> (class, weight bit widths it takes, activation bit widths it takes, takes --ste); the first
@@ -491,156 +488,3 @@ METHODS = {
     "dorefa": (DoReFa, KBITS, KBITS, False),
     "qnn": (QNN, KBITS, KBITS, True),
 }
-
-
-def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
-    """The reason a combination of options cannot work, or None."""
-    if stochastic and method != "bc":
-        return "--stochastic applies to bc only"
-    if METHODS[method] is None:
-        return None if (wbits, abits, ste) == (None, None, None) else "fp32 takes no --wbits, --abits or --ste"
-    _, wchoices, achoices, takes_ste = METHODS[method]
-    for flag, value, choices in (("--wbits", wbits, wchoices), ("--abits", abits, achoices)):
-        if value is not None and choices is None:
-            return f"{method} has fixed bit widths; {flag} applies to: " + ", ".join(
-                name for name, entry in METHODS.items() if entry and entry[1 if flag == "--wbits" else 2])
-        if value is not None and value not in choices:
-            return f"{method} does not support {flag} {value}; choose from {', '.join(map(str, choices))}"
-    if ste is not None and not takes_ste:
-        return f"{method} has its own gradient; --ste applies to: " + ", ".join(
-            name for name, entry in METHODS.items() if entry and entry[3])
-    if ste is not None and ste not in SURROGATES:
-        return f"unknown STE '{ste}'; choose one of: {', '.join(SURROGATES)}"
-    if ste is not None and method == "qnn" and 1 not in (wbits, abits):
-        return "qnn's --ste is the backward of its 1-bit sign; with no 1-bit --wbits or --abits it has none to change"
-    if ste is not None and stochastic:
-        return "bc --stochastic passes its gradient straight through; --ste applies to deterministic bc"
-    return None
-
-
-def set_progress(model, progress):
-    """Tell every quantizer the fraction of training done (EDE and ReSTE anneal with it), in place in a 0-d
-    buffer on the model's device: compiled code reads it as an input and is not recompiled when it changes."""
-    for m in quantized_layers(model):
-        m.quantizer.progress.fill_(progress)
-
-
-@torch.no_grad()
-def after_step(model, clip_factor=None):
-    """Run after every optimizer step: the methods' own weight updates (BC clipping, SR rounding),
-    then --clip-factor: w <- clip(w, -f * std(w), f * std(w)) per layer."""
-    for m in quantized_layers(model):
-        if clip_factor:
-            bound = clip_factor * m.weight.std()
-            m.weight.clamp_(-bound, bound)
-        if hasattr(m.quantizer, "after_step"):
-            m.quantizer.after_step(m)
-
-
-class ConvFromCodes(torch.autograd.Function):
-    """conv2d(x_q, w) that keeps x_q for its backward as (codes, scale), one byte per value instead
-    of a float copy; the weight gradient rebuilds x_q = codes * scale."""
-
-    @staticmethod
-    def forward(ctx, x_q, codes, scale, weight, bias, stride, padding, dilation, groups):
-        ctx.save_for_backward(codes, scale, weight)
-        ctx.geometry = stride, padding, dilation, groups
-        ctx.bias_shape = None if bias is None else bias.shape
-        if torch.is_autocast_enabled():  # bf16 holds the integer codes exactly, not codes * scale: scale the output
-            y = F.conv2d(codes.to(x_q.dtype), weight, None, stride, padding, dilation, groups) * scale
-            return y if bias is None else y + bias.view(-1, 1, 1)
-        return F.conv2d(x_q, weight, bias, stride, padding, dilation, groups)
-
-    @staticmethod
-    def backward(ctx, grad):
-        codes, scale, weight = ctx.saved_tensors
-        stride, padding, dilation, groups = ctx.geometry
-        x_q = codes.to(grad.dtype).mul_(scale.to(grad.dtype))  # two passes: a mixed int8-float multiply is ten times slower
-        grad_x, grad_w, grad_b = torch.ops.aten.convolution_backward(
-            grad, x_q, weight.to(grad.dtype), ctx.bias_shape, stride, padding, dilation, False, [0, 0], groups,
-            [ctx.needs_input_grad[0], ctx.needs_input_grad[3], ctx.bias_shape is not None])
-        return grad_x, None, None, grad_w, grad_b, None, None, None, None
-
-
-class QConv2d(nn.Conv2d):
-    """A Conv2d whose input and weight pass through `self.quantizer` first (or whose quantizer computes
-    the whole layer, when it has `compute`)."""
-
-    def forward(self, x):
-        q = self.quantizer
-        if hasattr(q, "compute"):
-            return q.compute(self, x)
-        return self.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(self.weight))
-
-    def apply_to(self, x_q, codes, scale, weight, bias=True):
-        bias = self.bias if bias else None
-        if codes is None:  # full-precision activations, or no backward to come (evaluation)
-            return self._conv_forward(x_q, weight, bias)
-        return ConvFromCodes.apply(x_q, codes, scale, weight, bias, self.stride, self.padding, self.dilation, self.groups)
-
-
-class QLinear(nn.Linear):
-    """A Linear whose input and weight pass through `self.quantizer` first (or whose quantizer computes
-    the whole layer, when it has `compute`)."""
-
-    def forward(self, x):
-        q = self.quantizer
-        if hasattr(q, "compute"):
-            return q.compute(self, x)
-        return self.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(self.weight))
-
-    def apply_to(self, x_q, codes, scale, weight, bias=True):
-        bias = self.bias if bias else None
-        if codes is None or not torch.is_autocast_enabled():  # a linear layer's input is small: no codes kept
-            return F.linear(x_q, weight, bias)
-        # under autocast, as ConvFromCodes: the exact integer codes in, the scale applied to the output
-        y = F.linear(StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight) * scale
-        return y if bias is None else y + bias
-
-
-QUANTIZED = {nn.Conv2d: QConv2d, nn.Linear: QLinear}
-
-
-def is_kept(name, keep):
-    """A layer stays full precision when it or one of its parents is named in keep."""
-    return any(name == k or name.startswith(k + ".") for k in keep)
-
-
-def quantize_layer(layer, method, **opts):
-    """Turn one Conv2d/Linear into its quantized form with `method`'s quantizer, in place."""
-    layer.__class__ = QUANTIZED[type(layer)]  # same parameters, new forward
-    layer.quantizer = METHODS[method][0](layer, opts)
-    layer.quantizer.register_buffer("progress", torch.zeros(()), persistent=False)  # not in checkpoints
-    return layer
-
-
-def quantize_model(model, method, keep=(), **opts):
-    """Turn every Conv2d/Linear not under a kept name into its quantized form, in place, and the model's
-    ReLUs into the method's own nonlinearity where it has one for quantized activations (QNN's hardtanh)."""
-    if METHODS[method] is None:
-        return model
-    first = next((name for name, module in model.named_modules() if type(module) in QUANTIZED), None)  # sees the image
-    for name, module in list(model.named_modules()):
-        if type(module) in QUANTIZED and not is_kept(name, keep):
-            quantize_layer(module, method, first=name == first, **opts)
-    nonlinearity = getattr(METHODS[method][0], "quantized_activation_nonlinearity", None)
-    if nonlinearity and (opts.get("abits") or 32) < 32:
-        for parent in list(model.modules()):
-            for child_name, child in parent.named_children():
-                if type(child) is nn.ReLU:
-                    setattr(parent, child_name, nonlinearity())
-    return model
-
-
-def quantized_layers(model):
-    return [m for m in model.modules() if isinstance(m, tuple(QUANTIZED.values()))]
-
-
-def model_size(model):
-    """(params, quantized weights, deployed bytes, fp32 bytes): quantized weights at their
-    method's bits, everything else (including the quantizers' scales) at 32 bits."""
-    params = sum(p.numel() for p in model.parameters())
-    layers = quantized_layers(model)
-    quantized = sum(m.weight.numel() for m in layers)
-    bits = sum(m.weight.numel() * m.quantizer.weight_bits for m in layers) + 32 * (params - quantized)
-    return params, quantized, (bits + 7) // 8, 4 * params

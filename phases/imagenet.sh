@@ -5,7 +5,7 @@
 # (BinaryConnect against stochastic rounding). Pass the data with EXTRA_FLAGS, e.g.
 #   EXTRA_FLAGS="--data-dir /datasets/imagenet" bash run_all.sh --slurm imagenet
 # Training images are RandomResizedCrop 224 and flipped (validation: resize 256, centre crop 224) for every run; the
-# TTQ paper resizes to 256x256 and crops 224 at random, which common.load_imagenet does not offer.
+# TTQ paper resizes to 256x256 and crops 224 at random, which datasets.load_imagenet does not offer.
 source "$(dirname "$0")/lib.sh"
 
 IMAGENET="--epochs 100 --milestones 30,60,90 $RESULTS_TABLE"

@@ -6,6 +6,9 @@ import torch
 import torch.nn as nn
 
 import common
+import datasets
+import devices
+import qlayers
 import quant
 import train
 
@@ -22,9 +25,9 @@ def mixed_model(configs):
     """One quantized conv per (method, options), each followed by batch norm and hardtanh, then a quantized linear."""
     layers = []
     for method, opts in configs:
-        layers += [quant.quantize_layer(nn.Conv2d(4, 4, 3, padding=1, bias=False), method, **opts), nn.BatchNorm2d(4),
+        layers += [qlayers.quantize_layer(nn.Conv2d(4, 4, 3, padding=1, bias=False), method, **opts), nn.BatchNorm2d(4),
                    nn.Hardtanh()]
-    head = quant.quantize_layer(nn.Linear(4 * 4 * 4, 3), "qnn", wbits=2, abits=2)
+    head = qlayers.quantize_layer(nn.Linear(4 * 4 * 4, 3), "qnn", wbits=2, abits=2)
     return nn.Sequential(*layers, nn.Flatten(), head)
 
 
@@ -38,12 +41,12 @@ def test_every_quantizer_compiles_as_one_graph_without_recompiling_when_progress
     x, y = torch.randn(8, 4, 4, 4), torch.arange(8) % 3
     with torch._dynamo.config.patch(error_on_recompile=True):
         for progress in (0.1, 0.7, 0.9):
-            quant.set_progress(model, progress)
+            qlayers.set_progress(model, progress)
             loss = nn.functional.cross_entropy(compiled(x), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            quant.after_step(model)
+            qlayers.after_step(model)
             assert torch.isfinite(loss)
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
@@ -63,7 +66,7 @@ def test_compiled_and_eager_steps_agree():
 
 
 def run_compiled(tmp_path, monkeypatch, capsys, *flags):
-    monkeypatch.setattr(train, "COMPILE_BACKEND", "aot_eager")
+    monkeypatch.setattr(devices, "COMPILE_BACKEND", "aot_eager")
     torch._dynamo.reset()
     argv = ["--model", "lenet5", "--dataset", "mnist", "--fake-data", "--fake-size", "28", "--epochs", "2",
             "--steps-per-epoch", "2", "--device", "cpu", "--quiet", "--compile",
@@ -119,10 +122,10 @@ def test_no_quantizer_waits_for_the_device_in_its_step():
     x, y = torch.randn(8, 4, 4, 4), torch.arange(8) % 3
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     with AtenOps() as ops:
-        quant.set_progress(model, 0.5)
+        qlayers.set_progress(model, 0.5)
         nn.functional.cross_entropy(model(x), y).backward()
         optimizer.step()
-        quant.after_step(model, clip_factor=2.0)
+        qlayers.after_step(model, clip_factor=2.0)
     assert ops.names and not SYNCING & set(ops.names), SYNCING & set(ops.names)
 
 
@@ -132,13 +135,13 @@ def test_a_steps_batch_draws_nothing_and_copies_nothing_from_the_host():
     args = train.resolve(train.parse_args(["--dataset", "cifar10", "--device", "cpu", "--batch-size", "8"]))
     data = dict(train_x=torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8), train_y=torch.arange(40) % 10,
                 mean=torch.tensor([120.0, 110.0, 100.0]), std=torch.tensor([60.0, 60.0, 60.0]))
-    draws = train.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
-    again = train.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
+    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
+    again = datasets.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
     assert all(torch.equal(draws[k], again[k]) for k in draws)  # the same (seed, epoch), the same epoch
     assert sorted(draws["order"].flatten().tolist()) == list(range(40)) and draws["partner"].shape == (5, 8)
     with AtenOps() as ops:
-        for x, y, partner in train.train_batches(args, data, draws, 5):
-            x = train.to_input(args, x, data)
+        for x, y, partner in datasets.train_batches(args, data, draws, 5):
+            x = datasets.to_input(args, x, data)
             x = 0.7 * x + 0.3 * x[partner]
     host = {"randint", "rand", "randperm", "bernoulli", "lift_fresh", "normal", "uniform"}
     assert not (host | SYNCING) & set(ops.names), (host | SYNCING) & set(ops.names)

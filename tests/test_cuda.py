@@ -5,11 +5,12 @@ import socket
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import common
+import datasets
+import devices
 import models
-import quant
+import qlayers
 import train
 from conftest import run_script
 
@@ -27,12 +28,12 @@ def setup(method, opts, model_name="lenet5", batch=64):
     args = train.resolve(train.parse_args(["--model", model_name, "--quant", method, "--device", "cuda",
                                            "--batch-size", str(batch), "--mixup", "0.2"]))
     size, channels = (28, 1) if model_name == "lenet5" else (32, 3)
-    data = common.load_synthetic(seed=0, size=size, channels=channels, n_train=batch * 8, n_test=batch)
+    data = datasets.load_synthetic(seed=0, size=size, channels=channels, n_train=batch * 8, n_test=batch)
     data["mean"], data["std"] = torch.full((channels,), 128.0), torch.full((channels,), 40.0)
     args.dataset = "synthetic"
-    data = {k: v.cuda() if torch.is_tensor(v) else v for k, v in data.items()}  # as train.prepare_data
+    data = {k: v.cuda() if torch.is_tensor(v) else v for k, v in data.items()}  # as datasets.prepare_data
     model = models.build_model(model_name, 10, size, channels)
-    quant.quantize_model(model, method, **opts)
+    qlayers.quantize_model(model, method, **opts)
     model.cuda().to(memory_format=torch.channels_last)
     return args, data, model, train.make_optimizer(args, model)
 
@@ -40,21 +41,21 @@ def setup(method, opts, model_name="lenet5", batch=64):
 def steps(args, data, model, forward, optimizer, n, progress=0.5, strict=False):
     """n training steps as train_epoch takes them (bf16 autocast); returns the losses as device tensors. strict:
     the steps (after the epoch's draws, sent at its start) run with any host sync raising an error."""
-    quant.set_progress(model, progress)
+    qlayers.set_progress(model, progress)
     g = torch.Generator().manual_seed(1)
-    draws = train.epoch_draws(args, data, g, n)
+    draws = datasets.epoch_draws(args, data, g, n)
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error" if strict else "default")
     losses = []
-    for x, y, partner in train.train_batches(args, data, draws, n):
-        x = train.to_input(args, x, data)
+    for x, y, partner in datasets.train_batches(args, data, draws, n):
+        x = datasets.to_input(args, x, data)
         x, y_mixed = 0.6 * x + 0.4 * x[partner], y[partner]
         with torch.autocast("cuda", torch.bfloat16):
             loss = train.loss_fn(args, forward(x).float(), y, y_mixed, 0.6, None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        quant.after_step(model)
+        qlayers.after_step(model)
         losses.append(loss.detach())
     torch.cuda.set_sync_debug_mode("default")
     return losses
@@ -67,7 +68,7 @@ def test_compiled_steps_follow_eager_ones_in_one_graph_without_waiting(method, o
     counters.clear()
     args, data, model, optimizer = setup(method, opts)
     twin_args, _, twin, twin_optimizer = setup(method, opts)
-    compiled = train.compile_model(twin)
+    compiled = devices.compile_model(twin)
     eager_losses = torch.stack(steps(args, data, model, model, optimizer, 3)).tolist()
     compiled_losses = torch.stack(steps(twin_args, data, twin, compiled, twin_optimizer, 3)).tolist()
     if method not in ("sr",) and not opts.get("stochastic"):  # the stochastic ones draw other numbers compiled
@@ -83,7 +84,7 @@ def test_compiled_steps_follow_eager_ones_in_one_graph_without_waiting(method, o
 def peak_bytes(method, opts, compile_it):
     torch._dynamo.reset()
     args, data, model, optimizer = setup(method, opts, "resnet20", batch=128)
-    forward = train.compile_model(model) if compile_it else model
+    forward = devices.compile_model(model) if compile_it else model
     steps(args, data, model, forward, optimizer, 2)
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()

@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 import common
+import datasets
 from conftest import run_script
 
 
@@ -34,7 +35,7 @@ def write_cifar(root, name, n_train=20, n_test=10):
 
 def test_cifar10_pickles_load_in_order(tmp_path):
     folder = write_cifar(tmp_path, "cifar10")
-    data = common.load_dataset("cifar10", tmp_path)
+    data = datasets.load_dataset("cifar10", tmp_path)
     assert data["train_x"].shape == (100, 3, 32, 32) and data["train_x"].dtype == torch.uint8
     assert data["test_x"].shape == (10, 3, 32, 32) and data["num_classes"] == 10
     first = pickle.loads((folder / "data_batch_1").read_bytes())["data"][0]
@@ -45,7 +46,7 @@ def test_cifar10_pickles_load_in_order(tmp_path):
 
 def test_cifar100_uses_fine_labels(tmp_path):
     write_cifar(tmp_path, "cifar100")
-    data = common.load_dataset("cifar100", tmp_path)
+    data = datasets.load_dataset("cifar100", tmp_path)
     assert data["num_classes"] == 100 and data["train_y"].tolist() == [99] * 20
 
 
@@ -79,23 +80,23 @@ def test_imagefolder_decodes_once_and_reuses_its_cache(tmp_path):
             for i in range(n):
                 write_image(tmp_path / split / cls / f"{i}.{'png' if i == 0 else 'jpg'}", label,
                             fmt="png" if i == 0 else "jpg")
-    data = common.load_dataset("imagefolder", tmp_path)
+    data = datasets.load_dataset("imagefolder", tmp_path)
     assert data["classes"] == ["cat", "dog"] and data["train_x"].shape == (6, 3, 8, 8)
     assert data["train_y"].tolist() == [0, 0, 0, 1, 1, 1] and data["test_x"].shape == (4, 3, 8, 8)
     assert abs(int(data["train_x"][3].float().mean()) - 20) <= 2  # dog pixels are 20 (JPEG rounding aside)
     cache = tmp_path / ".decoded-uint8.pt"
     assert cache.exists()
     stamp = cache.stat().st_mtime_ns
-    again = common.load_dataset("imagefolder", tmp_path)
+    again = datasets.load_dataset("imagefolder", tmp_path)
     assert cache.stat().st_mtime_ns == stamp and torch.equal(again["train_x"], data["train_x"])
     write_image(tmp_path / "train" / "dog" / "9.jpg", 1)  # a new file invalidates the cache
-    assert common.load_dataset("imagefolder", tmp_path)["train_x"].shape[0] == 7
+    assert datasets.load_dataset("imagefolder", tmp_path)["train_x"].shape[0] == 7
 
 
 def write_cifar10_images(root, per_class=2):
     """CIFAR-10 as image files (a JPEG or PNG copy of the release): train/<class>/*.png, test/<class>/*.png."""
     for split in ("train", "test"):
-        for label, cls in enumerate(common.CIFAR10_CLASSES):
+        for label, cls in enumerate(datasets.CIFAR10_CLASSES):
             for i in range(per_class):
                 write_image(root / split / cls / f"{i:04d}.png", label, size=(32, 32), fmt="png")
 
@@ -103,8 +104,8 @@ def write_cifar10_images(root, per_class=2):
 def test_cifar10_as_image_files_trains_as_cifar10_and_ttq_starts_from_it(tmp_path):
     # the TTQ paper's pair as ttq_paper.sh lists it: --dataset cifar10 and --init-from OUT/cifar10/...
     write_cifar10_images(tmp_path / "jpeg", per_class=13)  # 130 images: one batch of the listed size, 128
-    data = common.load_dataset("cifar10", tmp_path / "jpeg")
-    assert data["classes"] == common.CIFAR10_CLASSES and data["format"] == "images"
+    data = datasets.load_dataset("cifar10", tmp_path / "jpeg")
+    assert data["classes"] == datasets.CIFAR10_CLASSES and data["format"] == "images"
     assert data["train_y"].tolist() == [i // 13 for i in range(130)] and int(data["train_x"][-1].max()) == 180
     flags = ["--model", "resnet20", "--dataset", "cifar10", "--data-dir", tmp_path / "jpeg", "--epochs", "1",
              "--device", "cpu", "--quiet", "--out", tmp_path / "raw", "--seed", "42"]
@@ -131,7 +132,7 @@ def test_numbered_class_folders_sort_as_numbers(tmp_path):
     for label in (0, 2, 10):
         for split in ("train", "test"):
             write_image(tmp_path / split / str(label) / "0.png", label, fmt="png")
-    assert common.load_dataset("imagefolder", tmp_path)["classes"] == ["0", "2", "10"]
+    assert datasets.load_dataset("imagefolder", tmp_path)["classes"] == ["0", "2", "10"]
 
 
 def test_imagefolder_missing_is_one_clear_error(tmp_path):
@@ -153,22 +154,22 @@ def test_tiny_imagenet_layout(tmp_path):
         write_image(root / "val" / "images" / f"val_{i}.JPEG", label, size=(64, 64))
         rows.append(f"val_{i}.JPEG\t{wnids[label]}\t0\t0\t63\t63")
     (root / "val" / "val_annotations.txt").write_text("\n".join(rows) + "\n")
-    data = common.load_dataset("tiny-imagenet", tmp_path)
+    data = datasets.load_dataset("tiny-imagenet", tmp_path)
     assert data["num_classes"] == 3 and data["train_x"].shape == (6, 3, 64, 64)
     assert data["train_y"].tolist() == [0, 0, 1, 1, 2, 2] and data["test_y"].tolist() == [2, 0, 1, 2]
 
 
 def test_synthetic_is_deterministic_in_the_seed():
-    a, b, c = common.load_synthetic(seed=1), common.load_synthetic(seed=1), common.load_synthetic(seed=2)
+    a, b, c = datasets.load_synthetic(seed=1), datasets.load_synthetic(seed=1), datasets.load_synthetic(seed=2)
     assert torch.equal(a["train_x"], b["train_x"]) and not torch.equal(a["train_x"], c["train_x"])
     assert a["train_x"].dtype == torch.uint8 and sorted(a["train_y"].unique().tolist()) == list(range(10))
 
 
 def test_random_crop_flip_takes_shifted_windows_of_the_padded_image():
     x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4) + 1
-    dy, dx, flip = common.crop_flip_draws(torch.Generator().manual_seed(0), (2,), padding=1)
+    dy, dx, flip = datasets.crop_flip_draws(torch.Generator().manual_seed(0), (2,), padding=1)
     assert dy.max() <= 2 and dx.min() >= 0 and flip.dtype == torch.bool
-    out = common.random_crop_flip(x, dy, dx, flip, padding=1)
+    out = datasets.random_crop_flip(x, dy, dx, flip, padding=1)
     padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
     for i in range(2):
         window = padded[i, :, dy[i]:dy[i] + 4, dx[i]:dx[i] + 4]
@@ -181,8 +182,8 @@ def test_mnist_batches_are_not_cropped_or_flipped(dataset, augmented):
     args = train.resolve(train.parse_args(["--dataset", dataset, "--device", "cpu", "--batch-size", "64"]))
     x = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
     data = dict(train_x=x, train_y=torch.arange(64))
-    draws = train.epoch_draws(args, data, torch.Generator().manual_seed(0), 1)
-    batch, labels, _ = next(train.train_batches(args, data, draws, 1))
+    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 1)
+    batch, labels, _ = next(datasets.train_batches(args, data, draws, 1))
     assert torch.equal(batch, x[labels]) != augmented  # a flipped digit is another shape
 
 
@@ -203,10 +204,10 @@ def test_streamed_processes_load_only_their_share_of_each_batch_and_of_the_test_
                                            "--workers", "0"]))
     args.world_size = 2
     data = dict(train=IndexImages(), test=IndexImages(), streamed=True)
-    draws = train.epoch_draws(args, data, torch.Generator().manual_seed(0), 3)
+    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 3)
     for rank in (0, 1):
-        loaded = [x.flatten().tolist() for x, _, partner in train.train_batches(args, data, draws, 3, rank, 2)]
+        loaded = [x.flatten().tolist() for x, _, partner in datasets.train_batches(args, data, draws, 3, rank, 2)]
         assert loaded == draws["order"][:, rank::2].tolist()
     assert draws["partner"].shape == (3, 4)  # mixup partners within each process's share of 4
-    shares = [torch.cat([x for x, _ in train.test_batches(args, data, 16, rank, 2)]).flatten() for rank in (0, 1)]
+    shares = [torch.cat([x for x, _ in datasets.test_batches(args, data, 16, rank, 2)]).flatten() for rank in (0, 1)]
     assert len(shares[0]) == len(shares[1]) == 20 and sorted(torch.cat(shares).tolist()) == list(range(40))

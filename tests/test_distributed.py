@@ -1,9 +1,9 @@
 """torchrun with two CPU processes (gloo) trains the same steps as one process."""
 import socket
-import sys
 
 import common
-from conftest import ROOT, run_script
+import devices
+from conftest import run_script
 
 
 def free_port():
@@ -34,18 +34,16 @@ def test_the_loss_is_reduced_on_its_own_device(monkeypatch):
     # NCCL takes no CPU tensors: the old reduction of a CPU float64 copy stopped every GPU run at its first step
     import torch
     import torch.distributed as dist
-    import train
-    devices = []
-    monkeypatch.setattr(dist, "all_reduce", lambda t: devices.append(t.device))
-    out = train.mean_over_processes(torch.ones(3, device="meta"), 2)
-    assert devices == [torch.device("meta")] and out.device.type == "meta" and out.shape == (3,)
+    seen = []
+    monkeypatch.setattr(dist, "all_reduce", lambda t: seen.append(t.device))
+    out = devices.mean_over_processes(torch.ones(3, device="meta"), 2)
+    assert seen == [torch.device("meta")] and out.device.type == "meta" and out.shape == (3,)
 
 
 def test_a_gpu_process_group_has_a_backend_for_cpu_tensors_too(monkeypatch):
     import argparse
     import torch
     import torch.distributed as dist
-    import train
     calls = []
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("LOCAL_RANK", "1")
@@ -53,5 +51,5 @@ def test_a_gpu_process_group_has_a_backend_for_cpu_tensors_too(monkeypatch):
     monkeypatch.setattr(dist, "get_rank", lambda: 1)
     monkeypatch.setattr(torch.cuda, "set_device", lambda device: calls.append(device))
     args = argparse.Namespace(device="cuda", batch_size=128)
-    assert train.setup_distributed(args) == (1, 2)
+    assert devices.setup_distributed(args) == (1, 2)
     assert calls == ["cuda:1", "cpu:gloo,cuda:nccl"] and args.device == "cuda:1"

@@ -9,12 +9,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import models
+import qlayers
 import quant
 from conftest import run_script
 
 
 def quantized(layer, method, **opts):
-    quant.quantize_model(nn.Sequential(layer), method, **opts)
+    qlayers.quantize_model(nn.Sequential(layer), method, **opts)
     return layer
 
 
@@ -79,14 +80,14 @@ def test_qnn_latent_weights_are_clipped_to_one_after_every_step():
         optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
         layer(torch.tensor([[-1.0, 1.0, 0.0, 1.0]])).sum().backward()  # pushes weights by -1, +1, 0, +1
         optimizer.step()
-        quant.after_step(nn.Sequential(layer))
+        qlayers.after_step(nn.Sequential(layer))
         top = layer.weight.abs().max().item()
         assert top == bound if bound else top > 1.5
 
 
 def quantized_inputs(model, x):
     """The activation each quantized layer computes with, by layer name, for one forward pass."""
-    seen, layers = {}, quant.quantized_layers(model)
+    seen, layers = {}, qlayers.quantized_layers(model)
 
     def keep(name):
         def hook(m, inputs, output):  # returns None: a hook's return value would replace the layer's output
@@ -105,12 +106,12 @@ def test_qnn_binary_activations_of_hidden_layers_take_both_signs(name):
     # BNN/QNN nets have no ReLU: sign(x) after a ReLU would be +1 everywhere and every layer but the first blind
     torch.manual_seed(0)
     channels, size = (1, 28) if name == "lenet5" else (3, {"alexnet": 224, "vgg16": 32}.get(name, 16))
-    model = quant.quantize_model(models.build_model(name, 10, size, channels), "qnn", wbits=1, abits=1)
+    model = qlayers.quantize_model(models.build_model(name, 10, size, channels), "qnn", wbits=1, abits=1)
     assert not any(isinstance(m, nn.ReLU) for m in model.modules())
     image = torch.randn(4, channels, size, size)
     seen = quantized_inputs(model, image)
     first = next(iter(seen))
-    assert len(seen) == len(quant.quantized_layers(model)) and first == "conv1"
+    assert len(seen) == len(qlayers.quantized_layers(model)) and first == "conv1"
     assert torch.equal(seen.pop(first), image)  # BNN/QNN: the first layer sees the (8-bit) image, not its signs
     assert all(set(x.unique().tolist()) == {-1.0, 1.0} for x in seen.values())
 
@@ -129,10 +130,10 @@ def test_qnn_hardtanh_matches_torch_in_value_and_gradient():
 def test_qnn_kbit_activations_use_the_negative_levels_and_full_precision_ones_keep_relu():
     torch.manual_seed(0)
     x = torch.randn(4, 1, 28, 28)
-    two_bit = quantized_inputs(quant.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", abits=2, wbits=2), x)
+    two_bit = quantized_inputs(qlayers.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", abits=2, wbits=2), x)
     del two_bit["conv1"]  # the image
     assert all(set((v / v.max() * 2).round().unique().tolist()) == {-1.0, 0.0, 1.0, 2.0} for v in two_bit.values())
-    full = quant.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", wbits=2, abits=32)
+    full = qlayers.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", wbits=2, abits=32)
     assert any(isinstance(m, nn.ReLU) for m in full.modules())
     hidden = {k: v for k, v in quantized_inputs(full, x).items() if k != "conv1"}
     assert all(v.min() == 0 for v in hidden.values())
@@ -264,7 +265,7 @@ def test_ttq_scales_start_at_the_mean_magnitude_of_each_set_from_scratch():
 def test_ttq_from_scratch_starts_at_the_loss_of_an_untrained_network():
     # with scales at 1.0 the ternary fc (+-1 over 512 inputs) gave logits of tens and a loss of 30
     torch.manual_seed(0)
-    model = quant.quantize_model(models.build_model("resnet18", 10, 16), "ttq")
+    model = qlayers.quantize_model(models.build_model("resnet18", 10, 16), "ttq")
     loss = F.cross_entropy(model(torch.randn(16, 3, 16, 16)), torch.arange(16) % 10).item()
     assert loss < 2 * math.log(10)
 
@@ -281,4 +282,4 @@ def test_an_ste_that_would_be_ignored_is_refused(flags, problem, tmp_path):
 
 
 def test_qnn_ste_is_accepted_where_a_sign_uses_it():
-    assert quant.check_options("qnn", 1, 2, "tanh") is None and quant.check_options("qnn", 2, 1, "tanh") is None
+    assert qlayers.check_options("qnn", 1, 2, "tanh") is None and qlayers.check_options("qnn", 2, 1, "tanh") is None

@@ -1,7 +1,7 @@
-"""export.py: the per-layer summary against quant.model_size and MACs counted by hand; tiny trained runs of
+"""export.py: the per-layer summary against qlayers.model_size and MACs counted by hand; tiny trained runs of
 every method packed, reloaded and evaluated, their unpacked weights bit for bit the quantized weights their
 quantizers compute; the packed file's size; each error as one line and exit code 2; atomic writing; and a
-smoke run of bench.py --inference. Runs train in this process (no interpreter start per run)."""
+smoke run of bench_inference.py. Runs train in this process (no interpreter start per run)."""
 import errno
 import json
 import math
@@ -14,11 +14,13 @@ import sys
 import pytest
 import torch
 
-import bench
+import bench_inference
 import common
+import datasets
 import export
 import models
-import quant
+import qlayers
+import summary
 import train
 from conftest import ROOT, run_script
 
@@ -69,7 +71,7 @@ def reference_model(config, state):
     """The checkpoint's model built from models.py and quant.py directly (not through export.py)."""
     model = models.build_model(config["model"], config["num_classes"], config["image_size"], config["in_channels"],
                                stem=config["stem"], bn=config["bn"], shortcut=config["shortcut"])
-    quant.quantize_model(model, config["quant"], config["keep"], sub_ln=config["sub_ln"], wbits=config["wbits"],
+    qlayers.quantize_model(model, config["quant"], config["keep"], sub_ln=config["sub_ln"], wbits=config["wbits"],
                          abits=config["abits"], ste=config["ste"], stochastic=config["stochastic"],
                          ttq_threshold=config["ttq_threshold"])
     model.load_state_dict(state)
@@ -96,7 +98,7 @@ def test_packed_weights_are_the_quantized_weights_bit_for_bit(trained, name, cap
     bits, codes_bytes = RUNS[name][1], 0
     with torch.no_grad():
         for layer_name, layer in model.named_modules():
-            if isinstance(layer, (quant.QConv2d, quant.QLinear)):
+            if isinstance(layer, (qlayers.QConv2d, qlayers.QLinear)):
                 expected, got = layer.quantizer.weight(layer.weight), unpacked.get_submodule(layer_name).weight
                 # equal as bit patterns too: a -0.0 of BitNet's rounding comes back as -0.0
                 assert torch.equal(got, expected) and torch.equal(got.view(torch.int32), expected.view(torch.int32))
@@ -122,16 +124,16 @@ def test_the_packed_file_alone_scores_the_reported_top1(trained):
     model = export.load_packed(folder / "packed.pt")
     # the run's test images, made as train.py makes them, normalized with the file's own mean and std
     config = packed["config"]
-    data = common.load_synthetic(seed=config["seed"], size=config["image_size"], n_train=256, n_test=16)
+    data = datasets.load_synthetic(seed=config["seed"], size=config["image_size"], n_train=256, n_test=16)
     with torch.no_grad():
-        logits = model(common.normalize(data["test_x"], packed["mean"], packed["std"], torch.float32))
+        logits = model(datasets.normalize(data["test_x"], packed["mean"], packed["std"], torch.float32))
     top1 = 100 * (logits.argmax(1) == data["test_y"]).sum().item() / len(data["test_y"])
     assert top1 == common.read_json(folder / "export.json")["packed_top1"]
 
 
 def test_packed_size_is_the_deployed_size_plus_the_configuration(tmp_path, capsys):
     # ResNet-18 rather than a tiny net: beside the k-bit codes the file holds the configuration, a zip record per
-    # tensor, an index of the layers, and batch norm's running statistics (buffers, which quant.model_size leaves
+    # tensor, an index of the layers, and batch norm's running statistics (buffers, which qlayers.model_size leaves
     # out); on a ternary ResNet-20 the statistics alone are 8% of the deployed bytes, on ResNet-18 1.4%
     args = train.resolve(train.parse_args(["--model", "resnet18", "--quant", "bitnet", *TINY]))
     model, stem = train.build(args, 10, 8, 3)
@@ -139,7 +141,7 @@ def test_packed_size_is_the_deployed_size_plus_the_configuration(tmp_path, capsy
     common.save_checkpoint(tmp_path / "best.pt", dict(model=model.state_dict(), config=config))
     assert export.main([str(tmp_path), "--device", "cpu"]) == 0
     result = common.read_json(tmp_path / "export.json")
-    deployed = export.summarize(model, config)["totals"]["deployed_bytes"]
+    deployed = summary.summarize(model, config)["totals"]["deployed_bytes"]
     expected = deployed + len(pickle.dumps(config, protocol=2))  # torch.save pickles with protocol 2
     assert abs(result["packed_bytes"] - expected) <= 0.05 * expected, (result["packed_bytes"], expected)
     assert result["packed_bytes"] == (tmp_path / "packed.pt").stat().st_size
@@ -166,13 +168,13 @@ CONV1_MACS, FC_MACS = 16 * 27 * 32 * 32, 64 * 10
 def test_summary_totals_equal_model_size_and_macs_counted_by_hand(flags, shares):
     args = train.resolve(train.parse_args(["--model", "resnet20", "--dataset", "cifar10", "--device", "cpu", *flags]))
     model, stem = train.build(args, 10, 32, 3)
-    summary = export.summarize(model, dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3))
-    t = summary["totals"]
-    assert (t["params"], t["quantized"], t["deployed_bytes"], t["fp32_bytes"]) == quant.model_size(model)
-    assert sum(t["by_precision"].values()) == t["params"] and len(summary["rows"]) == 20  # 19 convs and fc
+    layers = summary.summarize(model, dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3))
+    t = layers["totals"]
+    assert (t["params"], t["quantized"], t["deployed_bytes"], t["fp32_bytes"]) == qlayers.model_size(model)
+    assert sum(t["by_precision"].values()) == t["params"] and len(layers["rows"]) == 20  # 19 convs and fc
     assert t["macs"] == RESNET20_MACS == 40_551_040
-    assert t["mac_share"] == {k: shares.get(k, 0) / RESNET20_MACS for k in export.KINDS}
-    assert f"{t['deployed_bytes']:,} bytes" in export.as_text(summary)
+    assert t["mac_share"] == {k: shares.get(k, 0) / RESNET20_MACS for k in summary.KINDS}
+    assert f"{t['deployed_bytes']:,} bytes" in summary.as_text(layers)
 
 
 def test_train_summary_flag_prints_without_data_or_training(tmp_path):
@@ -180,14 +182,14 @@ def test_train_summary_flag_prints_without_data_or_training(tmp_path):
                    "--data-dir", tmp_path / "no-data", "--out", tmp_path / "raw", "--summary")
     assert r.returncode == 0, r.stderr
     model = models.build_model("resnet20", 10)
-    quant.quantize_model(model, "bitnet", ["conv1"])
-    assert f"{quant.model_size(model)[2]:,} bytes" in r.stdout and f"{RESNET20_MACS:,}" in r.stdout
+    qlayers.quantize_model(model, "bitnet", ["conv1"])
+    assert f"{qlayers.model_size(model)[2]:,} bytes" in r.stdout and f"{RESNET20_MACS:,}" in r.stdout
     assert "layer3.2.conv2" in r.stdout and not (tmp_path / "raw").exists() and not (tmp_path / "no-data").exists()
 
 
 def test_a_run_keeps_its_summary_and_export_summary_prints_it(trained, capsys):
     folder = trained("ttq")
-    deployed = common.read_json(folder / "results.json")["model_size_bytes"]  # train.py's quant.model_size
+    deployed = common.read_json(folder / "results.json")["model_size_bytes"]  # train.py's qlayers.model_size
     assert f"{deployed:,} bytes" in (folder / "summary.md").read_text()
     (folder / "summary.md").unlink()
     assert export.main(["--summary", str(folder)]) == 0
@@ -253,14 +255,14 @@ def test_a_failure_while_writing_leaves_no_half_packed_file(trained, monkeypatch
     assert not previous or (folder / "packed.pt").read_bytes() == previous  # the old file, whole
 
 
-# ----------------------------------------------------------------------------- bench.py --inference
+# ----------------------------------------------------------------------------- bench_inference.py
 
 def test_bench_inference_times_every_variant_with_the_same_logits(tmp_path):
-    bench.main(["--inference", "--models", "resnet20", "--quants", "fp32,xnor", "--batch-size", "2",
+    bench_inference.main(["--models", "resnet20", "--quants", "fp32,xnor", "--batch-size", "2",
                 "--image-size", "8", "--steps", "1", "--warmup", "0", "--repeats", "1", "--out", str(tmp_path)])
     rows = json.loads(next(tmp_path.glob("*-inference.json")).read_text())["rows"]
     assert {(r["quant"], r["variant"], r["batch_size"]) for r in rows} == {
-        (q, v, b) for b in (1, 2) for q, vs in (("fp32", ["fp32"]), ("xnor", bench.VARIANTS)) for v in vs}
+        (q, v, b) for b in (1, 2) for q, vs in (("fp32", ["fp32"]), ("xnor", bench_inference.VARIANTS)) for v in vs}
     assert all(r["ms_batch"] > 0 and r["same_logits"] is (None if r["quant"] == "fp32" else True) for r in rows)
     packed = next(r["weights_mb"] for r in rows if r["variant"] == "packed")
     fp32 = next(r["weights_mb"] for r in rows if r["quant"] == "fp32")

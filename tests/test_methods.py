@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 import models
+import qlayers
 import quant
 from conftest import run_script
 
@@ -15,7 +16,7 @@ from conftest import run_script
 def quantized_linear(method, weight, **opts):
     layer = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
     layer.weight.data = weight.clone()
-    quant.quantize_model(nn.Sequential(layer), method, **opts)
+    qlayers.quantize_model(nn.Sequential(layer), method, **opts)
     return layer
 
 
@@ -33,7 +34,7 @@ def test_binaryconnect_sign_stochastic_probability_and_clipping():
     stochastic = quantized_linear("bc", torch.full((1, 20000), 0.5), stochastic=True)
     share = (stochastic.quantizer.weight(stochastic.weight) == 1).float().mean().item()
     assert abs(share - 0.75) < 0.02  # hard_sigmoid(0.5) = (0.5 + 1) / 2
-    quant.after_step(nn.Sequential(layer))
+    qlayers.after_step(nn.Sequential(layer))
     assert torch.allclose(layer.weight, torch.tensor([[0.3, -0.4, 0.0, 1.0]]))
 
 
@@ -44,7 +45,7 @@ def test_stochastic_rounding_keeps_weights_on_the_grid_with_the_right_odds():
     assert math.isclose(s, 0.25) and set(layer.weight.unique().tolist()) == {-0.25, 0.25}
     # a step that moves every weight to 0.125 (a quarter of the way from -s to +s... up from the middle):
     layer.weight.data.fill_(0.125)
-    quant.after_step(nn.Sequential(layer))
+    qlayers.after_step(nn.Sequential(layer))
     # Q_s(w + s) with step 2s: (0.375 / 0.5) = 0.75 -> up with probability 0.75
     share_up = (layer.weight == 0.25).float().mean().item()
     assert set(layer.weight.unique().tolist()) <= {-0.25, 0.25} and abs(share_up - 0.75) < 0.02
@@ -148,7 +149,7 @@ def test_ternarize_with_identity_ste_passes_gradient_through():
 def test_clip_factor_clips_latent_weights_to_f_std():
     layer = quantized_linear("twn", torch.tensor([[0.0, 0.1, -0.1, 3.0]]))
     bound = 1.0 * layer.weight.std().item()
-    quant.after_step(nn.Sequential(layer), clip_factor=1.0)
+    qlayers.after_step(nn.Sequential(layer), clip_factor=1.0)
     assert math.isclose(layer.weight.max().item(), bound, rel_tol=1e-6)
     assert math.isclose(layer.weight[0, 1].item(), 0.1, rel_tol=1e-6)  # inside the bound: untouched
 
@@ -163,7 +164,7 @@ def test_clip_factor_clips_latent_weights_to_f_std():
     ("qnn", 1, 1, "nope", "unknown STE"),
 ])
 def test_unsupported_combinations_are_named(method, wbits, abits, ste, problem):
-    assert problem in quant.check_options(method, wbits, abits, ste)
+    assert problem in qlayers.check_options(method, wbits, abits, ste)
 
 
 def test_unsupported_bits_on_the_command_line_exit_2(tmp_path):
@@ -184,8 +185,8 @@ def test_every_method_and_bit_width_trains_a_few_steps(method, wbits, abits, mod
     torch.manual_seed(0)
     channels, size = (1, 28) if model_name == "lenet5" else (3, 8)
     model = models.build_model(model_name, 10, size, channels)
-    quant.quantize_model(model, method, keep=["conv1", "fc"], wbits=wbits, abits=abits)  # as the results table does
-    layers = quant.quantized_layers(model)
+    qlayers.quantize_model(model, method, keep=["conv1", "fc"], wbits=wbits, abits=abits)  # as the results table does
+    layers = qlayers.quantized_layers(model)
     before = [m.weight.detach().clone() for m in layers]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     x, y = torch.randn(8, channels, size, size), torch.arange(8) % 10
@@ -197,7 +198,7 @@ def test_every_method_and_bit_width_trains_a_few_steps(method, wbits, abits, mod
         if step == 0:  # the gradient reaches every quantized layer's latent weights through its quantizer
             assert all(m.weight.grad is not None and m.weight.grad.abs().sum() > 0 for m in layers)
         optimizer.step()
-        quant.after_step(model)
+        qlayers.after_step(model)
         losses.append(loss.item())
     assert all(math.isfinite(v) for v in losses) and len(set(losses)) > 1
     assert all(not torch.equal(b, m.weight) for b, m in zip(before, layers))

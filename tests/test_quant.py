@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import qlayers
 import quant
 
 
@@ -43,7 +44,7 @@ def test_absmax_hand_example():
 def test_bitnet_layer_forward_and_straight_through_gradient():
     layer = nn.Linear(4, 2, bias=False)
     layer.weight.data = torch.tensor([[0.9, -0.05, 0.3, -0.6], [0.0, 1.5, -1.5, 0.2]])
-    quant.quantize_model(nn.Sequential(layer), "bitnet", sub_ln=False)
+    qlayers.quantize_model(nn.Sequential(layer), "bitnet", sub_ln=False)
     x = torch.tensor([[1.0, -0.5, 0.25, 2.0]])
     gamma = layer.weight.abs().mean()
     w_q = quant.ternarize_absmean(layer.weight.detach())
@@ -58,7 +59,7 @@ def test_bitnet_layer_forward_and_straight_through_gradient():
 
 def test_bitnet_sub_layernorm_normalizes_each_sample_before_quantizing():
     conv = nn.Conv2d(2, 1, 1, bias=False)
-    quant.quantize_model(nn.Sequential(conv), "bitnet")
+    qlayers.quantize_model(nn.Sequential(conv), "bitnet")
     x = torch.randn(3, 2, 4, 4) * 5 + 2
     normalized = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / (x.var(dim=(1, 2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
     assert torch.allclose(conv.quantizer.input(x)[0], quant.quantize_absmax(normalized, 8)[0], atol=1e-5)
@@ -85,7 +86,7 @@ def test_ttq_forward_and_paper_gradients():
 def test_ttq_layer_threshold_is_t_times_max_abs_weight():
     conv = nn.Conv2d(1, 1, (1, 5), bias=False)
     conv.weight.data = torch.tensor([0.5, -0.2, 0.09, -0.11, 2.0]).view(1, 1, 1, 5)
-    quant.quantize_model(nn.Sequential(conv), "ttq", ttq_threshold=0.05)  # delta = 0.1
+    qlayers.quantize_model(nn.Sequential(conv), "ttq", ttq_threshold=0.05)  # delta = 0.1
     conv.quantizer.sp.data.fill_(2.0 / conv.quantizer.wp0.item())  # Wp = Wp0 * sp = 2
     conv.quantizer.sn.data.fill_(3.0 / conv.quantizer.wn0.item())
     assert torch.allclose(conv.quantizer.weight(conv.weight).flatten(), torch.tensor([2.0, -3.0, 0.0, -3.0, 2.0]))
@@ -94,15 +95,15 @@ def test_ttq_layer_threshold_is_t_times_max_abs_weight():
 def test_keep_leaves_named_layers_and_their_children_in_full_precision():
     import models
     model = models.build_model("resnet18", 10)
-    quant.quantize_model(model, "bitnet", keep=["conv1", "layer4"])
+    qlayers.quantize_model(model, "bitnet", keep=["conv1", "layer4"])
     assert type(model.conv1) is nn.Conv2d and type(model.layer4[0].conv1) is nn.Conv2d
-    assert type(model.layer1[0].conv1) is quant.QConv2d and type(model.fc) is quant.QLinear
+    assert type(model.layer1[0].conv1) is qlayers.QConv2d and type(model.fc) is qlayers.QLinear
 
 
 def test_model_size_counts_ternary_weights_at_two_bits():
     model = nn.Sequential(nn.Linear(100, 10, bias=False), nn.Linear(10, 2))
-    quant.quantize_model(model, "ttq", keep=["1"])
-    params, quantized, deployed, fp32 = quant.model_size(model)
+    qlayers.quantize_model(model, "ttq", keep=["1"])
+    params, quantized, deployed, fp32 = qlayers.model_size(model)
     # 1000 ternary weights at 2 bits + (sp, sn) + 22 kept parameters at 32 bits
     assert (params, quantized) == (1000 + 2 + 22, 1000)
     assert deployed == (1000 * 2 + 24 * 32) // 8 and fp32 == 4 * 1024
@@ -119,7 +120,7 @@ def test_conv_from_codes_has_the_gradients_of_a_plain_conv_on_the_dequantized_in
     expected = [t.grad.clone() for t in (x_q, conv.weight, conv.bias)]
     for t in (x_q, conv.weight, conv.bias):
         t.grad = None
-    torch.autograd.backward(quant.ConvFromCodes.apply(x_q, codes, scale, conv.weight, conv.bias, conv.stride, conv.padding,
+    torch.autograd.backward(qlayers.ConvFromCodes.apply(x_q, codes, scale, conv.weight, conv.bias, conv.stride, conv.padding,
                                                      conv.dilation, conv.groups), grad)
     for got, want in zip((x_q.grad, conv.weight.grad, conv.bias.grad), expected):
         assert torch.allclose(got, want, atol=1e-5)
@@ -129,7 +130,7 @@ def saved_bytes(method, **opts):
     """Bytes of the distinct tensors a ResNet-20 forward keeps for its backward, parameters aside."""
     import models
     torch.manual_seed(0)
-    model = quant.quantize_model(models.build_model("resnet20", 10), method, **opts)
+    model = qlayers.quantize_model(models.build_model("resnet20", 10), method, **opts)
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     kept = {}
 
@@ -168,11 +169,11 @@ def test_eight_bit_activation_codes_under_bf16_autocast_are_those_of_fp32(method
     # a layer under autocast hands the next quantizer a bf16 tensor; x * 255 formed in bf16 (spacing 0.5 in [64, 128))
     # would round a second time: the quantizer's arithmetic stays in fp32
     x = torch.linspace(-0.1, 1.1, 4096).to(torch.bfloat16)
-    layer = quant.quantize_layer(nn.Linear(4096, 2), method, wbits=8, abits=8)
+    layer = qlayers.quantize_layer(nn.Linear(4096, 2), method, wbits=8, abits=8)
     reference = layer.quantizer.input(x.float())[1]
     with torch.autocast("cpu", torch.bfloat16):
         codes = layer.quantizer.input(x)[1]
-        conv = quant.quantize_layer(nn.Conv2d(1, 1, 1, bias=False), method, wbits=32, abits=8)
+        conv = qlayers.quantize_layer(nn.Conv2d(1, 1, 1, bias=False), method, wbits=32, abits=8)
         conv.weight.data.fill_(1.0)
         y = conv(x.view(1, 1, 64, 64))
     assert torch.equal(codes, reference)

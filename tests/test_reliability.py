@@ -1,7 +1,6 @@
 """Failure modes end in a correct result or one clear message: divergence, locks, corrupt
 checkpoints, unsafe pickles, unwritable output, and files written atomically."""
 import errno
-import os
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ import pytest
 import torch
 
 import common
+import run_folder
 from conftest import run_script
 from test_train import RESNET20, kill_after_first_epoch, run_dir
 
@@ -112,9 +112,8 @@ def test_a_run_folder_with_other_settings_is_not_silently_reused(tmp_path, fast_
 @pytest.mark.parametrize("key", ["compile", "amp"])
 def test_a_resumed_run_keeps_its_compile_and_amp_settings(tmp_path, capsys, key):
     # compiled code draws other random numbers than eager (stochastic BC, SR) and bf16 computes other values
-    import train
     saved = dict(model="resnet20", compile=False, amp=False, threads=2, run_dir=str(tmp_path))
-    train.check_same_run(saved, dict(saved, threads=1))  # a resumable change passes
+    run_folder.check_same_run(saved, dict(saved, threads=1))  # a resumable change passes
     with pytest.raises(SystemExit) as e:
-        train.check_same_run(saved, dict(saved, **{key: True}))
+        run_folder.check_same_run(saved, dict(saved, **{key: True}))
     assert e.value.code == 2 and f"{key}: False -> True" in capsys.readouterr().err

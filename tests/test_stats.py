@@ -1,4 +1,4 @@
-"""The statistics of common.py against values worked out by hand.
+"""The statistics of stats.py against values worked out by hand.
 
 Every expected number is derived in a comment from its formula (closed forms of the Student-t
 distribution for 1, 2 and 4 degrees of freedom, or a numerical integral of the t density written
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from common import mean_std, t_interval, t_quantile, welch_t_test  # the root is on sys.path (conftest.py)
+from stats import mean_std, t_interval, t_quantile, welch_t_test  # the root is on sys.path (conftest.py)
 
 
 def t_density(x, df):
@@ -20,7 +20,7 @@ def t_density(x, df):
 
 
 def t_cdf_by_simpson(t, df, intervals=4000):
-    """1/2 + the integral of the density from 0 to t, by Simpson's rule (independent of common.py)."""
+    """1/2 + the integral of the density from 0 to t, by Simpson's rule (independent of stats.py)."""
     x = np.linspace(0.0, t, intervals + 1)
     weights = np.ones(intervals + 1)
     weights[1:-1:2], weights[2:-1:2] = 4, 2

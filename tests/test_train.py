@@ -8,6 +8,8 @@ import pytest
 import torch
 
 import common
+import devices
+import qlayers
 from conftest import ROOT, run_script
 
 RESNET20 = ["--model", "resnet20", "--epochs", "3", "--lr", "0.05", "--warmup-epochs", "1"]
@@ -149,12 +151,11 @@ def test_lr_schedule_warms_up_then_follows_the_cosine():
 
 
 def test_ttq_scales_train_in_their_own_group_without_weight_decay():
-    import quant
     import train
     args = train.resolve(train.parse_args(["--model", "resnet20", "--quant", "ttq", "--device", "cpu", "--scale-lr", "0.01"]))
     model, _ = train.build(args, 10, 32, 3)
     weights, scales = train.make_optimizer(args, model).param_groups
-    assert len(scales["params"]) == 2 * len(quant.quantized_layers(model))
+    assert len(scales["params"]) == 2 * len(qlayers.quantized_layers(model))
     assert scales["weight_decay"] == 0 and scales["lr_scale"] == 0.01
     assert weights["weight_decay"] == 5e-4 and weights["lr_scale"] == 1.0
 
@@ -168,4 +169,4 @@ def test_channels_last_defaults_to_the_layout_measured_faster_on_a_cpu():
     assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu") is False
     assert layout("--model", "resnet20", "--device", "cpu", "--no-channels-last") is False
     assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu", "--channels-last") is True
-    assert train.default_channels_last("cuda:0", "lenet5") is True
+    assert devices.default_channels_last("cuda:0", "lenet5") is True

@@ -1,0 +1,79 @@
+"""How a run uses its devices: the default memory layout per device and model, the process group under torchrun
+and the mean over its processes, and torch.compile as one graph with its error and its counters.
+
+It holds no training loop (train.py) and no data (datasets.py).
+"""
+import os
+
+import torch
+
+import common
+
+
+# ----------------------------------------------------------------------------- memory layout
+
+# models whose every quantizer trains faster in channels_last than in contiguous memory on a CPU, measured side by
+# side with `bench.py --layout both` (docs/speed.md): the ResNets (ResNet-20: 0.73-0.88x the step time; ResNet-18:
+# 0.82-0.94x); not LeNet-5 (1.12-1.31x) or VGG-16 (0.96-1.02x). ResNet-32..56, WRN and ResNet-50 share those blocks
+CPU_CHANNELS_LAST_MODELS = frozenset({"resnet18", "resnet50", "resnet20", "resnet32", "resnet44", "resnet56", "wrn56_2"})
+
+
+def default_channels_last(device, model_name):
+    """--channels-last when not given: always on CUDA (tensor cores want NHWC), for the ResNets on a CPU."""
+    return device.startswith("cuda") or model_name in CPU_CHANNELS_LAST_MODELS
+
+
+# ----------------------------------------------------------------------------- several processes (torchrun)
+
+def setup_distributed(args):
+    """Under torchrun (WORLD_SIZE > 1): join the process group and take this process's GPU. Returns (rank, world
+    size); (0, 1) for a plain run. On GPUs the group has both backends, NCCL for CUDA tensors and gloo for CPU ones."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    import torch.distributed as dist
+    if args.device.startswith("cuda"):
+        args.device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+        torch.cuda.set_device(args.device)
+    dist.init_process_group("cpu:gloo,cuda:nccl" if args.device.startswith("cuda") else "gloo")
+    if args.batch_size % world:
+        common.fail(f"--batch-size {args.batch_size} must divide evenly over {world} processes")
+    return dist.get_rank(), world
+
+
+def mean_over_processes(t, world):
+    """The mean of tensor t over the processes, reduced on t's own device (NCCL takes no CPU tensors)."""
+    if world == 1:
+        return t
+    import torch.distributed as dist
+    t = t.detach().clone()
+    dist.all_reduce(t)
+    return t / world
+
+
+# ----------------------------------------------------------------------------- torch.compile
+
+COMPILE_BACKEND = "inductor"  # torch.compile's default; the CPU tests use aot_eager, which generates no code
+
+
+def compile_model(module):
+    """torch.compile of the whole model as one graph: a graph break is an error at the first step, and so is
+    reaching the recompile limit, where dynamo would otherwise run the model eagerly without a word."""
+    import torch._dynamo
+    torch._dynamo.config.fail_on_recompile_limit_hit = True
+    return torch.compile(module, backend=COMPILE_BACKEND, fullgraph=True)
+
+
+def is_compile_error(e):
+    import torch._dynamo.exc
+    return isinstance(e, torch._dynamo.exc.TorchDynamoException)
+
+
+def compile_stats(args, teacher):
+    """What results.json records of torch.compile in this process: graphs compiled, graph breaks, recompiles."""
+    if not args.compile:
+        return dict(compiled=False)
+    from torch._dynamo.utils import counters
+    graphs = counters["stats"]["unique_graphs"]
+    return dict(compiled=True, compiled_graphs=graphs, graph_breaks=sum(counters["graph_break"].values()),
+                recompiles=max(0, graphs - 1 - (teacher is not None)))  # one graph per compiled model
