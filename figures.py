@@ -8,12 +8,13 @@ the training curves, results.json in the run folders it lists) and writes <proce
   kd_effect.svg                  KD effect on FP32 and ternary students, error bars = std. error
   curves_<model>_<dataset>.svg   test top-1 per epoch: mean over seeds and the min-max band
   seeds.svg                      every seed of the configurations run with more than three seeds
-  reproduction_<model>_<dataset>.svg   the results table: ours minus published for each row with a run,
-                                 against the published accuracy, the +-0.5-point band shaded
+  reproduction_<model>_<dataset>.svg   the results table as a dot plot, one labelled row per table row
+                                 with runs: published, ours and the +-0.5-point band around published
 
 Which runs and methods are drawn, and how accuracy is chosen, is tables.py's Study. A figure
 without runs is skipped with a note. The first section is a small SVG toolkit (axes, "nice"
-ticks, bars, lines, legend) that every figure uses; nothing here computes tables.
+ticks, bars, lines, legend) that every figure uses; text is sized and placed from an estimate of its
+width (CHAR_EM) so that it stays inside the canvas. Nothing here computes tables.
 """
 import argparse
 import math
@@ -24,11 +25,14 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from aggregate import load_runs
-from common import fail, mean_std, read_json, t_interval
-from tables import KD_STUDENTS, MAIN_METHODS, Study, read_published, table_runs
+from common import fail, read_json
+from stats import mean_std, t_interval
+from study import KD_STUDENTS, MAIN_METHODS, Study
+from tables import read_published, table_runs
 
 WIDTH, HEIGHT = 900, 540
 LEFT, RIGHT, TOP, BOTTOM = 80, 670, 60, 440  # the plot area; the legend sits right of it
+CHAR_EM = 0.6  # a glyph's width over the font size, generous for Helvetica and DejaVu: text is never measured
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
 
 
@@ -59,13 +63,40 @@ def element(tag, text=None, **attrs):
     return f"<{tag} {rendered}>{escape(text)}</{tag}>" if text is not None else f"<{tag} {rendered}/>"
 
 
-def legend_marker(kind, color, y):
-    """The sample drawn before a legend label: a line, a dot or a box (bars and bands)."""
+def fit(text, size, room):
+    """The font size, at most `size`, at which the longest line of text is estimated to fit `room` pixels."""
+    return min(size, room / (CHAR_EM * max(1, *(len(line) for line in str(text).split("\n")))))
+
+
+def heading(text, centre, y=32, size=18, bold=True):
+    """A centred title, shrunk to fit the canvas and moved in from an edge it would cross."""
+    size = fit(text, size, WIDTH - 40)
+    half = CHAR_EM * size * len(text) / 2
+    return element("text", text, x=min(max(centre, half + 20), WIDTH - half - 20), y=y, text_anchor="middle",
+                   font_size=size, font_weight="bold" if bold else None)
+
+
+def diamond(x, y, color, radius=6):
+    return element("polygon", points=f"{x:.2f},{y - radius:.2f} {x + radius:.2f},{y:.2f} {x:.2f},{y + radius:.2f} "
+                                     f"{x - radius:.2f},{y:.2f}", fill=color)
+
+
+def legend_marker(kind, color, x, y):
+    """The sample drawn before a legend label, 20 pixels wide from x: a line, a dot, a diamond or a box."""
     if kind == "line":
-        return element("line", x1=RIGHT + 20, y1=y, x2=RIGHT + 40, y2=y, stroke=color, stroke_width=3)
+        return element("line", x1=x, y1=y, x2=x + 20, y2=y, stroke=color, stroke_width=3)
     if kind == "dot":
-        return element("circle", cx=RIGHT + 30, cy=y, r=5, fill=color)
-    return element("rect", x=RIGHT + 22, y=y - 7, width=14, height=14, fill=color)
+        return element("circle", cx=x + 10, cy=y, r=5, fill=color)
+    if kind == "diamond":
+        return diamond(x + 10, y, color)
+    return element("rect", x=x + 2, y=y - 7, width=14, height=14, fill=color)
+
+
+def document(parts, height=HEIGHT):
+    """The SVG file around the drawn elements."""
+    body = "\n".join(parts)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+            f'viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif">\n{body}\n</svg>\n')
 
 
 class Plot:
@@ -75,8 +106,7 @@ class Plot:
         self.yticks = nice_ticks(*yrange)
         self.xticks = nice_ticks(*xrange, integer=True) if xrange else None
         self.parts = [element("rect", x=0, y=0, width=WIDTH, height=HEIGHT, fill="white"),
-                      element("text", title, x=(LEFT + RIGHT) / 2, y=32, text_anchor="middle", font_size=18,
-                              font_weight="bold"),
+                      heading(title, (LEFT + RIGHT) / 2),
                       element("text", xlabel, x=(LEFT + RIGHT) / 2, y=HEIGHT - 20, text_anchor="middle",
                               font_size=14),
                       element("text", ylabel, x=22, y=(TOP + BOTTOM) / 2, text_anchor="middle", font_size=14,
@@ -141,8 +171,9 @@ class Plot:
         """Category labels under the x axis; returns the pixel centre and width of each slot."""
         width = (RIGHT - LEFT) / len(labels)
         centres = [LEFT + (i + 0.5) * width for i in range(len(labels))]
+        size = min(fit(label, 12, width - 6) for label in labels)  # one size: neighbours must not overlap
         for centre, label in zip(centres, labels):
-            self.text(label, centre, BOTTOM + 20)
+            self.text(label, centre, BOTTOM + 20, size=round(size, 1))
         return centres, width
 
     def add_legend(self, label, color, kind="box"):
@@ -155,10 +186,9 @@ class Plot:
         legend = []
         for i, (label, color, kind) in enumerate(self.legend_entries):
             y = TOP + 10 + 22 * i
-            legend += [legend_marker(kind, color, y), element("text", label, x=RIGHT + 48, y=y + 4, font_size=12)]
-        body = "\n".join(self.parts + frame + legend)
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-                f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif">\n{body}\n</svg>\n')
+            legend += [legend_marker(kind, color, RIGHT + 20, y),
+                       element("text", label, x=RIGHT + 48, y=y + 4, font_size=fit(label, 12, WIDTH - RIGHT - 58))]
+        return document(self.parts + frame + legend)
 
 
 def grouped_bars(title, ylabel, groups, series, values, errors=None, reference=None):
@@ -310,31 +340,95 @@ def seeds_figure(study):
 
 
 REPRODUCTION_BAND = 0.5  # points: the target of a reproduced row
+ROW = 22  # pixels per table row in the reproduction figure
+BAND_SHADE = "#cce5d2"  # COLORS[2] at opacity 0.3 on white: the legend's box matches the drawn band
 
 
-def reproduction_figure(study, published, model, dataset):
-    """Ours minus published (mean over seeds) for each row of the results table that has runs."""
-    points = []
+def reproduction_rows(study, published, model, dataset):
+    """(label "method W/A", published, ours = mean over seeds) of each row of the results table with runs."""
+    rows = []
     for p in published:
         if (p["study"], p["metric"], p["model"], p["dataset"]) == ("quant_table", "top1", model, dataset):
             ours = table_runs(study, model, dataset, p["method"], p["bits"])
             if ours:
-                points.append((p["value"], float(np.mean(ours)) - p["value"]))
-    if not points:
+                rows.append((f"{p['method']} {p['bits']}", p["value"], float(np.mean(ours))))
+    return rows
+
+
+def legend_row(entries, y):
+    """A legend laid out in one line, centred on the canvas: (label, colour, kind) each."""
+    widths = [34 + CHAR_EM * 12 * len(label) + 18 for label, _, _ in entries]
+    x, parts = (WIDTH - sum(widths)) / 2, []
+    for (label, color, kind), width in zip(entries, widths):
+        parts += [legend_marker(kind, color, x, y), element("text", label, x=x + 28, y=y + 4, font_size=12)]
+        x += width
+    return parts
+
+
+class Scale:
+    """Pixel of a data value on a horizontal axis from left to right (pixels) over the ticks' range."""
+
+    def __init__(self, ticks, left, right):
+        self.ticks, self.left, self.right = ticks, left, right
+
+    def __call__(self, value):
+        return self.left + (value - self.ticks[0]) / (self.ticks[-1] - self.ticks[0]) * (self.right - self.left)
+
+
+def agreement_band(published):
+    return published - REPRODUCTION_BAND, min(published + REPRODUCTION_BAND, 100.0)  # no top-1 above 100
+
+
+def reproduction_row(x, y, label, published, ours, method_changed):
+    """One table row: its label, the band around published, published (diamond) and ours (dot), the difference."""
+    color = COLORS[0] if abs(ours - published) <= REPRODUCTION_BAND else COLORS[3]
+    low, high = map(x, agreement_band(published))
+    parts = [element("line", x1=20, y1=y - ROW / 2, x2=WIDTH - 10, y2=y - ROW / 2, stroke="#bbbbbb")
+             ] if method_changed else []  # a rule between methods groups each method's bit widths
+    return parts + [
+        element("rect", x=low, y=y - 0.4 * ROW, width=high - low, height=0.8 * ROW, fill=COLORS[2], fill_opacity=0.3),
+        element("line", x1=x(published), y1=y, x2=x(ours), y2=y, stroke="#999999", stroke_width=1.5),
+        diamond(x(published), y, "black"), element("circle", cx=x(ours), cy=y, r=5, fill=color),
+        element("text", label, x=x.left - 10, y=y + 4, text_anchor="end", font_size=fit(label, 12, x.left - 30)),
+        element("text", f"{ours - published:+.2f} = {ours:.2f} - {published:.2f}", x=x.right + 14, y=y + 4,
+                font_size=11.5, fill=color)]
+
+
+def reproduction_axes(x, top, bottom):
+    """The column headings, the top-1 axis at the bottom and its vertical grid."""
+    parts = [element("text", "method, W/A bits", x=x.left - 10, y=top - 8, text_anchor="end", font_size=12,
+                     font_weight="bold"),
+             element("text", "ours - published (points)", x=x.right + 14, y=top - 8, font_size=12, font_weight="bold"),
+             element("text", "top-1 accuracy (%)", x=(x.left + x.right) / 2, y=bottom + 44, text_anchor="middle",
+                     font_size=14),
+             element("line", x1=x.left, y1=bottom, x2=x.right, y2=bottom, stroke="black")]
+    for tick in x.ticks:
+        parts += [element("line", x1=x(tick), y1=top, x2=x(tick), y2=bottom, stroke="#e0e0e0"),
+                  element("text", tick_text(tick, x.ticks), x=x(tick), y=bottom + 18, text_anchor="middle",
+                          font_size=12)]
+    return parts
+
+
+def reproduction_figure(study, published, model, dataset):
+    """The results table as a dot plot: a labelled row per table row with runs, ours beside published."""
+    rows = reproduction_rows(study, published, model, dataset)
+    if not rows:
         return None
-    xs, ys = [x for x, _ in points], [y for _, y in points]
-    inside = sum(abs(y) <= REPRODUCTION_BAND for y in ys)
-    plot = Plot(f"Reproduction of the results table: {model} on {dataset} ({inside} of {len(ys)} rows within "
-                f"{REPRODUCTION_BAND} pt)", "published top-1 (%)", "ours - published (points)",
-                (min(ys + [-2 * REPRODUCTION_BAND]), max(ys + [2 * REPRODUCTION_BAND])), (min(xs), max(xs)))
-    ends = [plot.xticks[0], plot.xticks[-1]]
-    plot.band(ends, [-REPRODUCTION_BAND] * 2, [REPRODUCTION_BAND] * 2, COLORS[2])
-    plot.hline(0.0, dash=None)
-    for x, y in points:
-        plot.dot(plot.x(x), y, COLORS[0])
-    plot.add_legend("one row of the table", COLORS[0], "dot")
-    plot.add_legend(f"within ±{REPRODUCTION_BAND} pt", COLORS[2])
-    return plot.svg()
+    inside = sum(abs(ours - pub) <= REPRODUCTION_BAND for _, pub, ours in rows)
+    values = [v for _, pub, ours in rows for v in (*agreement_band(pub), ours)]
+    x, top = Scale(nice_ticks(min(values), max(values)), 150, 640), 110
+    bottom = top + ROW * len(rows)
+    parts = [element("rect", x=0, y=0, width=WIDTH, height=bottom + 64, fill="white"),
+             heading(f"Reproduction of the results table: {model} on {dataset}", WIDTH / 2),
+             heading(f"{inside} of {len(rows)} rows within {REPRODUCTION_BAND} pt of the published top-1 "
+                     "(ours: mean over seeds)", WIDTH / 2, y=54, size=14, bold=False),
+             *legend_row([("published", "black", "diamond"), (f"published ± {REPRODUCTION_BAND} pt", BAND_SHADE, "box"),
+                          ("ours, within", COLORS[0], "dot"), ("ours, outside", COLORS[3], "dot")], 80),
+             *reproduction_axes(x, top, bottom)]
+    methods = [label.split()[0] for label, _, _ in rows]
+    for i, (label, pub, ours) in enumerate(rows):
+        parts += reproduction_row(x, top + ROW * (i + 0.5), label, pub, ours, 0 < i and methods[i] != methods[i - 1])
+    return document(parts, bottom + 64)
 
 
 def figures(study):

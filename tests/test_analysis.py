@@ -1,9 +1,9 @@
-"""End-to-end tests of aggregate.py, tables.py and figures.py on a fabricated results tree.
+"""End-to-end tests of aggregate.py and tables.py (and figures.py's user errors) on a fabricated results tree.
 
 The tree holds made-up runs whose accuracies were chosen so every expected number below can be
 worked out by hand (the derivations are in the comments). The scripts run as subprocesses, as a
 user runs them. Nothing here trains a model or checks the statistics functions themselves
-(tests/test_stats.py does).
+(tests/test_stats.py does); the figures themselves are tested in tests/test_figures.py.
 """
 import csv
 import json
@@ -345,64 +345,6 @@ def test_published_figures_beside_ours(tables):
     assert row_of(tables, "resnet56", "TTQ")[2:] == ["", "", "", "6.44", ""]
     # STE ablation headline: FP32 92.2 against 91.61
     assert row_of(tables, "FP32", "top1")[2:4] + row_of(tables, "FP32", "top1")[5:] == ["92.20", "3", "91.61", "+0.59"]
-
-
-# ----------------------------------------------------------------------------- figures.py
-
-def test_figures_parse_and_carry_title_axes_and_legend(study):
-    folder = study["processed"] / "figures"
-    expected = {  # file: texts it must show (title, axis labels, legend entries)
-        "accuracy.svg": ["Top-1 accuracy by method", "model and dataset", "top-1 accuracy (%, mean ± std over seeds)",
-                         "FP32", "BitNet", "BitNet+FP32 conv1", "TTQ"],
-        "gap_recovery.svg": ["Share of the FP32-BitNet gap recovered by the layer kept in FP32", "gap recovered (%)",
-                             "conv1 in FP32", "layer1 in FP32", "layer4 in FP32", "fc in FP32", "FP32 accuracy"],
-        "kd_effect.svg": ["Knowledge distillation: effect on FP32 and ternary students",
-                          "KD effect (points, ± standard error)", "FP32 student", "BitNet student"],
-        "curves_resnet18_cifar10.svg": ["Test accuracy per epoch: resnet18 on cifar10", "epoch",
-                                        "test top-1 accuracy (%)", "TTQ", "band: min-max over seeds"],
-        "curves_resnet18_cifar100.svg": ["Test accuracy per epoch: resnet18 on cifar100", "BitNet+FP32 conv1"],
-        "seeds.svg": ["Seed-to-seed spread of the configurations with more than three seeds", "configuration",
-                      "top-1 minus the configuration mean (points)", "one seed", "mean", "95% t-interval (bar)",
-                      "resnet18 cifar100BitNet+FP32 conv1mean 72.25%, n = 10"],
-        # LeNet-5 rows run: FP32 99.40 - 99.59 = -0.19 and TWN 32/32 99.60 - 99.63 = -0.03, both within 0.5
-        "reproduction_lenet5_mnist.svg": ["Reproduction of the results table: lenet5 on mnist (2 of 2 rows within "
-                                          "0.5 pt)", "published top-1 (%)", "ours - published (points)",
-                                          "one row of the table", "within ±0.5 pt"],
-    }
-    assert {p.name for p in folder.iterdir()} == set(expected)
-    for name, texts in expected.items():
-        found = svg_texts(folder / name)
-        for text in texts:
-            assert text in found, (name, text)
-    # no recipe+KD runs: that student has no bar and no legend entry
-    assert "BitNet+FP32 conv1 student" not in svg_texts(folder / "kd_effect.svg")
-    # y ticks in nice steps: accuracies up to 94.5 + 0.5 -> 0, 20, ..., 100; recovery -20% .. 100%
-    assert [t for t in svg_texts(folder / "accuracy.svg") if t.isdigit()] == ["0", "20", "40", "60", "80", "100"]
-    assert {"-20", "0", "100"} <= set(svg_texts(folder / "gap_recovery.svg"))
-    assert [t for t in svg_texts(folder / "curves_resnet18_cifar10.svg") if t in ("1", "2", "3")] == ["1", "2", "3"]
-
-
-def test_curves_of_single_epoch_runs_show_a_mark(tmp_path):
-    raw = tmp_path / "raw"
-    for tag, quant in (("fp32", "fp32"), ("bitnet", "bitnet")):
-        folder = write_run(raw, "cifar10", "resnet18", tag, 42, 90.0, quant=quant)
-        results = json.loads((folder / "results.json").read_text())
-        results["history"] = results["history"][:1]
-        (folder / "results.json").write_text(json.dumps(results))
-    processed = tmp_path / "processed"
-    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
-    assert run_script("figures.py", "--processed", processed).returncode == 0
-    root = ET.parse(processed / "figures" / "curves_resnet18_cifar10.svg").getroot()
-    assert len(root.findall("{http://www.w3.org/2000/svg}circle")) == 2  # one per method: a line of one point is empty
-
-
-def test_nice_ticks():
-    from figures import nice_ticks  # the root is on sys.path (conftest.py)
-    assert nice_ticks(0, 95) == [0, 20, 40, 60, 80, 100]        # 95 / 6 = 15.8 -> step 20
-    assert nice_ticks(86.0, 94.3) == [86, 88, 90, 92, 94, 96]  # 8.3 / 6 = 1.38 -> step 2
-    assert nice_ticks(-20, 60) == [-20, 0, 20, 40, 60]           # 80 / 6 = 13.3 -> step 20
-    assert nice_ticks(1, 3, integer=True) == [1, 2, 3]          # 0.33 -> 0.5, raised to 1 for epochs
-    assert nice_ticks(0.9, 1.1) == pytest.approx([0.9, 0.95, 1.0, 1.05, 1.1])  # 0.033 -> 0.05
 
 
 # ----------------------------------------------------------------------------- user errors and absent runs
