@@ -447,6 +447,13 @@ def child(mode, cfg):
     return time_side_by_side([cfg])[0] if mode == "one" else measure_memory(cfg)
 
 
+def write_result(out, name, result):
+    path = Path(out) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    common.write_json(path, result)
+    print(f"wrote {path}")
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.one or args.memory:
@@ -486,11 +493,7 @@ def main(argv=None):
     ok = [r for r in rows if "error" not in r and "aug_share" in r]
     if ok:
         print(f"augmentation: {max(100 * r['aug_share'] for r in ok):.1f}% of a step at most")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{device_name(args.device)}{'-study' if args.study else ''}.json"
-    common.write_json(path, result)
-    print(f"wrote {path}")
+    write_result(args.out, f"{device_name(args.device)}{'-study' if args.study else ''}.json", result)
 
 
 if __name__ == "__main__":

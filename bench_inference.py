@@ -10,13 +10,11 @@ packed model unpacks to float weights and runs the same float convolutions.
 import argparse
 import statistics
 from datetime import datetime, timezone
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 import bench
-import common
 import export
 import train
 
@@ -113,11 +111,7 @@ def main(argv=None):
     rows = time_inference(args)
     result = dict(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), torch_version=torch.__version__,
                   device="cpu", device_description=bench.device_description("cpu"), settings=vars(args), rows=rows)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{bench.device_name('cpu')}-inference.json"
-    common.write_json(path, result)
-    print(f"wrote {path}")
+    bench.write_result(args.out, f"{bench.device_name('cpu')}-inference.json", result)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Shared helpers below every other file: user-facing errors (one line, exit code 2), atomic file writes,
 JSON, checkpoints and seeding.
 
-It holds no dataset, model, quantizer or training-loop code (see data.py, models.py, quant.py, train.py) and
+It holds no dataset, model, quantizer or training-loop code (see datasets.py, models.py, quant.py, train.py) and
 imports torch only inside the functions that need it, so the analysis scripts run with numpy alone.
 """
 import json

@@ -1,6 +1,7 @@
 """Datasets and batches: each dataset decoded once into uint8 tensors (CIFAR-10/100 from pickles or image
 folders, MNIST, Tiny-ImageNet, image folders, synthetic; ImageNet streamed), the registry DATASETS, augmentation as
-batched tensor ops on the training device, and the batches a run draws from them each epoch.
+batched tensor ops on the training device, the batches a run draws from them each epoch, and the synthetic stand-in
+of --fake-data in each dataset's shape (FAKE_SHAPES).
 
 It holds no model, quantizer or training step (models.py, quant.py, train.py).
 """
@@ -363,7 +364,7 @@ def train_batches(args, data, draws, steps, rank=0, world=1):
         x = data["train_x"][idx]
         if args.dataset not in UNAUGMENTED_DATASETS:
             x = random_crop_flip(x, draws["dy"][i, rank::world], draws["dx"][i, rank::world],
-                                        draws["flip"][i, rank::world], padding)
+                                 draws["flip"][i, rank::world], padding)
         yield x, data["train_y"][idx], draws["partner"][i, :share]
 
 
@@ -390,7 +391,7 @@ def prepare_data(args):
         classes, size, channels = FAKE_SHAPES[args.dataset]
         size = args.fake_size or size
         data = load_synthetic(seed=args.seed, num_classes=classes, size=size, channels=channels,
-                                     n_train=256, n_test=16)
+                              n_train=256, n_test=16)
         x = data["train_x"].float()
         data["mean"], data["std"] = x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
     else:

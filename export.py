@@ -1,15 +1,14 @@
-"""Deploy a trained run: a per-layer summary of its model, its weights packed at their bit width, and
-the packed model evaluated against the checkpoint.
+"""Deploy a trained run: its weights packed at their bit width, the packed model evaluated against the
+checkpoint, and its per-layer summary (summary.py) written beside them.
 
     python export.py RUN_DIR              # RUN_DIR/packed.pt, export.json, summary.md
     python export.py --summary RUN_DIR    # the per-layer summary only (before training: train.py ... --summary)
 
-Holds: the summary (one row per Conv2d/Linear: shape, method, weight and activation bits, parameters,
-deployed bytes, multiply-accumulates per image; totals equal to qlayers.model_size's), packing (each
-quantized layer's effective weight as k-bit codes into a codebook of its distinct values, so unpacking
+Holds: packing (each quantized layer's effective weight as k-bit codes into a codebook of its distinct values, so unpacking
 gives back the trained model's weights bit for bit), loading a packed file into a model that computes
 with the unpacked weights, and evaluating both on the run's test set.
-Does not hold: training, models or quantizers (train.py, models.py, quant.py), or low-bit kernels: a
+Does not hold: training, models, quantizers or the summary's rows (train.py, models.py, quant.py and qlayers.py,
+summary.py), or low-bit kernels: a
 packed model is unpacked to float weights and runs the same convolutions as the checkpoint.
 """
 import argparse

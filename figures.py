@@ -11,7 +11,7 @@ the training curves, results.json in the run folders it lists) and writes <proce
   reproduction_<model>_<dataset>.svg   the results table as a dot plot, one labelled row per table row
                                  with runs: published, ours and the +-0.5-point band around published
 
-Which runs and methods are drawn, and how accuracy is chosen, is tables.py's Study. A figure
+Which runs and methods are drawn, and how accuracy is chosen, is study.py's Study. A figure
 without runs is skipped with a note. The first section is a small SVG toolkit (axes, "nice"
 ticks, bars, lines, legend) that every figure uses; text is sized and placed from an estimate of its
 width (CHAR_EM) so that it stays inside the canvas. Nothing here computes tables.

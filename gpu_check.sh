@@ -2,7 +2,7 @@
 # The GPU check, one command on a machine with an NVIDIA GPU (about 10 minutes): the CUDA tests (compiled against
 # eager per method, one graph, no host sync in a step, compiled memory, torchrun with NCCL on two GPUs), then the
 # training-speed benchmark of ResNet-18/50 eager and compiled and the study's GPU-hour projection, eager and compiled.
-# Writes results/bench/: test_cuda.log, eager/, compiled/, study/, study-compiled/ (each <device-name>.json).
+# Writes results/bench/: test_cuda.log, eager/, compiled/, study/, study-compiled/ (<device-name>.json; <device-name>-study.json under study*/).
 set -uo pipefail
 cd "$(dirname "$0")" || exit 2
 python -c "import torch; assert torch.cuda.is_available()" 2>/dev/null ||

@@ -1,6 +1,7 @@
 """Quantized layers: Conv2d and Linear layers whose weight and input pass through a method's quantizer (quant.py),
-the turning of a built model's layers into them, and what runs around the optimizer step (annealing progress,
-the methods' weight updates, weight clipping); a method's options are checked here before a model is converted.
+the turning of a built model's layers into them, the model's deployed size (model_size), and what runs around the
+optimizer step (annealing progress, the methods' weight updates, weight clipping); a method's options are checked
+here before a model is converted.
 
 It holds no quantizer equation (quant.py) and no model (models.py).
 """
@@ -80,15 +81,20 @@ class ConvFromCodes(torch.autograd.Function):
         return grad_x, None, None, grad_w, grad_b, None, None, None, None
 
 
+def quantized_forward(layer, x):
+    """The forward of a quantized layer: its quantizer's input and weight, then the layer's own operation
+    (`apply_to`), or the whole layer computed by the quantizer when it has `compute` (XNOR-Net's eq. 11)."""
+    q = layer.quantizer
+    if hasattr(q, "compute"):
+        return q.compute(layer, x)
+    return layer.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(layer.weight))
+
+
 class QConv2d(nn.Conv2d):
     """A Conv2d whose input and weight pass through `self.quantizer` first (or whose quantizer computes
     the whole layer, when it has `compute`)."""
 
-    def forward(self, x):
-        q = self.quantizer
-        if hasattr(q, "compute"):
-            return q.compute(self, x)
-        return self.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(self.weight))
+    forward = quantized_forward
 
     def apply_to(self, x_q, codes, scale, weight, bias=True):
         bias = self.bias if bias else None
@@ -101,11 +107,7 @@ class QLinear(nn.Linear):
     """A Linear whose input and weight pass through `self.quantizer` first (or whose quantizer computes
     the whole layer, when it has `compute`)."""
 
-    def forward(self, x):
-        q = self.quantizer
-        if hasattr(q, "compute"):
-            return q.compute(self, x)
-        return self.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(self.weight))
+    forward = quantized_forward
 
     def apply_to(self, x_q, codes, scale, weight, bias=True):
         bias = self.bias if bias else None

@@ -3,11 +3,11 @@
     python train.py --quant ttq --dataset cifar10 --seed 0
 
 A run writes OUT/<dataset>/<model>/<tag>_s<seed>/ with config.json, results.json, last.pt
-(everything needed to resume, written every epoch) and best.pt (the best model so far).
+(everything needed to resume, written every epoch), best.pt (the best model so far) and summary.md.
 Running the same command again resumes an unfinished run and skips a completed one.
 It holds the flags, the model's build, the optimizer and schedule, the epoch's loop and evaluation; datasets and
 batches live in datasets.py, networks in models.py, quantizers in quant.py and qlayers.py, the run folder's lock and
-resume check in run_folder.py, torchrun and torch.compile in devices.py.
+resume check in run_folder.py, the per-layer summary in summary.py, torchrun and torch.compile in devices.py.
 """
 import argparse
 import math
@@ -160,7 +160,7 @@ def resolve(args):
         args.channels_last = devices.default_channels_last(args.device, args.model)
     args.compile = on_cuda if args.compile is None else args.compile
     args.tag = args.tag or default_tag(args)
-    args.world_size = 1  # setup_distributed sets it under torchrun
+    args.world_size = 1  # main() sets it from devices.setup_distributed under torchrun
     args.quiet = args.quiet or not sys.stderr.isatty()
     return args
 
@@ -182,8 +182,8 @@ def build(args, num_classes, image_size, in_channels):
         except Exception as e:
             common.fail(f"cannot start from {args.init_from}: {str(e).splitlines()[0][:200]}")
     qlayers.quantize_model(model, args.quant, args.keep, sub_ln=args.sub_ln, ttq_threshold=args.ttq_threshold,
-                         wbits=args.wbits, abits=args.abits, ste=args.ste, stochastic=args.stochastic,
-                         init_from=args.init_from)
+                           wbits=args.wbits, abits=args.abits, ste=args.ste, stochastic=args.stochastic,
+                           init_from=args.init_from)
     return model, stem
 
 

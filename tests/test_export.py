@@ -1,4 +1,4 @@
-"""export.py: the per-layer summary against qlayers.model_size and MACs counted by hand; tiny trained runs of
+"""export.py, and summary.py's per-layer summary against qlayers.model_size and MACs counted by hand; tiny trained runs of
 every method packed, reloaded and evaluated, their unpacked weights bit for bit the quantized weights their
 quantizers compute; the packed file's size; each error as one line and exit code 2; atomic writing; and a
 smoke run of bench_inference.py. Runs train in this process (no interpreter start per run)."""
@@ -68,12 +68,12 @@ def trained(tmp_path_factory):
 
 
 def reference_model(config, state):
-    """The checkpoint's model built from models.py and quant.py directly (not through export.py)."""
+    """The checkpoint's model built from models.py and qlayers.py directly (not through export.py)."""
     model = models.build_model(config["model"], config["num_classes"], config["image_size"], config["in_channels"],
                                stem=config["stem"], bn=config["bn"], shortcut=config["shortcut"])
     qlayers.quantize_model(model, config["quant"], config["keep"], sub_ln=config["sub_ln"], wbits=config["wbits"],
-                         abits=config["abits"], ste=config["ste"], stochastic=config["stochastic"],
-                         ttq_threshold=config["ttq_threshold"])
+                           abits=config["abits"], ste=config["ste"], stochastic=config["stochastic"],
+                           ttq_threshold=config["ttq_threshold"])
     model.load_state_dict(state)
     return model.eval()
 
