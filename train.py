@@ -326,8 +326,8 @@ def print_summary(args):
     for a dataset of known shape."""
     classes, size, channels = data_shape(args)
     model, stem = build(args, classes, size, channels)
-    print(summary.as_text(summary.summarize(model, dict(vars(args), stem=stem, num_classes=classes, image_size=size,
-                                        in_channels=channels))))
+    config = dict(vars(args), stem=stem, num_classes=classes, image_size=size, in_channels=channels)
+    print(summary.as_text(summary.summarize(model, config)))
     return 0
 
 
