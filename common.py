@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-# config.json fields that change nothing a run computes (beyond floating-point rounding): names and places, speed
-# knobs and bookkeeping. They may differ between a run and its resumption, and between the runs of one recipe;
-# every other field (the seed aside) is part of what a run computes. --fp32-conv1 is folded into keep.
-FREE_SETTINGS = frozenset({"tag", "out", "run_dir", "data_dir", "device", "workers", "threads", "quiet", "summary",
-                           "channels_last", "git_commit", "torch_version", "fp32_conv1", "resumed"})
+# config.json fields that change nothing a run computes (beyond floating-point rounding): names,
+# places, speed knobs and bookkeeping. They may differ between a run and its resumption, and between
+# the runs of one recipe; every other field (the seed aside) is part of what a run computes.
+FREE_SETTINGS = frozenset({"tag", "out", "run_dir", "data_dir", "device", "workers", "threads",
+                           "quiet", "summary", "channels_last", "git_commit", "torch_version",
+                           "fp32_conv1",  # train.py folds it into keep
+                           "resumed"})  # train.py's record of the resumptions
 
 
 # ----------------------------------------------------------------------------- errors
