@@ -64,9 +64,9 @@ def t_interval(values, confidence=0.95):
     """Two-sided confidence interval of the mean: mean -+ t_{(1+c)/2, n-1} * s / sqrt(n).
     A single value gives (nan, nan)."""
     n = len(values)
-    m, s = mean_std(values)
     if n < 2:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan")  # before mean_std: numpy warns on the mean of no values
+    m, s = mean_std(values)
     half = t_quantile(0.5 + confidence / 2, n - 1) * s / math.sqrt(n)
     return m - half, m + half
 

@@ -389,3 +389,25 @@ def test_absent_studies_are_skipped_with_a_note(tmp_path):
     assert figures.returncode == 0
     assert {p.name for p in (processed / "figures").iterdir()} == {"accuracy.svg", "curves_resnet18_cifar10.svg"}
     assert figures.stderr.count("note: skipped figure") == 3
+
+
+def test_cells_of_one_seed_print_no_numpy_warnings(tmp_path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    r18 = "resnet18"
+    write_cell(raw, "cifar10", r18, "fp32", [93.0], seeds=[42])
+    write_cell(raw, "cifar10", r18, "bitnet", [90.0], seeds=[42], quant="bitnet")
+    write_cell(raw, "cifar10", r18, "ttq", [91.0], seeds=[789], quant="ttq")  # no standard seed
+    # four seeds, none of them 42/123/456: the power table's three-seed interval has no values
+    write_cell(raw, "cifar10", r18, "bitnet_keep-conv1", [92.0, 92.5, 93.0, 93.5],
+               seeds=[1, 2, 3, 4], quant="bitnet", keep=["conv1"])
+    write_cell(raw, "cifar10", r18, "bitnet_kd", [91.0], seeds=[42], quant="bitnet", kd=True)
+    write_cell(raw, "cifar10", "resnet20", "bc", [88.0], seeds=[42], quant="bc", shortcut="A")
+    write_cell(raw, "cifar10", "resnet20", "sr", [84.0], seeds=[42], quant="sr", shortcut="A")
+    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
+    tables = run_script("tables.py", "--processed", processed)
+    for result in (tables, run_script("figures.py", "--processed", processed)):
+        assert result.returncode == 0, result.stderr
+        assert "RuntimeWarning" not in result.stderr, result.stderr
+        assert "Warning:" not in result.stderr, result.stderr
+    power = row_of(table_rows(tables.stdout), r18, "cifar10", "BitNet+FP32 conv1", "4")
+    assert power[7:] == ["–", "–"]

@@ -6,6 +6,7 @@ out here), never copied from the function under test. Nothing here touches files
 (tests/test_analysis.py does).
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -76,6 +77,14 @@ def test_t_interval():
     assert t_interval([1, 2, 3], confidence=0.90) == pytest.approx((2 - 1.685854, 2 + 1.685854), abs=1e-6)
     # one value has no interval
     assert all(math.isnan(v) for v in t_interval([7.0]))
+
+
+def test_t_interval_of_fewer_than_two_values_warns_nothing():
+    # no values or one: no interval, and no numpy RuntimeWarning (mean of an empty slice) on the way
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for values in ([], [7.0]):
+            assert all(math.isnan(v) for v in t_interval(values))
 
 
 def test_welch_t_test_worked_example():
