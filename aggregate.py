@@ -5,13 +5,17 @@ RESULTS/<dataset>/<model>/<tag>_s<seed>/, reads config.json and results.json and
 
   <processed>/aggregated.csv  one row per run: configuration, status, accuracies, epochs,
                               wall time, throughput, model size, and the run folder (path);
-  <processed>/summary.csv     one row per configuration (all settings but the seed):
-                              n, mean, std, 95% t-interval, min and max of top-1.
+  <processed>/summary.csv     one row per recipe (all settings but the seed and
+                              common.FREE_SETTINGS): n (distinct seeds), mean, std,
+                              95% t-interval, min and max of top-1.
 
 The accuracy of a run (column top1) is report_top1, the value train.py picked with --report,
 or best_top1 when an older results.json has no report_top1. Only completed runs enter the
-statistics; a diverged, unfinished, failed, unreadable or missing results.json is named in a
-warning with its reason, kept in aggregated.csv with that status, and counted in the last line.
+statistics, one run per seed: a seed run twice with one recipe (under two tags) counts once, the
+first by tag, with a warning naming both folders. A diverged, unfinished, failed, unreadable or
+missing results.json is named in a warning with its reason, kept in aggregated.csv with that status,
+and counted in the last line. The default <processed> is 'processed' beside the results folder; one
+that holds the aggregate of another results folder is refused, never replaced.
 It draws no tables or figures (tables.py, figures.py) and computes no statistics itself (stats.py).
 """
 import argparse
@@ -24,16 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from common import fail, read_json
+from common import FREE_SETTINGS, fail, read_json
 from stats import mean_std, t_interval
 
 RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "best_top5", "final_top1", "final_top5",
                   "epochs_completed", "wall_seconds", "train_images_per_second", "params",
                   "quantized_params", "model_size_bytes", "fp32_size_bytes", "diverged_epoch"]
-# config fields that are not settings of the experiment: the seed, names and places, speed knobs,
-# and --fp32-conv1 (train.py folds it into keep)
-PER_RUN_FIELDS = {"seed", "tag", "out", "run_dir", "data_dir", "device", "workers", "threads", "amp",
-                  "channels_last", "quiet", "git_commit", "torch_version", "fp32_conv1"}
+# config fields that are not settings of a recipe: the seed, and those that change nothing computed
+PER_RUN_FIELDS = {"seed"} | FREE_SETTINGS
 # paths (teacher checkpoint, initial weights) usually name a per-seed file: a configuration keys on "set or not"
 PATH_FIELDS = {"kd", "init_from"}
 # columns read back as text; all others are JSON values (numbers, true/false, lists)
@@ -139,15 +141,46 @@ def configuration(row, config_columns):
             for c in config_columns if c not in PER_RUN_FIELDS}
 
 
+def recipe(row):
+    """A run's configuration without its unset fields: equal for the runs of one recipe whether or
+    not their config.json spells out an unset field (an older train.py wrote fewer)."""
+    fields = [c for c in row if c not in RESULT_COLUMNS + ["reason", "path"]]
+    return {k: v for k, v in configuration(row, fields).items()
+            if v is not None and not (k in PATH_FIELDS and not v)}
+
+
+def recipe_key(row):
+    return json.dumps(recipe(row), sort_keys=True)
+
+
+def one_per_seed(runs):
+    """(the first run of each seed, [(counted, repeat)] for each later run of a counted seed)."""
+    counted, repeats = {}, []
+    for run in runs:
+        seed = run.get("seed")
+        if seed in counted:
+            repeats.append((counted[seed], run))
+        else:
+            counted[seed] = run
+    return list(counted.values()), repeats
+
+
+def repeat_warning(counted, repeat):
+    return (f"seed {counted.get('seed')} ran twice with one recipe, counted once: "
+            f"{counted.get('path')} (counted) and {repeat.get('path')} (left out)")
+
+
 def summarize(rows, config_columns):
-    """One row per configuration: its settings, tags, and the statistics of its completed runs."""
+    """(one row per recipe: its settings, tags, and the statistics of its completed runs, one per
+    seed; the warnings of the seeds run twice)."""
     groups = {}
     for row in rows:
         if row["status"] != "no-config":  # without its settings a run belongs to no configuration
-            groups.setdefault(json.dumps(configuration(row, config_columns)), []).append(row)
-    summary = []
+            groups.setdefault(recipe_key(row), []).append(row)
+    summary, warnings = [], []
     for runs in groups.values():
-        done = [r for r in runs if r["status"] == "completed"]
+        done, repeats = one_per_seed(r for r in runs if r["status"] == "completed")
+        warnings += [repeat_warning(*pair) for pair in repeats]
         top1 = [r["top1"] for r in done]
         entry = configuration(runs[0], config_columns)
         entry["tags"] = " ".join(sorted({str(r["tag"]) for r in runs}))
@@ -162,7 +195,24 @@ def summarize(rows, config_columns):
                           dict(mean=mean, std=std, ci95_low=low, ci95_high=high,
                                min=min(top1), max=max(top1)).items()})
         summary.append(entry)
-    return sorted(summary, key=lambda e: (str(e.get("dataset")), str(e.get("model")), e["tags"]))
+    summary.sort(key=lambda e: (str(e.get("dataset")), str(e.get("model")), e["tags"]))
+    return summary, warnings
+
+
+def refuse_foreign(processed, results):
+    """Stop when <processed>/aggregated.csv lists run folders outside `results`: writing would
+    silently replace another results folder's aggregate."""
+    try:
+        with open(processed / "aggregated.csv", newline="") as f:
+            paths = [row.get("path") or "" for row in csv.DictReader(f)]
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return  # nothing readable to lose
+    root = results.resolve()
+    foreign = sorted(p for p in paths if p and not Path(p).is_relative_to(root))
+    if foreign:
+        other = Path(foreign[0]).parent.parent.parent  # <results>/<dataset>/<model>/<run>
+        fail(f"{processed} holds the aggregate of {other}, not of {results}; pass --processed DIR "
+             f"to write this one elsewhere (or delete {processed / 'aggregated.csv'})")
 
 
 def main():
@@ -174,6 +224,7 @@ def main():
     if not results.is_dir():
         fail(f"results folder {results} not found (pass --results)")
     processed = Path(args.processed) if args.processed else results.resolve().parent / "processed"
+    refuse_foreign(processed, results)
     folders = run_folders(results)
     if not folders:
         fail(f"no run folders <dataset>/<model>/<run> in {results}")
@@ -184,7 +235,9 @@ def main():
             print(f"warning: {row['path']}: {row['reason']}", file=sys.stderr)
     config_columns = list(dict.fromkeys(k for r in rows for k in r
                                         if k not in RESULT_COLUMNS + ["reason", "path"]))
-    summary = summarize(rows, config_columns)
+    summary, repeats = summarize(rows, config_columns)
+    for line in repeats:
+        print(f"warning: {line}", file=sys.stderr)
     settings = [c for c in config_columns if c not in PER_RUN_FIELDS | {"dataset", "model"}]
     try:
         processed.mkdir(parents=True, exist_ok=True)

@@ -391,6 +391,24 @@ def test_absent_studies_are_skipped_with_a_note(tmp_path):
     assert figures.stderr.count("note: skipped figure") == 3
 
 
+def test_a_second_results_folder_is_refused_the_first_ones_processed_folder(tmp_path):
+    first, second, processed = (tmp_path / "A" / name for name in ("raw", "raw2", "processed"))
+    write_cell(first, "cifar10", "resnet18", "fp32", [93.0, 93.5, 94.0])
+    write_cell(second, "cifar10", "resnet18", "bitnet", [90.0, 91.0, 92.0], quant="bitnet")
+    assert run_script("aggregate.py", "--results", first).returncode == 0
+    aggregated = (processed / "aggregated.csv").read_text()
+    result = run_script("aggregate.py", "--results", second)  # the same default: A/processed
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert str(first.resolve()) in result.stderr and str(second) in result.stderr
+    assert "--processed" in result.stderr
+    assert (processed / "aggregated.csv").read_text() == aggregated  # the first aggregate survives
+    # a folder of its own is fine, and so is the first results folder aggregated again
+    own = run_script("aggregate.py", "--results", second, "--processed", tmp_path / "B")
+    assert own.returncode == 0
+    assert run_script("aggregate.py", "--results", first).returncode == 0
+
+
 def test_cells_of_one_seed_print_no_numpy_warnings(tmp_path):
     raw, processed = tmp_path / "raw", tmp_path / "processed"
     r18 = "resnet18"
