@@ -11,10 +11,12 @@ the training curves, results.json in the run folders it lists) and writes <proce
   reproduction_<model>_<dataset>.svg   the results table as a dot plot, one labelled row per table row
                                  with runs: published, ours and the +-0.5-point band around published
 
-Which runs and methods are drawn, and how accuracy is chosen, is study.py's Study. A figure
-without runs is skipped with a note. The first section is a small SVG toolkit (axes, "nice"
-ticks, bars, lines, legend) that every figure uses; text is sized and placed from an estimate of its
-width (CHAR_EM) so that it stays inside the canvas. Nothing here computes tables.
+Which runs and methods are drawn, and how accuracy is chosen, is study.py's Study: a cell holds
+one recipe and one run per seed, so n counts distinct seeds, and where a cell's runs ran several
+recipes the warning naming the one drawn is printed, as tables.py prints it. A figure without runs
+is skipped with a note. The first section is a small SVG toolkit (axes, "nice" ticks, bars, lines,
+legend) that every figure uses; text is sized and placed from an estimate of its width (CHAR_EM) so
+that it stays inside the canvas. Nothing here computes tables.
 """
 import argparse
 import math
@@ -276,7 +278,7 @@ def curves(study, model, dataset):
     found = {}
     for name in MAIN_METHODS:
         by_epoch = {}
-        for run in study.cells.get((model, dataset, name, "cifar"), []):
+        for run in study.cell((model, dataset, name, "cifar")):
             results = read_json(Path(run["path"]) / "results.json") or {}
             if not results.get("history"):
                 print(f"note: no history in {run['path']}/results.json; left out of the curves", file=sys.stderr)
@@ -315,7 +317,7 @@ def seeds_figure(study):
     cells = study.extra_seed_cells()
     if not cells:
         return None
-    values = [[r["top1"] for r in study.cells[key]] for key in cells]
+    values = [[r["top1"] for r in study.cell(key)] for key in cells]
     means = [float(np.mean(v)) for v in values]
     offsets = [[v - mean for v in seeds] for seeds, mean in zip(values, means)]
     intervals = [[bound - mean for bound in t_interval(seeds)] if len(seeds) > 1 else [0.0, 0.0]
@@ -453,6 +455,9 @@ def main():
     study = Study(load_runs(args.processed))
     out = Path(args.processed) / "figures"
     drawn = figures(study)
+    notes, repeats = study.take_notes()  # of the cells the figures read
+    for line in dict.fromkeys(notes + repeats):
+        print(f"warning: {line}", file=sys.stderr)
     try:
         out.mkdir(parents=True, exist_ok=True)
         for old in [*out.glob("curves_*.svg"), *out.glob("reproduction_*.svg")]:

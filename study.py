@@ -2,14 +2,23 @@
 kept layers, KD), grouped into cells of model, dataset, method and stem (Study), and each cell's numbers formatted
 as text (mean ± std, differences, p-values, intervals).
 
+A cell holds one recipe (aggregate.recipe: the whole configuration but the seed and
+common.FREE_SETTINGS) and one run per seed, so its n is its number of distinct seeds. Where runs
+of several recipes share a cell, one_recipe keeps the one with the most distinct seeds (ties: the
+first by tag) and writes a note naming it and each recipe left out (tags, n, the settings that
+differ); a seed run twice with one recipe counts once, with a warning naming both folders. Study
+hands a table the notes of the cells it read (take_notes).
+
 Methods are named from the config fields quant, keep, kd and stem, never from tags. Nothing here reads run folders
 (aggregate.py) or writes a table or figure (tables.py, figures.py).
 """
+import json
 import math
 from collections import defaultdict
 
 import numpy as np
 
+from aggregate import one_per_seed, recipe, recipe_key, repeat_warning
 from stats import mean_std, t_interval, welch_t_test
 
 STANDARD_SEEDS = {42, 123, 456}
@@ -68,18 +77,93 @@ def group(runs, key):
     return cells
 
 
+def tag_list(runs):
+    return ", ".join(sorted({str(r.get("tag")) for r in runs}))
+
+
+def shown(value):
+    """A setting as a note shows it: JSON for lists and booleans, 'unset' for an absent field."""
+    if value is None:
+        return "unset"
+    return json.dumps(value) if isinstance(value, (bool, list, dict)) else str(value)
+
+
+def differences(used, other):
+    """'epochs 160 -> 200, optimizer sgd -> adam': how recipe `other` differs from `used`."""
+    return ", ".join(f"{k} {shown(used.get(k))} -> {shown(other.get(k))}"
+                     for k in sorted(used.keys() | other.keys()) if used.get(k) != other.get(k))
+
+
+def recipe_note(label, recipes):
+    """One line: the recipe a cell uses (recipes[0], its runs) and how each one left out differs."""
+    used = recipes[0]
+    why = "the most seeds" if len(used) > len(recipes[1]) else "tied on seeds, first by tag"
+    left = "; ".join(f"tags {tag_list(runs)} (n = {len(runs)}; settings used -> left out: "
+                     f"{differences(recipe(used[0]), recipe(runs[0]))})" for runs in recipes[1:])
+    return (f"{label} ran {len(recipes)} recipes: used tags {tag_list(used)} "
+            f"(n = {len(used)}, {why}); left out {left}.")
+
+
+def default_label(key):
+    return " ".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
+
+
+def one_recipe(cells, label=default_label):
+    """({key: the runs of one recipe, one per seed}, {key: [note]}, {key: [warning]}) of
+    {key: runs}. The recipe kept has the most distinct seeds, ties going to the first tags in sorted
+    order; a key with several recipes gets a note (recipe_note), a seed run twice a warning."""
+    chosen, notes, warnings = {}, {}, {}
+    for key, runs in cells.items():
+        ordered = sorted(runs, key=lambda r: (str(r.get("tag")), str(r.get("path"))))
+        seeded = [one_per_seed(same) for same in group(ordered, recipe_key).values()]
+        seeded.sort(key=lambda pair: (-len(pair[0]), tag_list(pair[0])))
+        chosen[key] = seeded[0][0]
+        warnings[key] = [repeat_warning(*pair) for pair in seeded[0][1]]
+        if len(seeded) > 1:
+            notes[key] = [recipe_note(label(key), [kept for kept, _ in seeded])]
+    return chosen, notes, warnings
+
+
+def cell_label(key):
+    model, dataset, name, stem = key
+    return f"{model} {dataset} {name}" + ("" if stem == "cifar" else f" ({stem} stem)")
+
+
 class Study:
-    """Completed runs, and the plain ones grouped into cells (model, dataset, method, stem)."""
+    """Completed runs, and the plain ones grouped into cells (model, dataset, method, stem), each
+    of one recipe and one run per seed."""
 
     def __init__(self, runs):
         self.all_runs = runs
         self.runs = [dict(DEFAULTS, **{k: v for k, v in r.items() if v is not None})
                      for r in runs if r["status"] == "completed"]
-        self.cells = group([r for r in self.runs if is_plain(r)],
-                           lambda r: (r["model"], r["dataset"], method(r), r["stem"]))
+        plain = group([r for r in self.runs if is_plain(r)],
+                      lambda r: (r["model"], r["dataset"], method(r), r["stem"]))
+        self.cells, self.cell_notes, self.cell_warnings = one_recipe(plain, cell_label)
+        self.notes, self.warnings = [], []  # of the cells read since take_notes
+
+    def cell(self, key):
+        """The runs of a cell (one per seed); its notes and warnings go to the table reading it."""
+        self.notes += self.cell_notes.get(key, [])
+        self.warnings += self.cell_warnings.get(key, [])
+        return self.cells.get(key, [])
+
+    def choose(self, cells, label=default_label):
+        """one_recipe of a table's own {key: runs}; its notes go to that table as a cell's do."""
+        chosen, notes, warnings = one_recipe(cells, label)
+        for key in chosen:
+            self.notes += notes.get(key, [])
+            self.warnings += warnings.get(key, [])
+        return chosen
+
+    def take_notes(self):
+        """(notes, warnings) of the cells read since the last call, each once, and forget them."""
+        taken = list(dict.fromkeys(self.notes)), list(dict.fromkeys(self.warnings))
+        self.notes, self.warnings = [], []
+        return taken
 
     def top1(self, model, dataset, method_name, stem="cifar"):
-        return [r["top1"] for r in self.cells.get((model, dataset, method_name, stem), [])]
+        return [r["top1"] for r in self.cell((model, dataset, method_name, stem))]
 
     def mean(self, model, dataset, method_name):
         values = self.top1(model, dataset, method_name)
@@ -96,9 +180,9 @@ class Study:
         return [k for k in KEPT_LAYERS if k in found] + sorted(found - set(KEPT_LAYERS))
 
     def extra_seed_cells(self):
-        """Cells (CIFAR stem) with seeds beyond the standard three: the n = 10 study."""
-        return sorted((key for key, runs in self.cells.items()
-                       if key[3] == "cifar" and {r.get("seed") for r in runs} - STANDARD_SEEDS), key=order)
+        """Cells (CIFAR stem) with more than three distinct seeds: the n = 10 study."""
+        many = [key for key, runs in self.cells.items() if key[3] == "cifar" and len(runs) > 3]
+        return sorted(many, key=order)
 
     def gap_recovered(self, model, dataset, method_name):
         """Share (%) of the FP32-BitNet gap that method_name closes; None without a positive gap."""
@@ -138,5 +222,7 @@ def p_value(a, b):
 
 
 def interval(values):
+    if len(values) < 2:
+        return "–", "–"  # no interval from fewer than two seeds
     low, high = t_interval(values)
-    return (f"[{low:.2f}, {high:.2f}]", f"± {(high - low) / 2:.2f}") if len(values) > 1 else ("–", "–")
+    return f"[{low:.2f}, {high:.2f}]", f"± {(high - low) / 2:.2f}"

@@ -8,14 +8,18 @@
   kd          FP32 and ternary students with and without knowledge distillation (Welch p)
   layers      how much of the gap keeping one layer in FP32 recovers
   stem        CIFAR stem (3x3 conv) against ImageNet stem (7x7 conv + max-pool)
-  power       configurations run with more than the three standard seeds, 95% t-intervals
+  power       configurations run with more than three distinct seeds, 95% t-intervals
   efficiency  parameters, FP32 and deployed size, compression ratio (as train.py measured them)
   ttq_paper, ste, bc_sr, bits   the other studies, when their runs exist
   published_*  ours beside the published figures of published.csv: the results table (every model),
                the TTQ paper's CIFAR-10 errors, the STE ablation's and the BitNet study's headlines
 
 Accuracy is the top1 column of aggregated.csv: report_top1 (what --report chose), or best_top1
-for a results.json without it. Only completed runs count. Methods are named from the config
+for a results.json without it. Only completed runs count, one per seed: n is the number of distinct
+seeds. A cell holds one recipe, never a mean over several: where its runs ran several recipes, the
+one with the most distinct seeds is used (ties: the first by tag; study.one_recipe), and a note
+under the table names it and each recipe left out (tags, n, the settings that differ); the notes,
+and the seeds run twice, are also printed to stderr as warnings. Methods are named from the config
 fields quant, keep, kd and stem, never from tags, with one exception: the results table's runs are those
 quant_table.sh and imagenet.sh tag table_*, since their recipes differ from other runs of the same method.
 A table with no runs is skipped with a note; a published table is always printed, with an empty cell
@@ -33,14 +37,15 @@ import numpy as np
 
 from aggregate import load_runs
 from common import fail
-from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_FAMILY, RECIPE, STANDARD_SEEDS, TTQ_PAPER_MODELS, Study,
+from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_FAMILY, QUANT_NAMES, RECIPE,
+                   STANDARD_SEEDS, TTQ_PAPER_MODELS, Study,
                    difference, group, interval, is_plain, mean_pm, number, order, p_value, quantizer,
                    without_batchnorm)
 
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
 TABLE_TAG = "table_"  # the tag prefix of the results table's runs (quant_table.sh, imagenet.sh)
 ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; best_top1 where absent), "
-                 "mean ± sample std over seeds, (n) completed runs.")
+                 "mean ± sample std over seeds, (n) distinct seeds of one recipe.")
 
 # labels: how many leading columns are text; needs: which runs the table is built from (for the skip note)
 Table = namedtuple("Table", "name title header rows notes labels needs")
@@ -116,8 +121,8 @@ def stem_table(study):
 
 def power_table(study):
     rows = []
-    for m, d, name, _ in study.extra_seed_cells():
-        runs = study.cells[(m, d, name, "cifar")]
+    for m, d, name, stem in study.extra_seed_cells():
+        runs = study.cell((m, d, name, stem))
         values = [r["top1"] for r in runs]
         standard = [r["top1"] for r in runs if r.get("seed") in STANDARD_SEEDS]
         rows.append([m, d, name, str(len(values)), mean_pm(values, with_n=False), *interval(values),
@@ -127,7 +132,7 @@ def power_table(study):
               "Half-width (3 seeds)"]
     notes = ["95% CI = mean ± t(0.975, n-1) s / sqrt(n), the Student-t interval of the mean."]
     return Table("power", "Statistical power: configurations with more than three seeds", header, rows, notes,
-                 3, "configurations with seeds beyond " + ", ".join(map(str, sorted(STANDARD_SEEDS))))
+                 3, "configurations with more than three seeds")
 
 
 def efficiency_table(study):
@@ -135,7 +140,7 @@ def efficiency_table(study):
     names = MAIN_METHODS + ["BitNet+FP32 " + k for k in study.kept_layers() if k != "conv1"]
     for m, d in study.pairs():
         for name in names:
-            sized = [r for r in study.cells.get((m, d, name, "cifar"), [])
+            sized = [r for r in study.cell((m, d, name, "cifar"))
                      if r.get("params") and r.get("fp32_size_bytes") and r.get("model_size_bytes")]
             if sized:  # sizes are properties of the model, the same for every seed
                 r = sized[0]
@@ -168,8 +173,7 @@ def ste_table(study):
                if r.get("ste") is not None or r.get("clip_factor") is not None or without_batchnorm(r)}
     runs = [r for r in study.runs if (r["model"], r["dataset"]) in ablated and r["quant"] != "fp32"
             and r.get("wbits") is None and r.get("abits") is None and not r.get("kd")]
-    cells = group(runs, lambda r: (r["model"], r["dataset"], QUANT_FAMILY.get(r["quant"], "other"), quantizer(r),
-                                   r.get("ste") or "default", r.get("clip_factor"), without_batchnorm(r)))
+    cells = study.choose(group(runs, ste_key), ste_label)
     rows = []
     for key in sorted(cells, key=order):
         m, d, family, name, ste, clip, no_bn = key
@@ -180,13 +184,23 @@ def ste_table(study):
                  "runs with an STE, clip_factor or no_bn setting")
 
 
+def ste_key(run):
+    return (run["model"], run["dataset"], QUANT_FAMILY.get(run["quant"], "other"), quantizer(run),
+            run.get("ste") or "default", run.get("clip_factor"), without_batchnorm(run))
+
+
+def ste_label(key):
+    m, d, _, name, ste, clip, no_bn = key
+    return f"{m} {d} {name} STE {ste}, clip {number(clip)}, " + ("no BN" if no_bn else "BN")
+
+
 def bc_sr_table(study):
     runs = [r for r in study.runs if quantizer(r) in ("BC", "SR") and is_plain(r) and not r.get("kd")]
-    cells = group(runs, lambda r: (r["model"], r["dataset"], r.get("batch_size")))
+    cells = study.choose(group(runs, lambda r: (r["model"], r["dataset"], r.get("batch_size"),
+                                                r["quant"])))
     rows = []
-    for m, d, batch in sorted(cells, key=order):
-        bc = [r["top1"] for r in cells[(m, d, batch)] if r["quant"] == "bc"]
-        sr = [r["top1"] for r in cells[(m, d, batch)] if r["quant"] == "sr"]
+    for m, d, batch in sorted({key[:3] for key in cells}, key=order):
+        bc, sr = ([r["top1"] for r in cells.get((m, d, batch, q), [])] for q in ("bc", "sr"))
         rows.append([m, d, str(batch), mean_pm(bc), mean_pm(sr), number(difference(bc, sr), signed=True),
                      p_value(bc, sr)])
     header = ["Model", "Dataset", "Batch size", "BC", "SR", "BC - SR (pts)", "Welch p"]
@@ -209,7 +223,8 @@ def bits_table(study):
     runs = [r for r in study.runs if (r["model"], r["dataset"], r["stem"]) in studied and not r.get("kd")
             and not r.get("keep") and r.get("ste") is None and r.get("clip_factor") is None and not without_batchnorm(r)
             and (r["quant"] in ("fp32",) + TERNARY_WEIGHTS or r.get("wbits") is not None or r.get("abits") is not None)]
-    cells = group(runs, lambda r: (r["model"], r["dataset"], quantizer(r), bit_pair(r)))
+    cells = study.choose(group(runs, lambda r: (r["model"], r["dataset"], quantizer(r),
+                                                bit_pair(r))))
     found = {key[3] for key in cells}
     columns = [b for b in BIT_PAIRS if b in found] + sorted(found - set(BIT_PAIRS))
     rows = [[m, d, q] + [mean_pm([r["top1"] for r in cells.get((m, d, q, b), [])]) for b in columns]
@@ -241,8 +256,11 @@ COMPARED_NOTE = ("Ours = mean over seeds of our completed runs; 95% CI = Student
 
 
 def table_runs(study, model, dataset, method_name, bits):
-    return [r["top1"] for r in study.runs if str(r.get("tag", "")).startswith(TABLE_TAG) and r["model"] == model
-            and r["dataset"] == dataset and quantizer(r) == method_name and bit_pair(r) == bits]
+    """Top-1 of the results table's runs (tags table_*) of one row, one recipe."""
+    key = (model, dataset, method_name, bits)
+    runs = [r for r in study.runs if str(r.get("tag", "")).startswith(TABLE_TAG)
+            and (r["model"], r["dataset"], quantizer(r), bit_pair(r)) == key]
+    return [r["top1"] for r in study.choose({key: runs}).get(key, [])] if runs else []
 
 
 def published_bits_table(study, published):
@@ -274,8 +292,18 @@ def ste_cells(study, quant_name):
     for r in study.runs:
         if (r["model"], r["dataset"], r["quant"]) == ("resnet20", "cifar10", quant_name) and r.get("ste") \
                 and r.get("clip_factor") is None and not without_batchnorm(r):
-            cells[r["ste"]].append(r["top1"])
-    return cells
+            cells[r["ste"]].append(r)
+    name = QUANT_NAMES[quant_name]
+    chosen = study.choose(cells, lambda ste: f"resnet20 cifar10 {name} STE {ste}")
+    return {ste: [r["top1"] for r in runs] for ste, runs in chosen.items()}
+
+
+def xnor_runs(study):
+    """Top-1 of the XNOR runs of ResNet-20 / CIFAR-10, full-precision activations, one recipe."""
+    key = ("resnet20", "cifar10", "XNOR", "1/32")
+    runs = [r for r in study.runs if (r["model"], r["dataset"], r["quant"]) == key[:2] + ("xnor",)
+            and not str(r.get("tag", "")).startswith(TABLE_TAG) and (r.get("abits") or 32) == 32]
+    return [r["top1"] for r in study.choose({key: runs}).get(key, [])] if runs else []
 
 
 def published_ste_table(study, published):
@@ -288,8 +316,7 @@ def published_ste_table(study, published):
             "binary, best STE (tanh)": binary.get("tanh", []), "ternary, worst STE": worst_gap(ternary),
             "binary, worst STE": worst_gap(binary),
             "TTQ": study.top1("resnet20", "cifar10", "TTQ+FP32 conv1,fc") or study.top1("resnet20", "cifar10", "TTQ"),
-            "XNOR": [r["top1"] for r in study.runs if (r["model"], r["dataset"], r["quant"]) == ("resnet20", "cifar10", "xnor")
-                     and not str(r.get("tag", "")).startswith(TABLE_TAG) and (r.get("abits") or 32) == 32]}
+            "XNOR": xnor_runs(study)}
     rows = [[p["method"], p["metric"]] + compared(ours.get(p["method"], []), p["value"])
             for p in published if p["study"] == "ste_ablation"]
     return Table("published_ste", "STE ablation, ResNet-20 / CIFAR-10: ours against the headline figures",
@@ -384,11 +411,18 @@ def main():
     args = parser.parse_args()
     study = Study(load_runs(args.processed))
     published = read_published()
+    tables, warnings = [], []
+    for build in TABLES + PUBLISHED_TABLES:
+        table = build(study, published) if build in PUBLISHED_TABLES else build(study)
+        notes, repeats = study.take_notes()  # of the cells this table read
+        tables.append(table._replace(notes=table.notes + notes))
+        warnings += notes + repeats
+    for line in dict.fromkeys(warnings):
+        print(f"warning: {line}", file=sys.stderr)
     out = Path(args.processed) / "tables"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        written = [write_table(out, build(study)) for build in TABLES]
-        written += [write_table(out, build(study, published)) for build in PUBLISHED_TABLES]
+        written = [write_table(out, table) for table in tables]
     except OSError as e:
         fail(f"cannot write to {out}: {e.strerror}")
     for text in filter(None, written):

@@ -1,0 +1,155 @@
+"""What a user reads is what ran: a table cell holds one recipe and counts distinct seeds.
+
+A fabricated results tree (tests/test_analysis.py's writers) puts runs of two recipes into cells
+of the main, TTQ-paper, STE, BC/SR, bit-width and published tables, and runs one seed twice with
+one recipe under two tags. aggregate.py, tables.py and figures.py run on it as a user runs them;
+each expected number is worked out by hand in a comment.
+"""
+import pytest
+
+from test_analysis import read_csv, row_of, run_script, svg_texts, table_rows, write_cell
+
+SEEDS = [42, 123, 456]
+R20 = dict(shortcut="A", epochs=160)
+TABLE = dict(epochs=200, optimizer="adam", report="best")  # quant_table.sh's kind of recipe
+T20 = dict(R20, **TABLE)
+
+
+def build_tree(raw):
+    r18, r20, c10 = "resnet18", "resnet20", "cifar10"
+    write_cell(raw, c10, r18, "fp32", [91.0, 91.2, 91.4])
+    write_cell(raw, c10, r18, "table_fp32", [80.0], seeds=[42], **TABLE)
+    write_cell(raw, c10, r18, "bitnet", [90.0, 91.0, 92.0], quant="bitnet")
+    write_cell(raw, c10, r18, "bitnet_again", [50.0], seeds=[42], quant="bitnet")  # seed 42 again
+    # four distinct seeds, seed 789 run twice; and a cell of one seed beyond the standard three
+    c100 = dict(num_classes=100, quant="bitnet")
+    write_cell(raw, "cifar100", r18, "bitnet", [66.0, 67.0, 68.0, 69.0], SEEDS + [789], **c100)
+    write_cell(raw, "cifar100", r18, "bitnet_rerun", [10.0], seeds=[789], **c100)
+    write_cell(raw, "cifar100", r18, "ttq", [60.0], seeds=[789], **dict(c100, quant="ttq"))
+    write_cell(raw, c10, r20, "fp32", [92.0, 92.2, 92.4], **R20)
+    write_cell(raw, c10, r20, "table_fp32", [80.0], seeds=[42], **T20)
+    write_cell(raw, c10, r20, "ttq", [91.0, 91.4, 91.8], quant="ttq", **R20)
+    poly = dict(R20, quant="twn", ste="polynomial")
+    write_cell(raw, c10, r20, "twn_ste-polynomial", [91.0, 91.2, 91.4], **poly)
+    write_cell(raw, c10, r20, "twn_ste-polynomial_lr", [80.0], seeds=[42], lr=0.01, **poly)
+    write_cell(raw, c10, r20, "bc", [88.0, 89.0, 90.0], quant="bc", **R20)
+    write_cell(raw, c10, r20, "bc_lr", [60.0], seeds=[42], quant="bc", lr=0.01, **R20)
+    write_cell(raw, c10, r20, "sr", [84.0, 85.0, 86.0], quant="sr", **R20)
+    write_cell(raw, c10, r20, "dorefa_w1a32", [84.0, 84.5, 85.0], quant="dorefa", wbits=1, **R20)
+    w1 = dict(T20, quant="dorefa", wbits=1)
+    write_cell(raw, c10, r20, "table_dorefa_w1a32", [84.0], seeds=[42], keep=["conv1", "fc"], **w1)
+    write_cell(raw, c10, r20, "table_dorefa_w1a32_nokeep", [70.0], seeds=[42], **w1)
+    write_cell(raw, c10, r20, "xnor", [60.0, 61.0, 62.0], quant="xnor", **R20)
+    write_cell(raw, c10, r20, "xnor_lr", [40.0], seeds=[42], quant="xnor", lr=0.01, **R20)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recipes")
+    raw, processed = root / "raw", root / "processed"
+    build_tree(raw)
+    out = dict(aggregate=run_script("aggregate.py", "--results", raw, "--processed", processed))
+    out["tables"] = run_script("tables.py", "--processed", processed)
+    out["figures"] = run_script("figures.py", "--processed", processed)
+    for script in ("aggregate", "tables", "figures"):
+        assert out[script].returncode == 0, out[script].stderr
+    out.update(raw=raw.resolve(), processed=processed)
+    return out
+
+
+def rows(study, table):
+    """The body rows of one table tables.py wrote."""
+    return table_rows((study["processed"] / "tables" / f"{table}.md").read_text())[1:]
+
+
+def notes(study, table):
+    return (study["processed"] / "tables" / f"{table}.md").read_text().splitlines()
+
+
+def warnings(study, script):
+    return study[script].stderr.splitlines()
+
+
+def test_a_cell_holds_one_recipe_and_names_what_it_left_out(study):
+    # FP32 is fp32's three seeds (91.0/91.2/91.4: 91.20 +- 0.20), never averaged with table_fp32's
+    main = row_of(rows(study, "main"), "resnet18", "cifar10")
+    assert main[2:4] == ["91.20 ± 0.20 (3)", "91.00 ± 1.00 (3)"]
+    note = ("resnet18 cifar10 FP32 ran 2 recipes: used tags fp32 (n = 3, the most seeds); left out "
+            "tags table_fp32 (n = 1; settings used -> left out: epochs 3 -> 200, optimizer sgd -> "
+            "adam, report final -> best).")
+    assert note in notes(study, "main") and note in notes(study, "gap")
+    assert f"warning: {note}" in warnings(study, "tables")
+    assert study["tables"].stderr.count(note) == 1  # read by the main and gap tables, warned once
+    assert f"warning: {note}" in warnings(study, "figures")  # accuracy.svg draws that cell too
+
+
+def test_ttq_paper_and_published_tables_use_one_recipe(study):
+    # FP32 errors 8.0/7.8/7.6 (not table_fp32's 20.0): 7.80 +- 0.20; TTQ 9.0/8.6/8.2: 8.60 +- 0.40
+    assert row_of(rows(study, "ttq_paper"), "resnet20") == [
+        "resnet20", "7.80 ± 0.20 (3)", "8.60 ± 0.40 (3)", "+0.80"]
+    note = "resnet20 cifar10 FP32 ran 2 recipes: used tags fp32 (n = 3, the most seeds)"
+    assert any(line.startswith(note) for line in notes(study, "ttq_paper"))
+    assert row_of(rows(study, "published_ttq_paper"), "resnet20", "FP32")[2:4] == ["7.80", "3"]
+    # the STE headlines: FP32 92.20 (3); TWN polynomial 91.2 (3), not lr 0.01's 80.0; XNOR 61 (3)
+    ste = rows(study, "published_ste")
+    assert row_of(ste, "FP32", "top1")[2:4] == ["92.20", "3"]
+    assert row_of(ste, "ternary, best STE (polynomial)", "top1")[2:4] == ["91.20", "3"]
+    assert row_of(ste, "XNOR", "top1")[2:4] == ["61.00", "3"]
+    twn = "resnet20 cifar10 TWN STE polynomial ran 2 recipes: used tags twn_ste-polynomial (n = 3"
+    assert any(line.startswith(twn) for line in notes(study, "published_ste"))
+    xnor = ("resnet20 cifar10 XNOR 1/32 ran 2 recipes: used tags xnor (n = 3, the most seeds); "
+            "left out tags xnor_lr (n = 1; settings used -> left out: lr 0.1 -> 0.01).")
+    assert xnor in notes(study, "published_ste")
+    # a tie (one seed each) goes to the first tag; never the mean of 84.0 and 70.0
+    bits = row_of(rows(study, "published_bits"), "resnet20", "cifar10", "DoReFa", "1/32")
+    assert bits[4:6] == ["84.00", "1"]
+    tie = ("resnet20 cifar10 DoReFa 1/32 ran 2 recipes: used tags table_dorefa_w1a32 (n = 1, tied "
+           "on seeds, first by tag); left out tags table_dorefa_w1a32_nokeep (n = 1; settings used "
+           '-> left out: keep ["conv1", "fc"] -> []).')
+    assert tie in notes(study, "published_bits")
+    assert f"warning: {tie}" in warnings(study, "tables")
+
+
+def test_tables_with_their_own_grouping_use_one_recipe(study):
+    # STE table: TWN polynomial 91.0/91.2/91.4 only
+    assert row_of(rows(study, "ste"), "resnet20", "cifar10", "ternary", "TWN")[4:] == [
+        "polynomial", "–", "yes", "91.20 ± 0.20 (3)"]
+    assert "resnet20 cifar10 TWN STE polynomial, clip –, BN ran 2 recipes" in study["tables"].stderr
+    # BC against SR: BC 88/89/90 without bc_lr's 60.0: +4.00, p 0.008 as in tests/test_analysis.py
+    assert row_of(rows(study, "bc_sr"), "resnet20", "cifar10", "128") == [
+        "resnet20", "cifar10", "128", "89.00 ± 1.00 (3)", "85.00 ± 1.00 (3)", "+4.00", "0.008"]
+    assert any(line.startswith("resnet20 cifar10 128 bc ran 2 recipes: used tags bc (n = 3, the "
+                               "most seeds)") for line in notes(study, "bc_sr"))
+    # bit widths (columns 32/32, 2/32, 1/32): DoReFa 1/32 is dorefa_w1a32's 84.0/84.5/85.0
+    assert row_of(rows(study, "bits"), "resnet20", "cifar10", "DoReFa") == [
+        "resnet20", "cifar10", "DoReFa", "–", "–", "84.50 ± 0.50 (3)"]
+    note = ("resnet20 cifar10 DoReFa 1/32 ran 2 recipes: used tags dorefa_w1a32 (n = 3, the most "
+            "seeds); left out tags table_dorefa_w1a32_nokeep (n = 1; settings used -> left out: "
+            "epochs 160 -> 200, optimizer sgd -> adam, report final -> best).")
+    assert note in notes(study, "bits")
+
+
+def test_n_counts_distinct_seeds_and_a_repeated_seed_is_warned(study):
+    # BitNet resnet18/cifar10: seed 42 ran as bitnet and bitnet_again; bitnet, first by tag, counts
+    assert row_of(rows(study, "main"), "resnet18", "cifar10")[3] == "91.00 ± 1.00 (3)"
+    folder = study["raw"] / "cifar10" / "resnet18"
+    warning = (f"warning: seed 42 ran twice with one recipe, counted once: {folder / 'bitnet_s42'} "
+               f"(counted) and {folder / 'bitnet_again_s42'} (left out)")
+    assert warning in warnings(study, "tables")
+    assert warning in warnings(study, "aggregate")
+    summary = {(r["dataset"], r["tags"]): r for r in read_csv(study["processed"] / "summary.csv")}
+    bitnet = summary[("cifar10", "bitnet bitnet_again")]
+    assert [bitnet[k] for k in ("n", "seeds", "mean", "min")] == ["3", "42 123 456", "91.0", "90.0"]
+    rerun = summary[("cifar100", "bitnet bitnet_rerun")]
+    assert (rerun["n"], rerun["seeds"], rerun["min"]) == ("4", "42 123 456 789", "66.0")
+
+
+def test_power_table_and_seeds_figure_list_more_than_three_distinct_seeds(study):
+    # 66/67/68/69 (seed 789's rerun at 10.0 left out): mean 67.5, s = sqrt(5/3) = 1.290994;
+    # half-width t(0.975, 3) s / 2 = 3.182446 * 0.645497 = 2.054275. Seeds 42/123/456: mean 67,
+    # s = 1, half-width t(0.975, 2) / sqrt(3) = 4.302653 / 1.732051 = 2.484138
+    assert rows(study, "power") == [["resnet18", "cifar100", "BitNet", "4", "67.50 ± 1.29",
+                                     "[65.45, 69.55]", "± 2.05", "[64.52, 69.48]", "± 2.48"]]
+    texts = svg_texts(study["processed"] / "figures" / "seeds.svg")  # TTQ's single seed 789: none
+    assert "resnet18 cifar100BitNetmean 67.50%, n = 4" in texts
+    assert not any(t.startswith("resnet18 cifar100TTQ") for t in texts)
