@@ -40,7 +40,7 @@ import quant
 
 NUM_CLASSES = 10
 MEAN, STD = [125.3, 123.0, 113.9], [63.0, 62.1, 66.7]  # CIFAR-10's statistics; any values time the same
-BITS = {"xnor": (1, 1), "dorefa": (2, 2)}  # (wbits, abits) each quantizer is timed at; the others take none
+BITS = {"xnor": (1, 1), "dorefa": (2, 2), "qnn": (2, 2)}  # (wbits, abits) each quantizer is timed at; the others take none
 
 
 # ----------------------------------------------------------------------------- command line

@@ -6,6 +6,7 @@ of --fake-data in each dataset's shape (FAKE_SHAPES).
 It holds no model, quantizer or training step (models.py, quant.py, train.py).
 """
 import pickle
+import shutil
 import sys
 from pathlib import Path
 
@@ -33,14 +34,31 @@ def _cifar_dir(data_dir, name):
     archive = {"cifar10": "cifar-10-python.tar.gz", "cifar100": "cifar-100-python.tar.gz"}[name]
     root = Path(data_dir)
     if not (root / folder).is_dir():
-        try:  # torchvision's downloader checks the md5 and skips the download when the archive is already there
-            from torchvision import datasets
-            cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
-            cls(str(root), train=True, download=True)
-        except Exception as e:  # offline, no space, bad archive: one line, not a traceback
-            fail(f"{name} not found in {root / folder} and could not be fetched ({type(e).__name__}); "
+        first = "data_batch_1" if name == "cifar10" else "train"
+        if (root / first).is_file():  # --data-dir names the release's folder itself
+            fail(f"{name} not found in {root / folder}, but its files are in {root} itself: "
+                 f"--data-dir D looks for them in D/{folder}")
+        from torchvision import datasets
+        cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
+        # torchvision's downloader checks the md5 and skips the download when the archive is already there
+        error = _fetch(lambda: cls(str(root), train=True, download=True), [root])
+        if error:  # offline, no space, bad archive: one line, not a traceback
+            fail(f"{name} not found in {root / folder} and could not be fetched ({error}); "
                  f"put {archive} (the python version) in {root} and run again")
     return root / folder
+
+
+def _fetch(download, folders):
+    """Run a downloader; the name of its error, or None. When it fails, the folders of `folders` that it
+    created are removed again, so that a failed fetch leaves nothing in the user's data folder."""
+    new = [f for f in folders if not f.exists()]
+    try:
+        download()
+        return None
+    except Exception as e:
+        for folder in new[:1]:  # the outermost new folder holds the others
+            shutil.rmtree(folder, ignore_errors=True)
+        return type(e).__name__
 
 
 def _read_pickle(path):
@@ -245,11 +263,15 @@ def load_mnist(data_dir, seed=0):
     names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
     find = lambda n: next((p for p in (raw / n, raw / (n + ".gz")) if p.exists()), None)
     if any(find(n) is None for n in names):
-        try:
-            from torchvision import datasets
-            datasets.MNIST(str(data_dir), train=True, download=True)
-        except Exception as e:
-            fail(f"mnist not found in {raw} and could not be fetched ({type(e).__name__}); "
+        for elsewhere in (Path(data_dir) / "raw", Path(data_dir)):  # --data-dir one level too deep
+            if any((elsewhere / (names[0] + ext)).is_file() for ext in ("", ".gz")):
+                fail(f"mnist not found in {raw}, but its files are in {elsewhere}: "
+                     "--data-dir D looks for them in D/MNIST/raw")
+        from torchvision import datasets
+        error = _fetch(lambda: datasets.MNIST(str(data_dir), train=True, download=True),
+                       [Path(data_dir), Path(data_dir) / "MNIST", raw])
+        if error:
+            fail(f"mnist not found in {raw} and could not be fetched ({error}); "
                  f"put {', '.join(n + '.gz' for n in names)} in {raw} and run again")
     train_x, train_y, test_x, test_y = (torch.from_numpy(_read_idx(find(n)).astype(np.int64 if "labels" in n else np.uint8))
                                         for n in names)
@@ -292,11 +314,15 @@ def load_dataset(name, data_dir, seed=0):
     data = DATASETS[name](data_dir, seed)
     if data.get("streamed"):
         return data
-    # per-channel statistics of the training images, for normalization on the device
-    x = data["train_x"][:10000].float()
-    data["mean"] = x.mean(dim=(0, 2, 3)).tolist()
-    data["std"] = x.std(dim=(0, 2, 3)).clamp_min(1.0).tolist()
+    data["mean"], data["std"] = channel_stats(data["train_x"])
     return data
+
+
+def channel_stats(train_x, sample=10_000):
+    """Per-channel mean and std of the training images, for normalization on the device, from every k-th
+    image: folder listings are class-major, so the first 10,000 would be the first classes only."""
+    x = train_x[::max(1, len(train_x) // sample)][:sample].float()
+    return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).clamp_min(1.0).tolist()
 
 
 # ----------------------------------------------------------------------------- augmentation

@@ -21,6 +21,7 @@ import torch
 
 import common
 import datasets
+import flags
 import qlayers
 import summary
 import train
@@ -33,7 +34,7 @@ FORMAT = "packed-weights/1"  # the layout pack() writes; unpack() reads it
 def rebuild(config):
     """The network of a run's configuration, built and quantized as train.py builds it (weights still to load)."""
     # --init-from only sets starting weights and TTQ's starting scales, which the loaded state replaces
-    args = argparse.Namespace(**{**vars(train.parse_args([])), **config, "init_from": None})
+    args = argparse.Namespace(**{**vars(flags.parse_args([])), **config, "init_from": None})
     return train.build(args, config["num_classes"], config["image_size"], config.get("in_channels", 3))[0]
 
 
@@ -199,7 +200,7 @@ def check_writable(run_dir):
 def eval_args(config, device, data_dir):
     """train.py's flags of the run, for datasets.prepare_data and train.evaluate: the same (or generated) test set,
     evaluated in float32 on `device`."""
-    return argparse.Namespace(**{**vars(train.parse_args([])), **config, "device": device, "amp": False,
+    return argparse.Namespace(**{**vars(flags.parse_args([])), **config, "device": device, "amp": False,
                                  "channels_last": False, "data_dir": data_dir or config.get("data_dir", "./data")})
 
 

@@ -12,6 +12,9 @@ import torch.nn.functional as F
 import quant
 
 
+NEEDS_BITS = ("dorefa", "qnn")  # k-bit methods: no default width (their 32/32 would train in full precision)
+
+
 def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
     """The reason a combination of options cannot work, or None."""
     if stochastic and method != "bc":
@@ -19,6 +22,9 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
     if quant.METHODS[method] is None:
         return None if (wbits, abits, ste) == (None, None, None) else "fp32 takes no --wbits, --abits or --ste"
     _, wchoices, achoices, takes_ste = quant.METHODS[method]
+    if method in NEEDS_BITS and (wbits is None or abits is None):
+        return (f"{method} needs its bit widths: --wbits and --abits, each one of "
+                f"{', '.join(map(str, wchoices))} (32: full precision)")
     for flag, value, choices in (("--wbits", wbits, wchoices), ("--abits", abits, achoices)):
         if value is not None and choices is None:
             return f"{method} has fixed bit widths; {flag} applies to: " + ", ".join(
@@ -158,9 +164,10 @@ def quantized_layers(model):
 
 def model_size(model):
     """(params, quantized weights, deployed bytes, fp32 bytes): quantized weights at their
-    method's bits, everything else (including the quantizers' scales) at 32 bits."""
+    method's bits, everything else (including the quantizers' scales) at 32 bits. A layer whose
+    method keeps 32-bit weights (DoReFa or QNN at --wbits 32) counts as full precision."""
     params = sum(p.numel() for p in model.parameters())
-    layers = quantized_layers(model)
+    layers = [m for m in quantized_layers(model) if m.quantizer.weight_bits < 32]
     quantized = sum(m.weight.numel() for m in layers)
     bits = sum(m.weight.numel() * m.quantizer.weight_bits for m in layers) + 32 * (params - quantized)
     return params, quantized, (bits + 7) // 8, 4 * params

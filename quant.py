@@ -476,8 +476,8 @@ class QNN(nn.Module):
 
 KBITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)
 # name -> (class, weight bit widths it takes, activation bit widths it takes, takes --ste); None means the flag
-# does not apply. Without the flag a method takes its class's default: TWN 2-bit weights, XNOR 32-bit inputs,
-# DoReFa and QNN 32/32
+# does not apply. Without the flag a method takes its class's default: TWN 2-bit weights, XNOR 32-bit inputs;
+# DoReFa and QNN have none (qlayers.NEEDS_BITS: train.py asks for both widths)
 METHODS = {
     "fp32": None,  # no conversion: the full-precision baseline
     "bitnet": (BitNet, None, None, False),

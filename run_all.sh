@@ -304,7 +304,7 @@ finish() {  # classify finished command $1 (exit status $2) by train.py's "run: 
     FAILURES+=("${CMDS[i]}"$'\n'"    ${reason:-exit status $rc} (log: $log)")
   elif [[ $line == *"(completed;"* ]]; then
     status=skipped
-  elif [[ $line == *"(resume from epoch"* ]]; then
+  elif [[ $line == *"(resuming at epoch"* ]]; then
     status=resumed
   else
     status=completed
@@ -314,7 +314,7 @@ finish() {  # classify finished command $1 (exit status $2) by train.py's "run: 
   printf '[%d/%d] %-9s %s (%ds)\n' "$DONE" "${#CMDS[@]}" "$status" "${dir:-${CMDS[i]}}" $((SECONDS - STARTED_AT[i]))
   if ((SMOKE)) && [[ $status != failed && -n $dir ]]; then  # 153 runs' checkpoints would fill ~27 GB
     rm -f "$dir/last.pt" "$dir/last.pt.prev"
-    [[ -n ${IS_DEP[$dir]:-} ]] || rm -f "$dir/best.pt"  # keep the teachers'
+    [[ -n ${IS_DEP[$dir]:-} ]] || rm -f "$dir/best.pt" "$dir/final.pt"  # keep the teachers'
   fi
 }
 

@@ -77,15 +77,41 @@ def git_commit():
         return None
 
 
-# flags that may change between a run and its resumption without changing what is computed (beyond rounding);
-# not --amp (bf16 arithmetic) or --compile (compiled code draws other random numbers than eager: stochastic BC, SR)
-RESUMABLE_CHANGES = {"epochs", "device", "workers", "threads", "quiet", "out", "data_dir", "steps_per_epoch",
-                     "channels_last", "world_size", "torch_version", "git_commit", "kd", "run_dir", "summary"}
-
-
-def check_same_run(saved, config):
-    # a key the saved run lacks was added to the config since (data_format): nothing to compare it with
-    changed = sorted(k for k in config if k not in RESUMABLE_CHANGES and k in saved and saved[k] != config[k])
+def check_same_run(saved, config, run_dir):
+    """A folder holds one run: one clear line and exit 2 when its config.json differs from these settings in any
+    field but the free ones (common.FREE_SETTINGS), finished or not. A field either side lacks is not compared:
+    the saved run predates it, or it is derived from the data after this check (stem, image size)."""
+    changed = sorted(k for k in config if k not in common.FREE_SETTINGS and k in saved and saved[k] != config[k])
     if changed:
-        diff = ", ".join(f"{k}: {saved.get(k)} -> {config[k]}" for k in changed)
-        common.fail(f"{config['run_dir']} holds a run with other settings ({diff}); pass --tag to start a new one")
+        diff = ", ".join(f"{k}: {saved[k]} -> {config[k]}" for k in changed)
+        common.fail(f"{run_dir} holds a run with other settings ({diff}); pass --tag NAME to train these "
+                    "settings in a folder of their own")
+
+
+def record_resumption(saved, config, epoch):
+    """The saved config.json with this resumption added to its 'resumed' list: the epoch it resumes at and the
+    free settings (threads, device, commit, ...) that differ from the run's start; the original values stay."""
+    changed = {k: config[k] for k in config
+               if k in common.FREE_SETTINGS and k != "resumed" and saved.get(k) != config[k]}
+    return dict(saved, resumed=saved.get("resumed", []) + [dict(at_epoch=epoch, **changed)])
+
+
+# ----------------------------------------------------------------------------- checkpoints a run starts from
+
+def load_final(path, flag, model_name, num_classes):
+    """The final.pt of a completed full-precision run of this architecture and class count, for --kd and
+    --init-from: never best.pt, whose epoch was chosen by test accuracy and would carry it into this run."""
+    try:
+        ckpt = common.load_checkpoint(path)
+        source, weights = ckpt["config"], ckpt["model"]
+    except Exception as e:
+        common.fail(f"cannot load {flag} {path}: {(str(e).splitlines() or [type(e).__name__])[0][:200]}")
+    if ckpt.get("kind") != "final":
+        common.fail(f"{flag} {path} is not a run's final weights: give its final.pt, written when the run "
+                    "completes (best.pt is chosen by test accuracy, which would leak into this run)")
+    if source.get("quant") != "fp32":
+        common.fail(f"{flag} {path} is a {source.get('quant')} model; {flag} takes a full-precision run")
+    if source.get("model") != model_name or source.get("num_classes") != num_classes:
+        common.fail(f"{flag} {path} holds a {source.get('model')} of {source.get('num_classes')} classes; "
+                    f"this run trains a {model_name} of {num_classes}")
+    return ckpt

@@ -86,7 +86,7 @@ def summarize(model, config):
     total_macs = sum(macs.values())
     deployed = (bits + 7) // 8
     return dict(title=title(config), rows=rows, other_params=other, totals=dict(
-        params=params, quantized=sum(r["weights"] for r in rows if r["method"] != "fp32"), deployed_bytes=deployed,
+        params=params, quantized=sum(r["weights"] for r in rows if r["kind"] != "fp"), deployed_bytes=deployed,
         fp32_bytes=4 * params, compression_ratio=4 * params / deployed, by_precision=by_precision,
         buffers=sum(b.numel() for b in model.buffers()), macs=total_macs,
         mac_share={k: sum(r["macs"] for r in rows if r["kind"] == k) / total_macs for k in KINDS}))

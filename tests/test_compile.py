@@ -8,6 +8,7 @@ import torch.nn as nn
 import common
 import datasets
 import devices
+import flags
 import qlayers
 import quant
 import train
@@ -132,7 +133,7 @@ def test_no_quantizer_waits_for_the_device_in_its_step():
 def test_a_steps_batch_draws_nothing_and_copies_nothing_from_the_host():
     # the epoch's crops, flips, order and mixup partners are drawn at its start and sent in one transfer; a step only
     # indexes them (on a GPU a draw or a tensor made from host values is a copy and a wait at every step)
-    args = train.resolve(train.parse_args(["--dataset", "cifar10", "--device", "cpu", "--batch-size", "8"]))
+    args = flags.resolve(flags.parse_args(["--dataset", "cifar10", "--device", "cpu", "--batch-size", "8"]))
     data = dict(train_x=torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8), train_y=torch.arange(40) % 10,
                 mean=torch.tensor([120.0, 110.0, 100.0]), std=torch.tensor([60.0, 60.0, 60.0]))
     draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)

@@ -8,6 +8,7 @@ from PIL import Image
 
 import common
 import datasets
+import flags
 from conftest import run_script
 
 
@@ -67,6 +68,8 @@ def test_cifar_offline_download_fails_with_one_line_naming_the_archive(tmp_path)
                    "--out", tmp_path / "raw", env=proxy, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "cifar-100-python.tar.gz" in r.stderr and str(tmp_path / "data") in r.stderr
+    # a run that cannot start leaves no run folder, and a failed fetch no folder in the data folder
+    assert not (tmp_path / "data").exists() and not (tmp_path / "raw").exists()
 
 
 def write_image(path, label, size=(8, 8), fmt="jpg"):
@@ -113,7 +116,7 @@ def test_cifar10_as_image_files_trains_as_cifar10_and_ttq_starts_from_it(tmp_pat
     assert r.returncode == 0, r.stderr
     fp32 = tmp_path / "raw" / "cifar10" / "resnet20" / "fp32_s42"
     assert common.read_json(fp32 / "config.json")["data_format"] == "images"
-    r = run_script("train.py", *flags, "--quant", "ttq", "--keep", "conv1,fc", "--init-from", fp32 / "best.pt")
+    r = run_script("train.py", *flags, "--quant", "ttq", "--keep", "conv1,fc", "--init-from", fp32 / "final.pt")
     assert r.returncode == 0, r.stderr
     assert common.read_json(tmp_path / "raw/cifar10/resnet20/ttq_keep-conv1-fc_s42/results.json")["status"] == "completed"
 
@@ -179,7 +182,7 @@ def test_random_crop_flip_takes_shifted_windows_of_the_padded_image():
 @pytest.mark.parametrize("dataset,augmented", [("mnist", False), ("cifar10", True)])
 def test_mnist_batches_are_not_cropped_or_flipped(dataset, augmented):
     import train
-    args = train.resolve(train.parse_args(["--dataset", dataset, "--device", "cpu", "--batch-size", "64"]))
+    args = flags.resolve(flags.parse_args(["--dataset", dataset, "--device", "cpu", "--batch-size", "64"]))
     x = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
     data = dict(train_x=x, train_y=torch.arange(64))
     draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 1)
@@ -200,7 +203,7 @@ class IndexImages(torch.utils.data.Dataset):
 def test_streamed_processes_load_only_their_share_of_each_batch_and_of_the_test_set():
     # under torchrun every process used to decode the whole global batch and evaluate the whole validation set
     import train
-    args = train.resolve(train.parse_args(["--dataset", "imagenet", "--device", "cpu", "--batch-size", "8",
+    args = flags.resolve(flags.parse_args(["--dataset", "imagenet", "--device", "cpu", "--batch-size", "8",
                                            "--workers", "0"]))
     args.world_size = 2
     data = dict(train=IndexImages(), test=IndexImages(), streamed=True)

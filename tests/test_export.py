@@ -17,6 +17,7 @@ import torch
 import bench_inference
 import common
 import datasets
+import flags
 import export
 import models
 import qlayers
@@ -135,7 +136,7 @@ def test_packed_size_is_the_deployed_size_plus_the_configuration(tmp_path, capsy
     # ResNet-18 rather than a tiny net: beside the k-bit codes the file holds the configuration, a zip record per
     # tensor, an index of the layers, and batch norm's running statistics (buffers, which qlayers.model_size leaves
     # out); on a ternary ResNet-20 the statistics alone are 8% of the deployed bytes, on ResNet-18 1.4%
-    args = train.resolve(train.parse_args(["--model", "resnet18", "--quant", "bitnet", *TINY]))
+    args = flags.resolve(flags.parse_args(["--model", "resnet18", "--quant", "bitnet", *TINY]))
     model, stem = train.build(args, 10, 8, 3)
     config = dict(vars(args), stem=stem, num_classes=10, image_size=8, in_channels=3)
     common.save_checkpoint(tmp_path / "best.pt", dict(model=model.state_dict(), config=config))
@@ -166,7 +167,7 @@ CONV1_MACS, FC_MACS = 16 * 27 * 32 * 32, 64 * 10
     (["--quant", "fp32"], dict(fp=RESNET20_MACS)),
 ])
 def test_summary_totals_equal_model_size_and_macs_counted_by_hand(flags, shares):
-    args = train.resolve(train.parse_args(["--model", "resnet20", "--dataset", "cifar10", "--device", "cpu", *flags]))
+    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10", "--device", "cpu", *flags]))
     model, stem = train.build(args, 10, 32, 3)
     layers = summary.summarize(model, dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3))
     t = layers["totals"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import common
+import flags
 from conftest import ROOT
 
 PHASE_RUNS = {"phase1": 22, "phase2": 27, "phase3": 18, "phase4": 54, "phase5": 14, "phase6": 18}
@@ -43,14 +44,13 @@ def flag(argv, name):
 
 def run_folder(line):
     """The folder train.py would write for a listed command: its own resolve() and default tag."""
-    import train
     argv = shlex.split(line)
     assert argv[:2] == ["python", "train.py"], line
     for name in ("--kd", "--init-from"):  # resolve() wants the checkpoints a run starts from to exist
         if flag(argv, name):
             Path(flag(argv, name)).parent.mkdir(parents=True, exist_ok=True)
             Path(flag(argv, name)).touch()
-    args = train.resolve(train.parse_args(argv[2:] + ["--device", "cpu"]))
+    args = flags.resolve(flags.parse_args(argv[2:] + ["--device", "cpu"]))
     return Path(args.out) / args.dataset / args.model / f"{args.tag}_s{args.seed}"
 
 
@@ -132,7 +132,7 @@ def test_run_folders_are_unique_and_kd_runs_read_phase1_teachers(tmp_path):
     for line in kd_lines:
         argv = shlex.split(line)
         teacher = Path(flag(argv, "--kd"))
-        assert teacher == out / flag(argv, "--dataset") / flag(argv, "--model") / "fp32_s42" / "best.pt"
+        assert teacher == out / flag(argv, "--dataset") / flag(argv, "--model") / "fp32_s42" / "final.pt"
         assert teacher.parent in teachers
     # the other studies: valid for train.py, and two different commands never share a run folder
     owner = {}
@@ -147,7 +147,7 @@ def test_a_kd_run_whose_teacher_is_missing_names_the_phase1_run(tmp_path):
     out = tmp_path / "raw"
     r = bash("phases/phase2.sh", env={"OUT": str(out)})
     assert r.returncode == 1
-    teacher = out / "cifar10/resnet18/fp32_s42/best.pt"
+    teacher = out / "cifar10/resnet18/fp32_s42/final.pt"
     assert (f"error: teacher {teacher} missing: run phase1 first "
             f"(python train.py --model resnet18 --dataset cifar10 --seed 42 --out {out})") in r.stderr.splitlines()
     assert not out.exists()  # nothing was started
@@ -160,7 +160,7 @@ def test_a_kd_run_whose_teacher_is_missing_names_the_phase1_run(tmp_path):
 
 def configuration(line):
     """A command line without its seed (and the seed in a KD teacher's folder): what a run differs in."""
-    return re.sub(r"--seed \d+|_s\d+/best.pt", "", line)
+    return re.sub(r"--seed \d+|_s\d+/final.pt", "", line)
 
 
 def test_the_seed_42_runs_hold_every_configuration_of_the_study():

@@ -42,7 +42,7 @@ def test_a_live_lock_refuses_a_second_process_and_a_dead_owners_lock_is_taken_ov
     owner = hold_lock(folder / "lock", "time.sleep(600)")
     try:
         assert owner.stdout.readline() == "locked\n"
-        r = run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags)
+        r = run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags)
         assert one_line_error(r) and f"pid {owner.pid}" in r.stderr
     finally:
         owner.kill()
@@ -52,7 +52,7 @@ def test_a_live_lock_refuses_a_second_process_and_a_dead_owners_lock_is_taken_ov
     assert zombie.stdout.readline() == "locked\n"
     while open(f"/proc/{zombie.pid}/stat").read().split(")")[1].split()[0] != "Z":
         time.sleep(0.01)
-    r = run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags)
+    r = run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags)
     zombie.wait()
     assert r.returncode == 0 and "stale lock" in r.stderr and not (folder / "lock").exists()
 
@@ -65,7 +65,7 @@ def test_a_corrupt_last_checkpoint_falls_back_to_the_previous_one(tmp_path, fast
     assert (folder / "last.pt.prev").exists()
     (folder / "last.pt").write_bytes((folder / "last.pt").read_bytes()[:1000])  # truncated, as by a crash
     r = run_script("train.py", *cmd)
-    assert r.returncode == 0 and "corrupt" in r.stderr and "resume from epoch" in r.stdout
+    assert r.returncode == 0 and "corrupt" in r.stderr and "resuming at epoch" in r.stdout
     a = common.load_checkpoint(tmp_path / "whole/synthetic/resnet20/bitnet_s0/last.pt")["model"]
     b = common.load_checkpoint(folder / "last.pt")["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -103,9 +103,9 @@ def test_atomic_write_keeps_the_old_file_when_the_disk_fills(tmp_path):
 
 
 def test_a_run_folder_with_other_settings_is_not_silently_reused(tmp_path, fast_flags):
-    assert run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags, "--tag", "x").returncode == 0
+    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags, "--tag", "x").returncode == 0
     (run_dir(tmp_path, "x") / "results.json").unlink()  # unfinished, so it would resume
-    r = run_script("train.py", *RESNET20, "--epochs", "1", "--lr", "0.2", *fast_flags, "--tag", "x")
+    r = run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", "--lr", "0.2", *fast_flags, "--tag", "x")
     assert one_line_error(r) and "lr: 0.05 -> 0.2" in r.stderr
 
 
@@ -113,7 +113,7 @@ def test_a_run_folder_with_other_settings_is_not_silently_reused(tmp_path, fast_
 def test_a_resumed_run_keeps_its_compile_and_amp_settings(tmp_path, capsys, key):
     # compiled code draws other random numbers than eager (stochastic BC, SR) and bf16 computes other values
     saved = dict(model="resnet20", compile=False, amp=False, threads=2, run_dir=str(tmp_path))
-    run_folder.check_same_run(saved, dict(saved, threads=1))  # a resumable change passes
+    run_folder.check_same_run(saved, dict(saved, threads=1), tmp_path)  # a free setting may change
     with pytest.raises(SystemExit) as e:
-        run_folder.check_same_run(saved, dict(saved, **{key: True}))
+        run_folder.check_same_run(saved, dict(saved, **{key: True}), tmp_path)
     assert e.value.code == 2 and f"{key}: False -> True" in capsys.readouterr().err

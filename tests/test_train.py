@@ -9,6 +9,7 @@ import torch
 
 import common
 import devices
+import flags
 import qlayers
 from conftest import ROOT, run_script
 
@@ -28,7 +29,8 @@ def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, q
     r = run_script("train.py", *RESNET20, *quant_flags, *fast_flags)
     assert r.returncode == 0, r.stderr
     folder = run_dir(tmp_path, tag)
-    assert {p.name for p in folder.iterdir()} == {"config.json", "results.json", "last.pt", "best.pt", "summary.md"}
+    assert {p.name for p in folder.iterdir()} == {"config.json", "results.json", "last.pt", "best.pt", "final.pt",
+                                               "summary.md"}
     results, config = common.read_json(folder / "results.json"), common.read_json(folder / "config.json")
     assert results["status"] == "completed" and results["epochs_completed"] == 3 and len(results["history"]) == 3
     assert results["best_top1"] > 30, results["history"]  # chance is 10%
@@ -47,7 +49,7 @@ def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, q
 
 
 def test_deployed_size_counts_ternary_layers_at_two_bits(tmp_path, fast_flags):
-    r = run_script("train.py", *RESNET20, "--epochs", "1", "--quant", "bitnet", "--fp32-conv1", *fast_flags)
+    r = run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", "--quant", "bitnet", "--fp32-conv1", *fast_flags)
     assert r.returncode == 0, r.stderr
     results = common.read_json(run_dir(tmp_path, "bitnet_keep-conv1") / "results.json")
     import models
@@ -80,7 +82,7 @@ def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_pa
     kill_after_first_epoch([*cmd, "--out", str(tmp_path / "killed")], folder)
     assert common.read_json(folder / "results.json")["status"] == "running"
     r = run_script("train.py", *cmd, "--out", tmp_path / "killed")
-    assert r.returncode == 0 and "resume from epoch" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and "resuming at epoch" in r.stdout, r.stdout + r.stderr
     a = common.load_checkpoint(tmp_path / "whole/synthetic/resnet20/bitnet_s0/last.pt")
     b = common.load_checkpoint(folder / "last.pt")
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
@@ -91,16 +93,16 @@ def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_pa
 
 
 def test_kd_with_a_teacher_of_another_architecture_is_a_clear_error(tmp_path, fast_flags):
-    assert run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags).returncode == 0
-    teacher = run_dir(tmp_path, "fp32") / "best.pt"
+    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags).returncode == 0
+    teacher = run_dir(tmp_path, "fp32") / "final.pt"
     r = run_script("train.py", "--model", "resnet32", "--epochs", "1", "--quant", "bitnet", "--kd", teacher, *fast_flags)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "teacher" in r.stderr and "resnet20" in r.stderr and "resnet32" in r.stderr
+    assert "--kd" in r.stderr and "resnet20" in r.stderr and "resnet32" in r.stderr
 
 
 def test_kd_with_a_matching_teacher_trains(tmp_path, fast_flags):
-    assert run_script("train.py", *RESNET20, "--epochs", "1", *fast_flags).returncode == 0
-    teacher = run_dir(tmp_path, "fp32") / "best.pt"
+    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags).returncode == 0
+    teacher = run_dir(tmp_path, "fp32") / "final.pt"
     r = run_script("train.py", *RESNET20, "--quant", "bitnet", "--kd", teacher, *fast_flags)
     assert r.returncode == 0, r.stderr
     results = common.read_json(run_dir(tmp_path, "bitnet_kd") / "results.json")
@@ -125,7 +127,7 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, fast_flags, flags
 def test_stem_auto_picks_cifar_for_small_inputs_and_imagenet_for_large():
     import models
     import train
-    args = train.resolve(train.parse_args(["--device", "cpu"]))
+    args = flags.resolve(flags.parse_args(["--device", "cpu"]))
     _, stem_small = train.build(args, 10, 32, 3)
     _, stem_large = train.build(args, 10, 224, 3)
     assert (stem_small, stem_large) == ("cifar", "imagenet")
@@ -140,19 +142,19 @@ def test_stem_auto_picks_cifar_for_small_inputs_and_imagenet_for_large():
 def test_lr_schedule_warms_up_then_follows_the_cosine():
     import math
     import train
-    args = train.resolve(train.parse_args(["--epochs", "10", "--warmup-epochs", "2", "--lr", "0.1", "--min-lr", "0",
+    args = flags.resolve(flags.parse_args(["--epochs", "10", "--warmup-epochs", "2", "--lr", "0.1", "--min-lr", "0",
                                            "--device", "cpu"]))
     assert math.isclose(train.lr_at(args, 0, 5), 0.1 / 10) and math.isclose(train.lr_at(args, 9, 5), 0.1)
     # half way through the 40 post-warm-up steps the cosine is at half the peak
     assert math.isclose(train.lr_at(args, 10 + 20, 5), 0.05)
-    step = train.resolve(train.parse_args(["--schedule", "step", "--milestones", "4,8", "--warmup-epochs", "0",
+    step = flags.resolve(flags.parse_args(["--schedule", "step", "--milestones", "4,8", "--warmup-epochs", "0",
                                            "--epochs", "10", "--device", "cpu"]))
     assert [round(train.lr_at(step, e * 5, 5), 6) for e in (0, 4, 8)] == [0.1, 0.01, 0.001]
 
 
 def test_ttq_scales_train_in_their_own_group_without_weight_decay():
     import train
-    args = train.resolve(train.parse_args(["--model", "resnet20", "--quant", "ttq", "--device", "cpu", "--scale-lr", "0.01"]))
+    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--quant", "ttq", "--device", "cpu", "--scale-lr", "0.01"]))
     model, _ = train.build(args, 10, 32, 3)
     weights, scales = train.make_optimizer(args, model).param_groups
     assert len(scales["params"]) == 2 * len(qlayers.quantized_layers(model))
@@ -163,7 +165,7 @@ def test_ttq_scales_train_in_their_own_group_without_weight_decay():
 def test_channels_last_defaults_to_the_layout_measured_faster_on_a_cpu():
     import train
     # bench.py --layout both measured NHWC faster for the ResNets and slower for LeNet-5 on a CPU; CUDA always NHWC
-    layout = lambda *flags: train.resolve(train.parse_args(list(flags))).channels_last
+    layout = lambda *argv: flags.resolve(flags.parse_args(list(argv))).channels_last
     assert layout("--model", "resnet20", "--device", "cpu") is True
     assert layout("--model", "resnet18", "--quant", "bitnet", "--device", "cpu") is True
     assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu") is False

@@ -1,0 +1,221 @@
+"""train.py's command line: every flag with its default, the checks of their values (one clear line and exit
+code 2 for a name, number or combination that cannot work), the defaults that depend on the device and dataset,
+and a run's default name. Nothing here loads data, builds a model or writes a file.
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+import common
+import datasets
+import devices
+import models
+import qlayers
+import quant
+
+AUGMENT_DATASETS = ("cifar10", "tiny-imagenet")  # mixup and label smoothing on these, as in the study
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown after every flag's help, except where the help says it in words: a --no-X switch (its
+    True would read as 'on') and a default that depends on the dataset or device (None would read as 'none')."""
+
+    def _get_help_string(self, action):
+        switch_off = action.nargs == 0 and action.default is True and action.const is False
+        if switch_off or (action.default in (None, "") and "default" in (action.help or "")):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Train one network, full precision or quantized, on one dataset, "
+                                            "and write its run folder.", formatter_class=HelpFormatter)
+    a = p.add_argument
+    a("--model", default="resnet18", help=f"one of: {', '.join(models.MODELS)}")
+    a("--dataset", default="cifar10", help=f"one of: {', '.join(datasets.DATASETS)}")
+    a("--data-dir", default="./data", help="where datasets live (and are downloaded to)")
+    a("--fake-data", action="store_true",
+      help="replace the images by generated ones with the dataset's shape and class count (offline checks)")
+    a("--fake-size", type=int, default=None, help="--fake-data image size (default: the dataset's own)")
+    a("--quant", default="fp32", help=f"one of: {', '.join(quant.METHODS)}")
+    a("--stem", default="auto", choices=["auto", "cifar", "imagenet"],
+      help="ResNet-18/50 stem; auto: cifar (3x3/1, no max-pool) up to 64 px, imagenet (7x7/2 + max-pool) above")
+    a("--keep", default="", help="comma-separated layers kept in full precision, e.g. conv1,layer1,fc (default: none)")
+    a("--fp32-conv1", action="store_true", help="shorthand for --keep conv1")
+    a("--no-sub-ln", dest="sub_ln", action="store_false",
+      help="bitnet: drop the LayerNorm before activation quantization (kept by default)")
+    a("--ttq-threshold", type=float, default=0.05, help="ttq: delta = t * max|w| per layer")
+    a("--scale-lr", type=float, default=0.01, help="ttq: the scales' lr as a fraction of --lr (no weight decay)")
+    a("--wbits", type=int, default=None,
+      help="weight bits for xnor, twn (default 2), dorefa and qnn (required; 32: full precision)")
+    a("--abits", type=int, default=None,
+      help="activation bits for xnor (default 32), dorefa and qnn (required; 32: full precision)")
+    a("--ste", default=None, help=f"backward of sign/ternary for twn, bc, xnor, qnn: {', '.join(quant.SURROGATES)} "
+                                 "(default: each method's own)")
+    a("--stochastic", action="store_true", help="bc: stochastic binarization (+1 with p = clip((w+1)/2, 0, 1))")
+    a("--clip-factor", type=float, default=None,
+      help="after every step clip each quantized layer's latent weights to [-f*std(W), f*std(W)] "
+           "(default: no clipping)")
+    a("--no-bn", dest="bn", action="store_false",
+      help="replace batch norm by the identity (BN ablation; batch norm is on by default)")
+    a("--shortcut", default="A", choices=["A", "B"],
+      help="ResNet-20..56, WRN: A = zero-padded identity, B = 1x1 projection where shapes change")
+    a("--init-from", default=None, metavar="FINAL_PT",
+      help="start from a full-precision run's final weights (its final.pt, written when it completes; "
+           "default: random initialization)")
+    a("--report", default="final", choices=["final", "best", "ttq-avg"],
+      help="report_top1: final epoch, best epoch, or the mean of the last 10 epochs (TTQ paper)")
+    a("--kd", default=None, metavar="TEACHER_FINAL_PT",
+      help="distil from a full-precision run's final weights (its final.pt; default: no distillation)")
+    a("--kd-temperature", type=float, default=4.0, help="KD: softmax temperature T")
+    a("--kd-alpha", type=float, default=0.9, help="loss = alpha*T^2*KL(student/T || teacher/T) + (1-alpha)*CE")
+    a("--seed", type=int, default=0, help="seeds the weights, the data order and every random draw")
+    a("--epochs", type=int, default=300, help="training epochs")
+    a("--batch-size", type=int, default=128, help="images per step (over all processes under torchrun)")
+    a("--optimizer", default="sgd", choices=["sgd", "adam"], help="optimizer of the weights")
+    a("--lr", type=float, default=0.1, help="peak learning rate")
+    a("--momentum", type=float, default=0.9, help="SGD momentum")
+    a("--nesterov", action=argparse.BooleanOptionalAction, default=True, help="SGD: Nesterov momentum")
+    a("--weight-decay", type=float, default=5e-4, help="L2 weight decay of the weights (not of TTQ's scales)")
+    a("--schedule", default="cosine", choices=["cosine", "step"], help="learning-rate schedule after warm-up")
+    a("--milestones", default="150,225", help="step schedule: epochs at which lr is multiplied by --gamma")
+    a("--gamma", type=float, default=0.1, help="step schedule: the lr's factor at each milestone")
+    a("--warmup-epochs", type=int, default=None,
+      help="linear warm-up epochs (default: 5, or epochs - 1 when the run is shorter)")
+    a("--min-lr", type=float, default=1e-5, help="cosine schedule's final lr")
+    a("--mixup", type=float, default=None, help="mixup alpha; default 0.2 on cifar10 and tiny-imagenet, else 0")
+    a("--label-smoothing", type=float, default=None, help="default 0.1 on cifar10 and tiny-imagenet, else 0")
+    a("--out", default="results/raw", help="results root")
+    a("--tag", default=None, help="run name; default built from the configuration, e.g. bitnet_keep-conv1_kd")
+    a("--steps-per-epoch", type=int, default=None, help="cap on training steps per epoch (smoke runs, benchmarks; "
+                                                            "default: the whole training set)")
+    a("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1, ...")
+    a("--workers", type=int, default=8, help="DataLoader worker processes (imagenet only; the others live in memory)")
+    a("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
+    a("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+      help="NHWC memory; default on for cuda, and on a CPU for the ResNets (measured faster there)")
+    a("--compile", action=argparse.BooleanOptionalAction, default=None,
+      help="torch.compile the model as one graph (a model it cannot compile is an error); default on for cuda")
+    a("--quiet", action="store_true", help="no progress bars (they are off anyway when not on a terminal)")
+    a("--summary", action="store_true", help="print the model's per-layer summary (bits, bytes, MACs), train nothing")
+    return p.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------- the checks
+
+# flag -> (the test its value must pass, what the value must be); None (not given) passes
+NUMBER_RULES = {
+    "epochs": (lambda v: v >= 1, "at least 1"),
+    "batch_size": (lambda v: v >= 1, "at least 1"),
+    "steps_per_epoch": (lambda v: v >= 1, "at least 1"),
+    "lr": (lambda v: v > 0, "positive"),
+    "min_lr": (lambda v: v >= 0, "at least 0"),
+    "weight_decay": (lambda v: v >= 0, "at least 0"),
+    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "gamma": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "warmup_epochs": (lambda v: v >= 0, "at least 0"),
+    "mixup": (lambda v: v >= 0, "at least 0 (0: no mixup)"),
+    "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "kd_temperature": (lambda v: v > 0, "positive"),
+    "kd_alpha": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "ttq_threshold": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "scale_lr": (lambda v: v > 0, "positive"),
+    "clip_factor": (lambda v: v > 0, "positive"),
+    "fake_size": (lambda v: v >= 8, "at least 8"),
+    "workers": (lambda v: v >= 0, "at least 0"),
+    "threads": (lambda v: v >= 0, "at least 0"),
+}
+
+
+def check_numbers(args):
+    """One line and exit 2 for a number no run can use, before anything is loaded or written."""
+    for name, (ok, rule) in NUMBER_RULES.items():
+        value = getattr(args, name)
+        if value is not None and not ok(value):
+            common.fail(f"--{name.replace('_', '-')} must be {rule}, got {value:g}")
+    if args.warmup_epochs is not None and args.warmup_epochs >= args.epochs:
+        common.fail(f"--warmup-epochs {args.warmup_epochs} leaves no epoch after the warm-up of "
+                    f"--epochs {args.epochs}; give fewer warm-up epochs")
+    try:
+        args.milestones = [int(m) for m in str(args.milestones).split(",") if m]
+    except ValueError:
+        common.fail(f"--milestones takes comma-separated epochs, got '{args.milestones}'")
+    if any(m < 1 for m in args.milestones):
+        common.fail(f"--milestones are epochs, at least 1, got {','.join(map(str, args.milestones))}")
+
+
+def check_device(device):
+    """A CUDA device that is not there is an error, never a silent run on the CPU."""
+    if not device.startswith("cuda"):
+        return
+    if not torch.cuda.is_available():
+        common.fail(f"--device {device}: no CUDA GPU is visible (torch {torch.__version__}); "
+                    "pass --device cpu to train on the CPU")
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if index >= torch.cuda.device_count():
+        common.fail(f"--device {device}: only {torch.cuda.device_count()} GPU(s) are visible")
+
+
+def resolve(args):
+    """Check names, numbers and combinations (one clear line and exit 2 when wrong) and fill in defaults."""
+    for value, registry, what in ((args.model, models.MODELS, "model"),
+                                  (args.dataset, datasets.DATASETS, "dataset"),
+                                  (args.quant, quant.METHODS, "quantizer")):
+        if value not in registry:
+            common.fail(f"unknown {what} '{value}'; choose one of: {', '.join(registry)}")
+    args.keep = [k for k in args.keep.split(",") if k] + (["conv1"] if args.fp32_conv1 else [])
+    args.keep = list(dict.fromkeys(args.keep))
+    problem = qlayers.check_options(args.quant, args.wbits, args.abits, args.ste, args.stochastic)
+    if problem:
+        common.fail(problem)
+    for flag, path in (("--init-from", args.init_from), ("--kd", args.kd)):
+        if path and not Path(path).is_file():
+            common.fail(f"{flag} {path} not found; train that run first (it writes final.pt when it completes)")
+    if args.fake_data and args.dataset not in datasets.FAKE_SHAPES:
+        common.fail(f"--fake-data needs a dataset of known shape: {', '.join(datasets.FAKE_SHAPES)}")
+    check_numbers(args)
+    args.warmup_epochs = min(5, args.epochs - 1) if args.warmup_epochs is None else args.warmup_epochs
+    augment = args.dataset in AUGMENT_DATASETS
+    args.mixup = (0.2 if augment else 0.0) if args.mixup is None else args.mixup
+    args.label_smoothing = (0.1 if augment else 0.0) if args.label_smoothing is None else args.label_smoothing
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    check_device(args.device)
+    on_cuda = args.device.startswith("cuda")
+    args.amp = on_cuda if args.amp is None else args.amp
+    if args.channels_last is None:
+        args.channels_last = devices.default_channels_last(args.device, args.model)
+    args.compile = on_cuda if args.compile is None else args.compile
+    args.tag = args.tag or default_tag(args)
+    args.world_size = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's process count
+    args.quiet = args.quiet or not sys.stderr.isatty()
+    return args
+
+
+def default_tag(args):
+    parts = [args.quant]
+    if args.keep:
+        parts.append("keep-" + "-".join(args.keep))
+    if args.stem != "auto":
+        parts.append(f"stem-{args.stem}")
+    if args.wbits or args.abits:
+        parts.append(f"w{args.wbits or 32}a{args.abits or 32}")
+    if args.ste:
+        parts.append(f"ste-{args.ste}")
+    if args.stochastic:
+        parts.append("stochastic")
+    if args.clip_factor:
+        parts.append(f"clip{args.clip_factor:g}")
+    if not args.bn:
+        parts.append("nobn")
+    if args.shortcut != "A":
+        parts.append(f"shortcut{args.shortcut}")
+    if args.kd:
+        parts.append("kd")
+    if args.batch_size != 128:
+        parts.append(f"bs{args.batch_size}")
+    return "_".join(parts)

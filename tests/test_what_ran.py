@@ -1,0 +1,263 @@
+"""What a user reads is what ran: a run folder holds one run's settings, finished or not; a k-bit method
+trains at the widths it was given; teachers and fine-tunes start from final weights; an interrupted or failed
+run says so in one line and in results.json; evaluation changes nothing; impossible numbers are refused."""
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import common
+import datasets
+import flags
+import qlayers
+import summary
+import train
+from conftest import ROOT, run_script
+
+TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs", "2",
+        "--steps-per-epoch", "2"]
+
+
+def folder(out, tag, seed=0):
+    return out / "synthetic" / "resnet20" / f"{tag}_s{seed}"
+
+
+def main(*argv):
+    """train.main in this process; its exit code, a user error's SystemExit caught."""
+    try:
+        return train.main([str(a) for a in argv])
+    except SystemExit as e:
+        return e.code
+
+
+def error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+# ----------------------------------------------------------------------------- one folder, one run's settings
+
+def test_a_finished_run_rerun_with_other_settings_is_refused_naming_each_change(tmp_path, capsys):
+    assert main(*TINY, "--out", tmp_path) == 0
+    capsys.readouterr()
+    assert main(*TINY, "--out", tmp_path, "--lr", "0.05", "--weight-decay", "0") == 2
+    line = error_line(capsys)
+    assert "lr: 0.1 -> 0.05" in line and "weight_decay: 0.0005 -> 0.0" in line and "--tag" in line
+    assert main(*TINY, "--out", tmp_path, "--epochs", "3") == 2 and "epochs: 2 -> 3" in error_line(capsys)
+    assert main(*TINY, "--out", tmp_path, "--ttq-threshold", "0.1") == 2  # not a ttq run, still a setting
+    # settings that change nothing computed stay free; the finished run is reported, not retrained
+    assert main(*TINY, "--out", tmp_path, "--workers", "1", "--data-dir", tmp_path / "elsewhere") == 0
+    assert "nothing to do" in capsys.readouterr().out
+    # a sweep with --tag trains the new setting in its own folder
+    assert main(*TINY, "--out", tmp_path, "--lr", "0.05", "--tag", "lr0.05") == 0
+    lrs = [common.read_json(folder(tmp_path, t) / "config.json")["lr"] for t in ("fp32", "lr0.05")]
+    assert lrs == [0.1, 0.05]
+
+
+def interrupt_at_evaluation(monkeypatch, call, exception):
+    """train.evaluate raises `exception` at its call-th call (1-based): mid-run, after call - 1 epochs."""
+    calls, evaluate = [0], train.evaluate
+
+    def failing(*a, **k):
+        calls[0] += 1
+        if calls[0] == call:
+            raise exception
+        return evaluate(*a, **k)
+    monkeypatch.setattr(train, "evaluate", failing)
+
+
+def test_a_resumed_run_keeps_what_it_computes_and_its_original_config(tmp_path, capsys, monkeypatch):
+    cmd = [*TINY, "--epochs", "3", "--out", tmp_path]
+    interrupt_at_evaluation(monkeypatch, 2, KeyboardInterrupt())
+    assert main(*cmd) == 130
+    assert capsys.readouterr().err.strip() == "interrupted in epoch 2; rerun the same command to resume"
+    monkeypatch.undo()
+    for changed, diff in ((["--epochs", "5"], "epochs: 3 -> 5"),
+                          (["--steps-per-epoch", "3"], "steps_per_epoch: 2 -> 3")):
+        cmd_changed = cmd + changed
+        assert main(*cmd_changed) == 2 and diff in error_line(capsys)
+    assert main(*cmd, "--workers", "1") == 0
+    assert "resuming at epoch 2" in capsys.readouterr().out
+    config = common.read_json(folder(tmp_path, "fp32") / "config.json")
+    assert config["workers"] == 8 and config["resumed"] == [dict(at_epoch=2, workers=1)]
+    assert common.read_json(folder(tmp_path, "fp32") / "results.json")["epochs_completed"] == 3
+
+
+def test_a_run_that_raises_after_starting_is_recorded_as_failed(tmp_path, monkeypatch):
+    interrupt_at_evaluation(monkeypatch, 2, RuntimeError("out of memory\nmore detail"))
+    with pytest.raises(RuntimeError):
+        main(*TINY, "--out", tmp_path)
+    results = common.read_json(folder(tmp_path, "fp32") / "results.json")
+    assert results["status"] == "failed" and results["failed_epoch"] == 2
+    assert results["message"] == "RuntimeError: out of memory" and results["epochs_completed"] == 1
+    monkeypatch.undo()
+    assert main(*TINY, "--out", tmp_path) == 0  # a rerun resumes it
+    assert common.read_json(folder(tmp_path, "fp32") / "results.json")["status"] == "completed"
+
+
+def test_sigint_mid_epoch_is_one_line_and_the_rerun_ends_as_an_uninterrupted_run(tmp_path):
+    cmd = [sys.executable, "train.py", *TINY, "--epochs", "3", "--steps-per-epoch", "12", "--threads", "1"]
+    proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "cut")], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,  # SIGINT as in a terminal, even under a
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # background job
+    results = folder(tmp_path / "cut", "fp32") / "results.json"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and not results.exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert err.strip() in (f"interrupted in epoch {e}; rerun the same command to resume" for e in (2, 3))
+    rerun = subprocess.run([*cmd, "--out", str(tmp_path / "cut")], cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0 and "(resuming at epoch" in rerun.stdout
+    whole = subprocess.run([*cmd, "--out", str(tmp_path / "whole")], cwd=ROOT, capture_output=True, text=True)
+    assert whole.returncode == 0
+    a, b = (common.load_checkpoint(folder(tmp_path / d, "fp32") / "final.pt")["model"] for d in ("cut", "whole"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+# ----------------------------------------------------------------------------- what a method trains at
+
+def test_a_k_bit_method_without_its_widths_is_refused(capsys):
+    for method in ("dorefa", "qnn"):
+        with pytest.raises(SystemExit) as e:
+            flags.resolve(flags.parse_args(["--quant", method, "--device", "cpu"]))
+        assert e.value.code == 2 and f"{method} needs its bit widths" in error_line(capsys)
+        with pytest.raises(SystemExit):
+            flags.resolve(flags.parse_args(["--quant", method, "--wbits", "2", "--device", "cpu"]))
+        capsys.readouterr()
+    assert flags.resolve(flags.parse_args(["--quant", "dorefa", "--wbits", "32", "--abits", "32"])).wbits == 32
+
+
+def test_only_weights_below_32_bits_count_as_quantized():
+    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--quant", "dorefa", "--wbits", "32",
+                                           "--abits", "4", "--device", "cpu"]))
+    model, stem = train.build(args, 10, 32, 3)
+    params, quantized, size, fp32 = qlayers.model_size(model)
+    config = dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3)
+    assert quantized == 0 and size == fp32 == 4 * params
+    assert summary.summarize(model, config)["totals"]["quantized"] == 0
+    args.wbits = 2
+    model, _ = train.build(args, 10, 32, 3)
+    convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert qlayers.model_size(model)[1] == sum(m.weight.numel() for m in convs)  # every layer: no --keep
+
+
+# ----------------------------------------------------------------------------- starting from another run
+
+def test_teachers_and_fine_tunes_take_final_weights_never_the_test_selected_best(tmp_path, capsys):
+    assert main(*TINY, "--out", tmp_path) == 0
+    fp32 = folder(tmp_path, "fp32")
+    final = common.load_checkpoint(fp32 / "final.pt")
+    assert final["kind"] == "final" and final["epoch"] == 2
+    assert all(torch.equal(final["model"][k], common.load_checkpoint(fp32 / "last.pt")["model"][k])
+               for k in final["model"])
+    for flag in ("--kd", "--init-from"):
+        capsys.readouterr()
+        assert main(*TINY, "--out", tmp_path, "--quant", "ttq", flag, fp32 / "best.pt") == 2
+        assert "not a run's final weights" in error_line(capsys)
+    assert main(*TINY, "--out", tmp_path, "--quant", "bitnet", "--kd", fp32 / "final.pt") == 0
+    assert main(*TINY, "--out", tmp_path, "--quant", "ttq", "--init-from", fp32 / "final.pt") == 0
+    kd, tuned = (common.read_json(folder(tmp_path, t) / "config.json") for t in ("bitnet_kd", "ttq"))
+    assert kd["kd"] == str(fp32 / "final.pt") and kd["kd_epoch"] == 2 and kd["init_from_epoch"] is None
+    assert tuned["init_from"] == str(fp32 / "final.pt") and tuned["init_from_epoch"] == 2
+    # another model, or a quantized one, is one line naming both
+    capsys.readouterr()
+    assert main(*TINY, "--out", tmp_path, "--model", "resnet32", "--init-from", fp32 / "final.pt") == 2
+    line = error_line(capsys)
+    assert "resnet20" in line and "resnet32" in line
+    assert main(*TINY, "--out", tmp_path, "--init-from", folder(tmp_path, "ttq") / "final.pt", "--tag", "x") == 2
+    assert "is a ttq model" in error_line(capsys)
+    assert not folder(tmp_path, "x").exists() and not (tmp_path / "synthetic" / "resnet32").exists()
+
+
+# ----------------------------------------------------------------------------- evaluation and data
+
+METHOD_FLAGS = {"fp32": [], "bitnet": [], "ttq": [], "twn": [], "bc": [], "bc-stochastic": ["--stochastic"],
+                "sr": [], "xnor": ["--wbits", "1", "--abits", "1"], "dorefa": ["--wbits", "2", "--abits", "2"],
+                "qnn": ["--wbits", "1", "--abits", "1"]}
+
+
+@pytest.mark.parametrize("name", METHOD_FLAGS)
+def test_evaluating_twice_gives_the_same_numbers_and_changes_no_parameter_or_buffer(name):
+    argv = [*TINY, "--quant", name.split("-")[0], *METHOD_FLAGS[name]]
+    args = flags.resolve(flags.parse_args(argv))
+    data = datasets.prepare_data(args)
+    model, _ = train.build(args, 10, 16, 3)
+    state = dict(step=0, last_loss=None)  # two steps, so that running statistics and scales have moved
+    train.train_epoch(args, 0, model, model, None, train.make_optimizer(args, model), data, state, 2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    first, second = train.evaluate(args, model, data), train.evaluate(args, model, data)
+    assert first == second
+    after = model.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_normalization_statistics_come_from_the_whole_training_set(monkeypatch):
+    # a class-major listing: 10,000 black images of the first classes, then 40,000 of grey 200
+    x = torch.cat([torch.zeros(10_000, 3, 2, 2), torch.full((40_000, 3, 2, 2), 200.0)]).to(torch.uint8)
+    stand_in = dict(train_x=x, train_y=torch.zeros(50_000, dtype=torch.long), test_x=x[:4],
+                    test_y=torch.zeros(4, dtype=torch.long), num_classes=2, classes=["a", "b"])
+    monkeypatch.setitem(datasets.DATASETS, "class-major", lambda data_dir, seed: dict(stand_in))
+    data = datasets.load_dataset("class-major", None)
+    assert data["mean"] == pytest.approx([160.0] * 3, abs=0.1)  # 4/5 of the images are 200
+    assert data["std"] == pytest.approx([80.0] * 3, abs=0.1)
+
+
+def test_the_run_records_its_normalization(tmp_path):
+    assert main(*TINY, "--out", tmp_path) == 0
+    config = common.read_json(folder(tmp_path, "fp32") / "config.json")
+    data = datasets.load_dataset("synthetic", None, 0)
+    assert config["norm_mean"] == [round(v, 4) for v in data["mean"]] and len(config["norm_std"]) == 3
+
+
+def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, capsys):
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    with pytest.raises(SystemExit):
+        datasets.load_dataset("mnist", tmp_path / "data")
+    line = error_line(capsys)
+    assert str(tmp_path / "data" / "raw") in line and "D/MNIST/raw" in line
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["raw"]  # nothing created
+
+
+# ----------------------------------------------------------------------------- impossible input
+
+@pytest.mark.parametrize("argv,words", [
+    (["--lr", "0"], "--lr must be positive"),
+    (["--lr", "-0.1"], "--lr must be positive"),
+    (["--weight-decay", "-0.0001"], "--weight-decay must be at least 0"),
+    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--epochs", "3", "--warmup-epochs", "3"], "--warmup-epochs 3 leaves no epoch"),
+    (["--momentum", "1.5"], "--momentum must be in [0, 1)"),
+    (["--kd-alpha", "2"], "--kd-alpha must be in [0, 1]"),
+    (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
+    (["--milestones", "0,10"], "--milestones are epochs"),
+])
+def test_an_impossible_number_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
+    assert main(*TINY, "--out", tmp_path, *argv) == 2
+    assert words in error_line(capsys)
+    assert not tmp_path.joinpath("synthetic").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible")
+def test_a_cuda_device_without_a_gpu_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(*TINY, "--out", tmp_path, "--device", "cuda") == 2
+    assert "no CUDA GPU is visible" in error_line(capsys)
+
+
+def test_help_shows_every_default_and_says_what_a_no_switch_turns_off():
+    text = run_script("train.py", "--help").stdout
+    entries = [e for e in ("\n" + text.split("options:")[1]).split("\n  -") if e.strip()]
+    for entry in entries:
+        flag = entry.split()[0]
+        if flag in ("h,", "-no-bn", "-no-sub-ln"):
+            continue
+        assert "default" in " ".join(entry.split()), flag
+    for flag in ("-no-bn", "-no-sub-ln"):
+        entry = " ".join(next(e for e in entries if e.startswith(flag)).split())
+        assert "(default: True)" not in entry and "by default" in entry
