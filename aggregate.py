@@ -34,9 +34,11 @@ from stats import mean_std, t_interval
 RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "best_top5", "final_top1", "final_top5",
                   "epochs_completed", "wall_seconds", "train_images_per_second", "params",
                   "quantized_params", "model_size_bytes", "fp32_size_bytes", "diverged_epoch"]
-# config fields that are not settings of a recipe: the seed, and those that change nothing computed
-PER_RUN_FIELDS = {"seed"} | FREE_SETTINGS
-# paths (teacher checkpoint, initial weights) usually name a per-seed file: a configuration keys on "set or not"
+# config fields that are not settings of a recipe: the seed, those that change nothing computed, and the
+# normalization statistics, read off each run's data (a synthetic set's depend on its seed)
+PER_RUN_FIELDS = {"seed", "norm_mean", "norm_std"} | FREE_SETTINGS
+# checkpoints a run starts from (teacher, initial weights) name a per-seed file under a free results root:
+# a configuration keys on the run they come from without its seed (source_run)
 PATH_FIELDS = {"kd", "init_from"}
 # columns read back as text; all others are JSON values (numbers, true/false, lists)
 TEXT_COLUMNS = {"dataset", "model", "tag", "status", "reason", "path", "quant", "stem", "kd", "init_from",
@@ -135,9 +137,17 @@ def write_csv(path, columns, rows):
         writer.writerows([[cell(row.get(c)) for c in columns] for row in rows])
 
 
+def source_run(path):
+    """'dataset/model/tag' of the run folder holding checkpoint `path`, without its seed, or None."""
+    if not path:
+        return None
+    *where, name = Path(path).parts[-4:-1]
+    return "/".join([*where, re.sub(r"_s\d+$", "", name)])
+
+
 def configuration(row, config_columns):
     """The settings that make a configuration: every config field but the per-run ones."""
-    return {c: bool(row.get(c)) if c in PATH_FIELDS else row.get(c)
+    return {c: source_run(row.get(c)) if c in PATH_FIELDS else row.get(c)
             for c in config_columns if c not in PER_RUN_FIELDS}
 
 

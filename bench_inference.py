@@ -16,6 +16,7 @@ import torch.nn as nn
 
 import bench
 import export
+import flags
 import train
 
 
@@ -52,8 +53,8 @@ def inference_models(model_name, quant_name, image_size):
     """{variant: (model in eval mode, bytes of its weights and state)} of one configuration, randomly initialized
     (the speed does not depend on the values): "fp32" for the full-precision network, else VARIANTS."""
     bits = bench.BITS.get(quant_name)
-    flags = ["--model", model_name, "--quant", quant_name, "--device", "cpu"]
-    args = train.resolve(train.parse_args(flags + (["--wbits", str(bits[0]), "--abits", str(bits[1])] if bits else [])))
+    argv = ["--model", model_name, "--quant", quant_name, "--device", "cpu"]
+    args = flags.resolve(flags.parse_args(argv + (["--wbits", str(bits[0]), "--abits", str(bits[1])] if bits else [])))
     model, stem = train.build(args, bench.NUM_CLASSES, image_size, 3)
     state_bytes = lambda m: sum(t.numel() * t.element_size() for t in m.state_dict().values())
     if quant_name == "fp32":

@@ -204,6 +204,19 @@ def eval_args(config, device, data_dir):
                                  "channels_last": False, "data_dir": data_dir or config.get("data_dir", "./data")})
 
 
+def training_normalization(config, data, device):
+    """The per-channel mean and std the run trained with: config.json's, or for a run that predates them
+    the statistics train.py then took, of the first 10,000 training images."""
+    if config.get("norm_mean") is not None:
+        mean, std = config["norm_mean"], config["norm_std"]
+    elif data.get("streamed"):
+        return data["mean"], data["std"]
+    else:
+        mean, std = datasets.channel_stats(data["train_x"][:10_000])
+    return (torch.tensor(mean, dtype=torch.float32, device=device),
+            torch.tensor(std, dtype=torch.float32, device=device))
+
+
 def summary_of_run(run_dir):
     """export.py --summary: print the summary of a run folder's model and keep it as RUN_DIR/summary.md."""
     config = common.read_json(run_dir / "config.json")
@@ -234,12 +247,13 @@ def export_run(run_dir, device="cpu", data_dir=None):
                     f"wrote its FP32 size ({fp32:,} bytes) to export.json")
     args = eval_args(config, device, data_dir)
     data = datasets.prepare_data(args)  # before writing anything: a missing dataset stops here
+    data["mean"], data["std"] = training_normalization(config, data, device)
     float_top1 = train.evaluate(args, model, data)[0]
     try:
         packed = pack(model, config)
     except ValueError as e:
         common.fail(f"cannot pack {run_dir}: {e}")
-    # the inputs' normalization, computed from the training images when the run started: a deployment needs it too
+    # the inputs' normalization the run trained with: a deployment needs it too
     packed.update(mean=[float(v) for v in data["mean"]], std=[float(v) for v in data["std"]])
     path = run_dir / "packed.pt"
     common.save_checkpoint(path, packed)  # to a temporary name, then renamed: never half-written under this one

@@ -150,13 +150,15 @@ def check_numbers(args):
 
 def check_device(device):
     """A CUDA device that is not there is an error, never a silent run on the CPU."""
-    if not device.startswith("cuda"):
+    if device == "cpu":
         return
+    kind, _, index = device.partition(":")
+    if kind != "cuda" or not (index or "0").isdigit():
+        common.fail(f"--device takes auto, cpu, cuda or cuda:N, got '{device}'")
     if not torch.cuda.is_available():
         common.fail(f"--device {device}: no CUDA GPU is visible (torch {torch.__version__}); "
                     "pass --device cpu to train on the CPU")
-    index = int(device.split(":")[1]) if ":" in device else 0
-    if index >= torch.cuda.device_count():
+    if int(index or 0) >= torch.cuda.device_count():
         common.fail(f"--device {device}: only {torch.cuda.device_count()} GPU(s) are visible")
 
 
@@ -174,7 +176,8 @@ def resolve(args):
         common.fail(problem)
     for flag, path in (("--init-from", args.init_from), ("--kd", args.kd)):
         if path and not Path(path).is_file():
-            common.fail(f"{flag} {path} not found; train that run first (it writes final.pt when it completes)")
+            common.fail(f"{flag} {path} not found; train that run first, or rerun its command if it completed "
+                        "before runs wrote final.pt (the rerun writes it from last.pt)")
     if args.fake_data and args.dataset not in datasets.FAKE_SHAPES:
         common.fail(f"--fake-data needs a dataset of known shape: {', '.join(datasets.FAKE_SHAPES)}")
     check_numbers(args)

@@ -1,5 +1,6 @@
 """A run folder's bookkeeping: one process per folder (an flock), the last checkpoint kept with its predecessor,
-the check that a resumed run has the settings it started with, and the commit a run was trained from.
+the check that a folder holds one run's settings (finished or not) and the record of its resumptions, the
+final.pt a run starts from (--kd, --init-from), and the commit a run was trained from.
 
 It holds no training code (train.py) and no file format beyond checkpoints and JSON (common.py).
 """
@@ -81,6 +82,9 @@ def check_same_run(saved, config, run_dir):
     """A folder holds one run: one clear line and exit 2 when its config.json differs from these settings in any
     field but the free ones (common.FREE_SETTINGS), finished or not. A field either side lacks is not compared:
     the saved run predates it, or it is derived from the data after this check (stem, image size)."""
+    if isinstance(saved.get("warmup_epochs"), int) and isinstance(saved.get("epochs"), int):
+        # train.py once saved the default 5 for shorter runs and capped it at epochs - 1 when training
+        saved = dict(saved, warmup_epochs=min(saved["warmup_epochs"], max(saved["epochs"] - 1, 0)))
     changed = sorted(k for k in config if k not in common.FREE_SETTINGS and k in saved and saved[k] != config[k])
     if changed:
         diff = ", ".join(f"{k}: {saved[k]} -> {config[k]}" for k in changed)
@@ -98,8 +102,8 @@ def record_resumption(saved, config, epoch):
 
 # ----------------------------------------------------------------------------- checkpoints a run starts from
 
-def load_final(path, flag, model_name, num_classes):
-    """The final.pt of a completed full-precision run of this architecture and class count, for --kd and
+def load_final(path, flag, model_name, num_classes, dataset):
+    """The final.pt of a completed full-precision run of this architecture, class count and dataset, for --kd and
     --init-from: never best.pt, whose epoch was chosen by test accuracy and would carry it into this run."""
     try:
         ckpt = common.load_checkpoint(path)
@@ -114,4 +118,23 @@ def load_final(path, flag, model_name, num_classes):
     if source.get("model") != model_name or source.get("num_classes") != num_classes:
         common.fail(f"{flag} {path} holds a {source.get('model')} of {source.get('num_classes')} classes; "
                     f"this run trains a {model_name} of {num_classes}")
+    if source.get("dataset") != dataset:
+        common.fail(f"{flag} {path} was trained on {source.get('dataset')}; this run trains on {dataset}")
     return ckpt
+
+
+def final_from_last(run_dir, config):
+    """Write final.pt of a run that completed before runs wrote it, from its last.pt (the last epoch's
+    weights), so that it can serve as a teacher or a starting point."""
+    results = common.read_json(run_dir / "results.json") or {}
+    if (run_dir / "final.pt").exists() or not (run_dir / "last.pt").exists() or not config:
+        return
+    last = common.load_checkpoint(run_dir / "last.pt")
+    if last["epoch"] != results.get("epochs_completed") or not last["history"]:
+        return
+    final = last["history"][-1]
+    common.save_checkpoint(run_dir / "final.pt", dict(kind="final", model=last["model"], config=config,
+                                                      epoch=last["epoch"], top1=final["test_top1"],
+                                                      top5=final["test_top5"]))
+    print(f"note: wrote {run_dir / 'final.pt'} from last.pt (epoch {last['epoch']}): the run completed before "
+          "runs wrote final.pt")

@@ -2,12 +2,14 @@
 
     python train.py --quant ttq --dataset cifar10 --seed 0
 
-A run writes OUT/<dataset>/<model>/<tag>_s<seed>/ with config.json, results.json, last.pt
-(everything needed to resume, written every epoch), best.pt (the best model so far) and summary.md.
-Running the same command again resumes an unfinished run and skips a completed one.
-It holds the flags, the model's build, the optimizer and schedule, the epoch's loop and evaluation; datasets and
-batches live in datasets.py, networks in models.py, quantizers in quant.py and qlayers.py, the run folder's lock and
-resume check in run_folder.py, the per-layer summary in summary.py, torchrun and torch.compile in devices.py.
+A run writes OUT/<dataset>/<model>/<tag>_s<seed>/ with config.json, results.json, last.pt (everything
+needed to resume, written every epoch), best.pt (the best epoch on the test set), final.pt (the last
+epoch's weights, written at completion: what --kd and --init-from take) and summary.md. Running the same
+command again resumes an unfinished run and skips a completed one; other settings are refused.
+It holds the model's build, the optimizer and schedule, the epoch's loop and evaluation, and a run's setup
+and finish; the flags live in flags.py, datasets and batches in datasets.py, networks in models.py,
+quantizers in quant.py and qlayers.py, the run folder's lock, checks and checkpoints in run_folder.py,
+the per-layer summary in summary.py, torchrun and torch.compile in devices.py.
 """
 import argparse
 import math
@@ -208,6 +210,7 @@ def main(argv=None):
     if previous and previous.get("status") == "completed":
         print(f"run: {run_dir} (completed; top-1 {previous.get('final_top1', float('nan')):.2f}%, "
               "nothing to do)")
+        run_folder.final_from_last(run_dir, saved)
         return 0
     rank, world = devices.setup_distributed(args)
     run = None
@@ -215,8 +218,10 @@ def main(argv=None):
         run = setup(args, run_dir, rank, world)
         return train(run) if rank > 0 else train_in_folder(run)  # rank 0 alone writes files
     except KeyboardInterrupt:  # last.pt holds the last completed epoch
-        where = f"in epoch {run.epoch + 1}" if run and run.epoch is not None else "before the first epoch"
-        print(f"interrupted {where}; rerun the same command to resume", file=sys.stderr)
+        epoch = run.epoch if run and run.epoch is not None else 0
+        where = f"in epoch {epoch + 1}" if epoch < args.epochs else "after the last epoch"
+        if rank == 0:
+            print(f"interrupted {where}; rerun the same command to resume", file=sys.stderr)
         return 130
 
 
@@ -239,17 +244,20 @@ def setup(args, run_dir, rank, world):
     steps_per_epoch = min(n_train // args.batch_size, args.steps_per_epoch or n_train)
     classes = data["num_classes"]
     image_size, in_channels = (224, 3) if streamed else (data["train_x"].shape[-1], data["train_x"].shape[1])
-    init = run_folder.load_final(args.init_from, "--init-from", args.model, classes) if args.init_from else None
-    teacher = run_folder.load_final(args.kd, "--kd", args.model, classes) if args.kd else None
+    init = run_folder.load_final(args.init_from, "--init-from", args.model, classes, args.dataset) \
+        if args.init_from else None
+    teacher = run_folder.load_final(args.kd, "--kd", args.model, classes, args.dataset) if args.kd else None
     model, stem = build(args, classes, image_size, in_channels, init and init["model"])
     config = dict(vars(args), stem=stem, num_classes=classes, image_size=image_size, in_channels=in_channels,
-                  data_format=data.get("format"), norm_mean=[round(v, 4) for v in data["mean"].tolist()],
-                  norm_std=[round(v, 4) for v in data["std"].tolist()],
+                  data_format=data.get("format"), norm_mean=data["mean"].tolist(), norm_std=data["std"].tolist(),
                   init_from_epoch=init and init["epoch"], kd_epoch=teacher and teacher["epoch"],
                   run_dir=str(run_dir), torch_version=str(torch.__version__), git_commit=run_folder.git_commit())
     saved = common.read_json(run_dir / "config.json")
     if saved:
         run_folder.check_same_run(saved, config, run_dir)
+    if saved and "norm_mean" not in saved and n_train > 10_000 and (run_dir / "last.pt").exists():
+        common.fail(f"{run_dir} was started when the normalization came from the first 10,000 training images; "
+                    "resumed now it would train on other inputs: pass --tag NAME to train it anew")
     teacher = build_teacher(teacher).to(args.device) if teacher else None
     model.to(args.device)
     if args.device.startswith("cuda"):
@@ -300,7 +308,7 @@ def train_in_folder(run):
 
 def write_failed(run, reason):
     results = common.read_json(run.run_dir / "results.json") or {}
-    epoch = run.epoch + 1 if run.epoch is not None else None
+    epoch = min(run.epoch + 1, run.args.epochs) if run.epoch is not None else None
     common.write_json(run.run_dir / "results.json",
                       dict(results, status="failed", failed_epoch=epoch, message=reason))
 
@@ -324,8 +332,9 @@ def start(run):
         f"({quantized / 1e6:.2f}M quantized), {size_bytes / 2**20:.2f} MB deployed; "
         f"{args.dataset}: {run.n_train} train / {run.n_test} test images on {args.device}"
         + (f" x {run.world} processes" if run.world > 1 else ""))
+    run.epoch = start_epoch  # the epoch under way, for an interrupt's message
     if run.rank == 0:
-        saved = run.saved_config
+        saved = run.saved_config if ckpt else None  # a folder without last.pt starts afresh
         config = run_folder.record_resumption(saved, run.config, start_epoch + 1) if saved else run.config
         common.write_json(run.run_dir / "config.json", config)
         summary.write_summary(run.run_dir / "summary.md", model, run.config)
@@ -368,6 +377,7 @@ def train(run):
                    f"top-5 {top5:.2f}%, {images_per_second:.0f} img/s, {seconds:.1f}s")
         common.write_json(run_dir / "results.json", dict(run.results, **summarize(args, history, best, wall),
                                                          **devices.compile_stats(args, run.teacher)))
+    run.epoch = args.epochs
     return finish(run, history, best, wall) if run.rank == 0 else 0
 
 

@@ -26,8 +26,9 @@ IDS = ["-".join([m] + [f"{k}{v}" for k, v in o.items()]) for m, o in METHODS]
 def setup(method, opts, model_name="lenet5", batch=64):
     """train.py's pieces on CUDA: model (channels_last), fused SGD, data on the device, the epoch's draws."""
     torch.manual_seed(0)
+    bits = [w for k in ("wbits", "abits") if k in opts for w in (f"--{k}", str(opts[k]))]
     args = flags.resolve(flags.parse_args(["--model", model_name, "--quant", method, "--device", "cuda",
-                                           "--batch-size", str(batch), "--mixup", "0.2"]))
+                                           "--batch-size", str(batch), "--mixup", "0.2", *bits]))
     size, channels = (28, 1) if model_name == "lenet5" else (32, 3)
     data = datasets.load_synthetic(seed=0, size=size, channels=channels, n_train=batch * 8, n_test=batch)
     data["mean"], data["std"] = torch.full((channels,), 128.0), torch.full((channels,), 40.0)

@@ -61,9 +61,9 @@ def trained(tmp_path_factory):
 
     def run(name):
         if name not in folders:
-            flags = RUNS[name][0] if name in RUNS else RESNET20 + ["--quant", "fp32"]
-            assert train.main([*TINY, *flags, "--out", str(out), "--tag", name]) == 0  # flags after TINY win
-            folders[name] = out / "synthetic" / flags[1] / f"{name}_s0"
+            argv = RUNS[name][0] if name in RUNS else RESNET20 + ["--quant", "fp32"]
+            assert train.main([*TINY, *argv, "--out", str(out), "--tag", name]) == 0  # argv after TINY wins
+            folders[name] = out / "synthetic" / argv[1] / f"{name}_s0"
         return folders[name]
     return run
 
@@ -159,15 +159,15 @@ RESNET20_MACS = (16 * 27 * 32 * 32  # conv1: 3 -> 16 channels at 32x32, 3x3 kern
 CONV1_MACS, FC_MACS = 16 * 27 * 32 * 32, 64 * 10
 
 
-@pytest.mark.parametrize("flags,shares", [
+@pytest.mark.parametrize("argv,shares", [
     (["--quant", "bitnet", "--fp32-conv1"], dict(ternary=RESNET20_MACS - CONV1_MACS, fp=CONV1_MACS)),
     (["--quant", "xnor", "--wbits", "1", "--abits", "1", "--keep", "fc"], dict(binary=RESNET20_MACS - FC_MACS, fp=FC_MACS)),
     (["--quant", "dorefa", "--wbits", "4", "--abits", "4"], {"k-bit": RESNET20_MACS}),
     (["--quant", "ttq"], dict(ternary=RESNET20_MACS)),
     (["--quant", "fp32"], dict(fp=RESNET20_MACS)),
 ])
-def test_summary_totals_equal_model_size_and_macs_counted_by_hand(flags, shares):
-    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10", "--device", "cpu", *flags]))
+def test_summary_totals_equal_model_size_and_macs_counted_by_hand(argv, shares):
+    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10", "--device", "cpu", *argv]))
     model, stem = train.build(args, 10, 32, 3)
     layers = summary.summarize(model, dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3))
     t = layers["totals"]

@@ -212,7 +212,8 @@ def test_the_run_records_its_normalization(tmp_path):
     assert main(*TINY, "--out", tmp_path) == 0
     config = common.read_json(folder(tmp_path, "fp32") / "config.json")
     data = datasets.load_dataset("synthetic", None, 0)
-    assert config["norm_mean"] == [round(v, 4) for v in data["mean"]] and len(config["norm_std"]) == 3
+    as_trained = lambda values: torch.tensor(values, dtype=torch.float32).tolist()  # the tensor training used
+    assert config["norm_mean"] == as_trained(data["mean"]) and config["norm_std"] == as_trained(data["std"])
 
 
 def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, capsys):
@@ -261,3 +262,61 @@ def test_help_shows_every_default_and_says_what_a_no_switch_turns_off():
     for flag in ("-no-bn", "-no-sub-ln"):
         entry = " ".join(next(e for e in entries if e.startswith(flag)).split())
         assert "(default: True)" not in entry and "by default" in entry
+
+
+def test_a_run_completed_before_final_pt_gets_it_from_last_pt_on_rerun(tmp_path, capsys):
+    assert main(*TINY, "--out", tmp_path) == 0
+    fp32 = folder(tmp_path, "fp32")
+    expected = common.load_checkpoint(fp32 / "final.pt")
+    (fp32 / "final.pt").unlink()  # as a run of before final.pt left it
+    assert main(*TINY, "--out", tmp_path) == 0 and "from last.pt (epoch 2)" in capsys.readouterr().out
+    final = common.load_checkpoint(fp32 / "final.pt")
+    assert (final["kind"], final["epoch"], final["top1"]) == ("final", 2, expected["top1"])
+    assert all(torch.equal(final["model"][k], expected["model"][k]) for k in expected["model"])
+
+
+def test_a_teacher_of_another_dataset_is_refused(tmp_path, capsys):
+    assert main(*TINY, "--out", tmp_path) == 0
+    teacher = folder(tmp_path, "fp32") / "final.pt"
+    other = ["--dataset", "cifar10", "--fake-data", "--fake-size", "16"]
+    assert main(*TINY, *other, "--out", tmp_path, "--quant", "bitnet", "--kd", teacher) == 2
+    assert "trained on synthetic; this run trains on cifar10" in error_line(capsys)
+
+
+def test_an_old_short_runs_saved_warm_up_is_compared_as_it_trained(tmp_path):
+    assert main(*TINY, "--epochs", "1", "--out", tmp_path) == 0
+    path = folder(tmp_path, "fp32") / "config.json"
+    # train.py once saved the default 5 for a 1-epoch run and capped it at 0 when training
+    common.write_json(path, dict(common.read_json(path), warmup_epochs=5))
+    assert main(*TINY, "--epochs", "1", "--out", tmp_path) == 0
+
+
+def test_resuming_a_run_from_before_the_whole_set_normalization_is_refused(tmp_path, capsys, monkeypatch):
+    cmd = [*TINY, "--out", tmp_path]
+    interrupt_at_evaluation(monkeypatch, 2, KeyboardInterrupt())
+    assert main(*cmd) == 130
+    monkeypatch.undo()
+    path = folder(tmp_path, "fp32") / "config.json"
+    config = common.read_json(path)
+    common.write_json(path, {k: v for k, v in config.items() if not k.startswith("norm_")})
+    prepare = datasets.prepare_data  # a training set larger than the old sample of 10,000
+    monkeypatch.setattr(datasets, "prepare_data", lambda args: dict(prepare(args), train_y=torch.zeros(20_000)))
+    capsys.readouterr()
+    assert main(*cmd) == 2 and "first 10,000 training images" in error_line(capsys)
+
+
+@pytest.mark.parametrize("device", ["cuda:x", "tpu"])
+def test_a_device_of_another_name_is_one_line(tmp_path, capsys, device):
+    assert main(*TINY, "--out", tmp_path, "--device", device) == 2
+    assert "--device takes" in error_line(capsys)
+
+
+def test_export_normalizes_as_the_run_trained():
+    import export
+    x = torch.cat([torch.zeros(10_000, 1, 2, 2), torch.full((10_000, 1, 2, 2), 100.0)]).to(torch.uint8)
+    data = dict(train_x=x)
+    mean, std = export.training_normalization(dict(norm_mean=[7.5], norm_std=[2.5]), data, "cpu")
+    assert (mean.tolist(), std.tolist()) == ([7.5], [2.5])
+    # a run from before config.json recorded them took the first 10,000 images: all black here
+    mean, std = export.training_normalization({}, data, "cpu")
+    assert (mean.tolist(), std.tolist()) == ([0.0], [1.0])
