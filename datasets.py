@@ -318,7 +318,10 @@ def load_dataset(name, data_dir, seed=0):
     return data
 
 
-def channel_stats(train_x, sample=10_000):
+NORM_SAMPLE = 10_000  # training images the normalization statistics are taken from
+
+
+def channel_stats(train_x, sample=NORM_SAMPLE):
     """Per-channel mean and std of the training images, for normalization on the device, from every k-th
     image: folder listings are class-major, so the first 10,000 would be the first classes only. Counted
     from the uint8 values in float64, so that the same images give the same numbers on every machine."""

@@ -212,7 +212,7 @@ def training_normalization(config, data, device):
     elif data.get("streamed"):
         return data["mean"], data["std"]
     else:
-        mean, std = datasets.channel_stats(data["train_x"][:10_000])
+        mean, std = datasets.channel_stats(data["train_x"][:datasets.NORM_SAMPLE])
     return (torch.tensor(mean, dtype=torch.float32, device=device),
             torch.tensor(std, dtype=torch.float32, device=device))
 

@@ -215,7 +215,7 @@ def main(argv=None):
     rank, world = devices.setup_distributed(args)
     run = None
     try:
-        run = setup(args, run_dir, rank, world)
+        run = setup(args, run_dir, saved, rank, world)
         return train(run) if rank > 0 else train_in_folder(run)  # rank 0 alone writes files
     except KeyboardInterrupt:  # last.pt holds the last completed epoch
         epoch = run.epoch if run and run.epoch is not None else 0
@@ -231,7 +231,7 @@ def planned_config(args):
     return {k: v for k, v in vars(args).items() if not (k == "stem" and v == "auto")}
 
 
-def setup(args, run_dir, rank, world):
+def setup(args, run_dir, saved, rank, world):
     """Everything a run needs, every input checked (one line and exit 2 when wrong) before any file is written:
     a run that cannot start leaves no folder behind."""
     common.seed_everything(args.seed)
@@ -252,10 +252,10 @@ def setup(args, run_dir, rank, world):
                   data_format=data.get("format"), norm_mean=data["mean"].tolist(), norm_std=data["std"].tolist(),
                   init_from_epoch=init and init["epoch"], kd_epoch=teacher and teacher["epoch"],
                   run_dir=str(run_dir), torch_version=str(torch.__version__), git_commit=run_folder.git_commit())
-    saved = common.read_json(run_dir / "config.json")
-    if saved:
+    if saved:  # again with the fields derived from the data (stem, image size, normalization)
         run_folder.check_same_run(saved, config, run_dir)
-    if saved and "norm_mean" not in saved and n_train > 10_000 and (run_dir / "last.pt").exists():
+    old_sample = saved and "norm_mean" not in saved and n_train > datasets.NORM_SAMPLE
+    if old_sample and (run_dir / "last.pt").exists():
         common.fail(f"{run_dir} was started when the normalization came from the first 10,000 training images; "
                     "resumed now it would train on other inputs: pass --tag NAME to train it anew")
     teacher = build_teacher(teacher).to(args.device) if teacher else None
