@@ -154,32 +154,66 @@ class CifarResNet(nn.Module):
 class Plain(nn.Module):
     """A plain conv stack described by a list: an int is a 3x3 conv (+ norm + ReLU) with that
     many channels, 'M' a 2x2 max-pool; then hidden linear layers and the final `fc`.
-    Convs are named conv1, conv2, ..., hidden linears fc1, fc2, ..., so --keep can name them."""
+    Each layer is registered once, under the name --keep uses: convs conv1, conv2, ..., hidden
+    linears fc1, fc2, ..., their norms bn1, bn2, ... numbered on through the linears (as AlexNet)."""
 
     def __init__(self, plan, hidden, num_classes, image_size, bn=True, in_channels=3, **_):
         super().__init__()
-        norm, layers, cin, size, k = norm_layer(bn), [], in_channels, image_size, 0
+        norm, cin, size, convs = norm_layer(bn), in_channels, image_size, []
         for item in plan:
             if item == "M":
-                layers.append(nn.MaxPool2d(2))
                 size //= 2
-                continue
-            k += 1
-            conv = nn.Conv2d(cin, item, 3, 1, 1, bias=False)
-            self.add_module(f"conv{k}", conv)
-            layers += [conv, norm(item), nn.ReLU(inplace=True)]
-            cin = item
-        self.features = nn.Sequential(*layers)
-        dims, head = [cin * size * size] + list(hidden), []
-        for i in range(len(hidden)):
-            fc = nn.Linear(dims[i], dims[i + 1], bias=False)
-            self.add_module(f"fc{i + 1}", fc)
-            head += [fc, nn.BatchNorm1d(dims[i + 1]) if bn else nn.Identity(), nn.ReLU(inplace=True)]
-        self.head = nn.Sequential(*head)
+            else:
+                convs.append(nn.Conv2d(cin, item, 3, 1, 1, bias=False))
+                cin = item
+        dims = [cin * size * size] + list(hidden)
+        k, h = len(convs), len(hidden)
+        layers = ([(f"conv{i + 1}", c) for i, c in enumerate(convs)]
+                  + [(f"bn{i + 1}", norm(c.out_channels)) for i, c in enumerate(convs)]
+                  + [(f"fc{i + 1}", nn.Linear(dims[i], dims[i + 1], bias=False)) for i in range(h)]
+                  + [(f"bn{k + i + 1}", nn.BatchNorm1d(d) if bn else nn.Identity())
+                     for i, d in enumerate(hidden)])
+        for name, layer in layers:  # in the parameter order of the old layout: its optimizer state fits
+            self.add_module(name, layer)
+        self.act = nn.ReLU(inplace=True)
         self.fc = nn.Linear(dims[-1], num_classes)
+        self.plan, self.hidden = list(plan), h
+        self.old_names = old_layout_names(plan, h)
 
     def forward(self, x):
-        return self.fc(self.head(self.features(x).flatten(1)))
+        k = 0
+        for item in self.plan:
+            if item == "M":
+                x = F.max_pool2d(x, 2)
+            else:
+                k += 1
+                x = self.act(getattr(self, f"bn{k}")(getattr(self, f"conv{k}")(x)))
+        x = x.flatten(1)
+        for i in range(1, self.hidden + 1):
+            x = self.act(getattr(self, f"bn{k + i}")(getattr(self, f"fc{i}")(x)))
+        return self.fc(x)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args):
+        # checkpoints of the old layout hold every layer twice, also as features.N and head.N
+        for key in [k for k in state_dict if k.startswith((prefix + "features.", prefix + "head."))]:
+            part, index, rest = key[len(prefix):].split(".", 2)
+            value = state_dict.pop(key)
+            state_dict.setdefault(f"{prefix}{self.old_names[f'{part}.{index}']}.{rest}", value)
+        super()._load_from_state_dict(state_dict, prefix, *args)
+
+
+def old_layout_names(plan, hidden):
+    """{features.N or head.N: the layer's name now} of the layout that held each layer twice: a
+    conv's block was (conv, norm, ReLU), a pool one module, a hidden linear's (linear, norm, ReLU)."""
+    names, n, k = {}, 0, 0
+    for item in plan:
+        if item != "M":
+            k += 1
+            names.update({f"features.{n}": f"conv{k}", f"features.{n + 1}": f"bn{k}"})
+        n += 1 if item == "M" else 3
+    for i in range(hidden):
+        names.update({f"head.{3 * i}": f"fc{i + 1}", f"head.{3 * i + 1}": f"bn{k + i + 1}"})
+    return names
 
 
 def vgg(plan, hidden):

@@ -1,0 +1,115 @@
+"""The networks of models.py: each tensor registered once (so checkpoints and packed files hold one copy),
+and VGG checkpoints of the layout that held every layer twice still load."""
+import io
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import export
+import models
+import qlayers
+
+
+def build(name, **kw):
+    size, channels = (28, 1) if name == "lenet5" else (32, 3)
+    return models.build_model(name, 10, kw.pop("image_size", size), channels, **kw)
+
+
+def floats(tensors):
+    return sum(t.numel() for t in tensors)
+
+
+# ----------------------------------------------------------------------------- one copy of each tensor
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_the_state_dict_holds_each_parameter_and_buffer_once(name):
+    with torch.device("meta"):  # shapes only: AlexNet's 58M weights need no memory here
+        model = build(name)
+    state = model.state_dict()
+    assert floats(state.values()) == floats(model.parameters()) + floats(model.buffers())
+    assert len(state) == len(list(model.parameters())) + len(list(model.buffers()))
+
+
+def test_vgg16_holds_its_15_million_weights_once():
+    # convs 3x3: 3*64 + 64*64 + 64*128 + 128*128 + 128*256 + 2*256*256 + 256*512 + 5*512*512 in/out pairs, 9 each
+    convs = 9 * (3 * 64 + 64 * 64 + 64 * 128 + 128 * 128 + 128 * 256 + 2 * 256 * 256 + 256 * 512 + 5 * 512 * 512)
+    norms = 2 * (2 * 64 + 2 * 128 + 3 * 256 + 6 * 512) + 2 * 512  # 13 BatchNorm2d and one BatchNorm1d: scale, shift
+    linears = 512 * 512 + (512 * 10 + 10)  # fc1 (1x1x512 after five pools, no bias) and fc with its bias
+    stats = norms + 14  # running mean and variance, as many as scale and shift, and 14 step counters
+    assert convs + norms + linears == 14_987_210
+    with torch.device("meta"):
+        model = build("vgg16")
+    assert floats(model.parameters()) == convs + norms + linears
+    assert floats(model.state_dict().values()) == convs + norms + linears + stats == 14_996_696
+
+
+def saved_bytes(obj):
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.tell()
+
+
+def test_a_packed_vgg16_is_smaller_than_its_fp32_state_dict():
+    torch.manual_seed(0)
+    model = qlayers.quantize_model(build("vgg16"), "bc")  # 1-bit weights in every layer
+    state = model.state_dict()
+    packed = export.pack(model, dict(model="vgg16"))
+    quantized = {n for n, m in model.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))}
+    assert set(packed["layers"]) == quantized
+    weights = floats(model.get_submodule(n).weight for n in quantized)
+    # beside the codes only the rest in fp32 (norms, fc's bias, statistics): no second copy of any weight
+    assert packed["floats"].numel() == floats(t for t in state.values() if t.is_floating_point()) - weights
+    assert packed["codes"].numel() == sum(-(-model.get_submodule(n).weight.numel() // 8) for n in quantized)
+    assert saved_bytes(packed) < saved_bytes(state) / 20  # 1 bit a weight against 32
+
+
+# ----------------------------------------------------------------------------- checkpoints of the old layout
+
+VGG_BC_OLD = {  # the old layout of vgg_bc: (conv, norm, ReLU) per conv, a pool after each pair; (linear, norm, ReLU)
+    "features.0": "conv1", "features.1": "bn1", "features.3": "conv2", "features.4": "bn2",
+    "features.7": "conv3", "features.8": "bn3", "features.10": "conv4", "features.11": "bn4",
+    "features.14": "conv5", "features.15": "bn5", "features.17": "conv6", "features.18": "bn6",
+    "head.0": "fc1", "head.1": "bn7", "head.3": "fc2", "head.4": "bn8"}
+
+
+def old_checkpoint(state):
+    """The state dict the old layout wrote: each conv and linear under its name and again under features/head,
+    each norm under features/head only."""
+    old = {}
+    for key, value in state.items():
+        layer, rest = key.split(".", 1)
+        place = next((p for p, n in VGG_BC_OLD.items() if n == layer), None)
+        if place:
+            old[f"{place}.{rest}"] = value
+        if not layer.startswith("bn"):
+            old[key] = value
+    return old
+
+
+def test_a_vgg_checkpoint_of_the_old_layout_loads_and_its_optimizer_state_fits():
+    torch.manual_seed(0)
+    trained = build("vgg_bc", image_size=8)
+    with torch.no_grad():
+        for t in trained.state_dict().values():
+            t.add_(torch.rand_like(t.float()).to(t.dtype) + 1)  # every value off its initial one, step counters too
+    old = old_checkpoint(trained.state_dict())
+    assert len(old) == len(trained.state_dict()) + 8  # six convs and two linears twice
+    model = build("vgg_bc", image_size=8)
+    model.load_state_dict(old)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), trained.state_dict().values()))
+    # the optimizer's state follows the order of parameters(): the old layout's, convs, their norms, linears, theirs
+    order = ([f"conv{i}.weight" for i in range(1, 7)] + [f"bn{i}.{p}" for i in range(1, 7) for p in ("weight", "bias")]
+             + ["fc1.weight", "fc2.weight", "bn7.weight", "bn7.bias", "bn8.weight", "bn8.bias", "fc.weight", "fc.bias"])
+    assert [n for n, _ in model.named_parameters()] == order
+
+
+def test_a_vgg_computes_conv_norm_relu_and_pools_in_its_plan_order():
+    torch.manual_seed(0)
+    model = build("vgg_bc", image_size=8).eval()
+    image = torch.randn(2, 3, 8, 8)
+    block = lambda k, x: torch.relu(getattr(model, f"bn{k}")(getattr(model, f"conv{k}")(x)))
+    pool = lambda x: F.max_pool2d(x, 2)
+    x = pool(block(6, block(5, pool(block(4, block(3, pool(block(2, block(1, image)))))))))
+    x = torch.relu(model.bn8(model.fc2(torch.relu(model.bn7(model.fc1(x.flatten(1)))))))
+    assert torch.equal(model(image), model.fc(x))
