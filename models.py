@@ -298,5 +298,7 @@ def build_model(name, num_classes, image_size=32, in_channels=3, stem="cifar", b
 
 
 def layer_names(model):
-    """Names --keep can use: every named module (e.g. conv1, layer1, layer1.0.conv2, fc)."""
-    return {name for name, _ in model.named_modules() if name}
+    """Names --keep can use: every Conv2d/Linear and every module holding one (e.g. conv1, layer1,
+    layer1.0.conv2, fc). A norm's, a ReLU's or a pool's name would keep nothing, so it is not one."""
+    return {name for name, module in model.named_modules()
+            if name and any(isinstance(m, (nn.Conv2d, nn.Linear)) for m in module.modules())}

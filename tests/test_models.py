@@ -1,5 +1,6 @@
 """The networks of models.py: each tensor registered once (so checkpoints and packed files hold one copy),
-and VGG checkpoints of the layout that held every layer twice still load."""
+VGG checkpoints of the layout that held every layer twice still load, and --keep takes only names that hold a
+Conv2d or Linear layer."""
 import io
 
 import pytest
@@ -9,6 +10,10 @@ import torch.nn.functional as F
 import export
 import models
 import qlayers
+import train
+
+TINY = ["--dataset", "synthetic", "--fake-data", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "8",
+        "--device", "cpu", "--quiet"]
 
 
 def build(name, **kw):
@@ -113,3 +118,32 @@ def test_a_vgg_computes_conv_norm_relu_and_pools_in_its_plan_order():
     x = pool(block(6, block(5, pool(block(4, block(3, pool(block(2, block(1, image)))))))))
     x = torch.relu(model.bn8(model.fc2(torch.relu(model.bn7(model.fc1(x.flatten(1)))))))
     assert torch.equal(model(image), model.fc(x))
+
+
+# ----------------------------------------------------------------------------- --keep
+
+def test_keep_names_are_the_layers_that_hold_a_conv_or_linear():
+    vgg = models.layer_names(build("vgg16"))
+    assert vgg == {f"conv{i}" for i in range(1, 14)} | {"fc1", "fc"}
+    resnet = models.layer_names(build("resnet20"))
+    assert {"conv1", "layer1", "layer1.0", "layer1.0.conv2", "layer3.2", "fc"} <= resnet
+    # norms, ReLUs, option A's parameter-free shortcut and the identity's empty Sequential hold none
+    assert not {"bn1", "act", "layer1.0.bn1", "layer1.0.act", "layer2.0.shortcut", "layer1.0.shortcut"} & resnet
+    assert "layer2.0.shortcut" in models.layer_names(build("resnet18"))  # option B: a 1x1 conv
+
+
+def run_train(*argv):
+    try:
+        return train.main([*TINY, *map(str, argv)])
+    except SystemExit as e:
+        return e.code
+
+
+@pytest.mark.parametrize("model,keep", [("resnet20", "bn1"), ("resnet20", "layer1.0.act"),
+                                        ("resnet20", "conv1,layer2.0.shortcut"), ("vgg_bc", "features")])
+def test_train_refuses_a_keep_name_that_keeps_no_layer(tmp_path, capsys, model, keep):
+    assert run_train("--model", model, "--quant", "bc", "--keep", keep, "--out", tmp_path) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --keep") and keep.split(",")[-1] in err[0], err
+    assert "conv1" in err[0].replace(keep, "")  # and it names the ones it takes
+    assert not list(tmp_path.iterdir())  # refused before anything is written
