@@ -63,19 +63,31 @@ def _ede(x, progress):
     return (1 / t).clamp_min(1.0) * t * (1 - torch.tanh(t * x) ** 2)
 
 
-def _reste(x, progress, t=1.5, interval=0.1):
+def _reste(x, progress, t=1.5, interval=0.1, o_end=3.0):
     # ReSTE (Wu et al. 2023, eq. 9, and the authors' code): d/dx sign(x)|x|^(1/o) = (1/o)|x|^(1/o - 1) for
     # interval < |x| <= t, the secant slope interval^(1/o) / interval inside |x| <= interval (bounded near 0),
-    # 0 past t; o annealed linearly from 1 (the identity) to 3 over training
-    o, a = 1 + 2 * torch.as_tensor(progress, dtype=torch.float32, device=x.device), x.abs()
+    # 0 past t; o annealed from 1 (the identity) to o_end = 3 as the authors' main.py has it:
+    # o = 1 + beta (o_end - 1), beta = 1 - cos(progress pi / 2) (o = 1.586 half-way)
+    beta = 1 - torch.cos(torch.as_tensor(progress, dtype=torch.float32, device=x.device) * (torch.pi / 2))
+    o, a = 1 + beta * (o_end - 1), x.abs()
     return torch.where(a > interval, a.clamp_min(interval) ** (1 / o - 1) / o, interval ** (1 / o - 1)) * (a <= t)
 
 
+def _swish(x, progress, beta=5.0):
+    # BNN+ (Darabi et al. 2018), SignSwish: beta (2 - beta x tanh(beta x / 2)) / (1 + cosh(beta x)), written with
+    # 1 / (1 + cosh z) = 2 e / (1 + e)^2, e = exp(-|z|), which stays finite where cosh overflows; x clamped to
+    # +-30, where e and the value are 0 in fp32 already, so that beta x tanh never meets inf * 0
+    x = x.clamp(-30, 30)
+    e = torch.exp(-beta * x.abs())
+    return beta * (2 - beta * x * torch.tanh(beta * x / 2)) * 2 * e / (1 + e) ** 2
+
+
 # Surrogate derivatives d sign(x)/dx for the backward pass; x is the input of sign. `progress` in [0, 1]
-# is the fraction of training done (EDE and ReSTE anneal with it), a float or a 0-d tensor. sign jumps by 2 at 0
-# and most surrogates integrate to 2, each as its paper has it: triangle and gaussian, from spiking networks (a spike is a unit step),
-# integrate to 1, so under SGD they take half the step of the others; EDE to 2k (20 at the start, 2 at the end);
-# ReSTE to 2 * 1.5^(1/o) (3 at the start, 2.29 at the end).
+# is the fraction of training done (EDE and ReSTE anneal with it), a float or a 0-d tensor. Each is written as its
+# paper has it. The STE ablation applies them to the raw latent weight, where |w| is about 0.05 in
+# ResNet-20: there each acts mostly as a constant factor on the weight gradient, its value near 0
+# (triangle 1, as the identity; gaussian 0.8; polynomial, sigmoid, arctan 2; swish 5). ste_factors.py
+# measures the factors; docs/quantizers.md has the table.
 SURROGATES = {
     # Bengio et al. 2013: the identity
     "identity": lambda x, progress: torch.ones_like(x),
@@ -85,8 +97,8 @@ SURROGATES = {
     "tanh": lambda x, progress: 1 - torch.tanh(x) ** 2,
     # Bi-Real Net (Liu et al. 2018, eq. 6), ApproxSign: 2 - 2|x| for |x| < 1, else 0
     "polynomial": lambda x, progress: (2 - 2 * x.abs()).clamp_min(0),
-    # BNN+ (Darabi et al. 2018), SignSwish with beta = 5: beta * (2 - beta*x*tanh(beta*x/2)) / (1 + cosh(beta*x))
-    "swish": lambda x, progress: 5 * (2 - 5 * x * torch.tanh(2.5 * x)) / (1 + torch.cosh(5 * x)),
+    # BNN+ (Darabi et al. 2018), SignSwish with beta = 5
+    "swish": _swish,
     # sign approximated by 2*sigmoid(4x) - 1: derivative 8 * s * (1 - s), s = sigmoid(4x)
     "sigmoid": lambda x, progress: 8 * torch.sigmoid(4 * x) * (1 - torch.sigmoid(4 * x)),
     # ATan surrogate (Fang et al. 2021): sign ~ (2/pi) * arctan(pi*x), derivative 2 / (1 + (pi*x)^2)
@@ -94,7 +106,7 @@ SURROGATES = {
     # IR-Net (Qin et al. 2020), EDE: k * t * (1 - tanh^2(t*x)), k = max(1/t, 1), t annealed from 0.1 to 10
     "ede": _ede,
     "reste": _reste,
-    # triangle (Esser et al. 2016, a spike's surrogate): max(0, 1 - |x|); integrates to 1 (twice it is polynomial)
+    # triangle (Esser et al. 2016, a spike's surrogate): max(0, 1 - |x|); integrates to 1, where sign's jump is 2
     "triangle": lambda x, progress: (1 - x.abs()).clamp_min(0),
     # Gaussian (Wu et al. 2018, STBP, a spike's surrogate) with sigma = 0.5: exp(-x^2 / (2 sigma^2)) / (sigma sqrt(2 pi));
     # integrates to 1
@@ -215,6 +227,12 @@ class BitNet(nn.Module):
 
 # ----------------------------------------------------------------------------- Trained Ternary Quantization
 
+def initial_scale(w):
+    # an all-zero layer has no scale of its own: the mean |w| torch's default initialisation would give it,
+    # U(-b, b) with b = 1 / sqrt(fan_in), is b / 2
+    return torch.tensor(0.5 / w[0].numel() ** 0.5, dtype=w.dtype, device=w.device)
+
+
 class TernarizeTTQ(torch.autograd.Function):
     # TTQ (Zhu et al. 2017, eq. 6-8) with the scales written Wp = Wp0 * sp, Wn = Wn0 * sn (Wp0, Wn0 fixed):
     # w_t = Wp if w > delta, -Wn if w < -delta, else 0; dL/dWp = sum over I_p of dL/dw_t, dL/dWn = -(sum over I_n
@@ -248,10 +266,19 @@ class TTQ(nn.Module):
         # Wp = Wp0 * sp, Wn = Wn0 * sn: sp, sn trained from 1.0 (the authors' start) in units of where the weights
         # are, Wp0, Wn0 = the mean |w| of each set at the start; from --init-from the authors' Wp0 = Wn0 = 1
         one = torch.tensor(1.0)
-        start = (one, one) if opts.get("init_from") else (w[w > delta].mean(), -w[w < -delta].mean())
+        start = (one, one) if opts.get("init_from") else self.start_scales(w, delta)
         self.register_buffer("wp0", start[0].clone())
         self.register_buffer("wn0", start[1].clone())
         self.sp, self.sn = nn.Parameter(one.clone()), nn.Parameter(one.clone())
+
+    @staticmethod
+    def start_scales(w, delta):
+        """The mean |w| of the positive and of the negative set; an empty set (a layer of one sign, or all zero)
+        takes the other set's, or the layer's default-initialisation scale: never the mean of nothing (NaN)."""
+        a, positive, negative = w.abs(), w > delta, w < -delta
+        fallback = a[a > delta].mean() if (a > delta).any() else initial_scale(w)
+        return (a[positive].mean() if positive.any() else fallback,
+                a[negative].mean() if negative.any() else fallback)
 
     def scales(self):
         return self.wp0 * self.sp, self.wn0 * self.sn
@@ -284,25 +311,37 @@ class TWN(nn.Module):
         return StraightThrough.apply(levels, alpha * levels.detach())
 
 
+def glorot_bound(layer):
+    # BinaryConnect's code (binary_connect.py, H = "Glorot"): H = sqrt(1.5 / (fan_in + fan_out)), a conv's fans
+    # counting its kernel positions
+    w = layer.weight
+    fan_in, fan_out = w[0].numel(), w.shape[0] * w[0, 0].numel()
+    return (1.5 / (fan_in + fan_out)) ** 0.5
+
+
 class BinaryConnect(nn.Module):
-    """Binary weights +-1 without scaling; latent weights clipped to [-1, 1] after every step."""
+    """Binary weights +-H, latent weights clipped to [-H, H] after every step. H = 1 behind batch norm, as the
+    authors trained; without batch norm (--no-bn) H is Glorot's bound, their code's other choice, since +-1
+    weights in ResNet-20 with no batch norm give logits near 1e20."""
     weight_bits = 1
 
     def __init__(self, layer, opts):
         super().__init__()
         self.surrogate, self.stochastic = opts.get("ste") or "identity", opts.get("stochastic", False)
+        self.h = 1.0 if opts.get("bn", True) else glorot_bound(layer)
 
     def weight(self, w):
-        # BinaryConnect (Courbariaux et al. 2015, eq. 1-3): w_b = sign(w), or stochastically
-        # +1 with p = hard_sigmoid(w) = clip((w + 1) / 2, 0, 1) and -1 otherwise
+        # BinaryConnect (Courbariaux et al. 2015, eq. 1-3): w_b = H sign(w), or stochastically
+        # +H with p = hard_sigmoid(w / H) = clip((w / H + 1) / 2, 0, 1) and -H otherwise
         if self.stochastic and self.training:
-            p = ((w.detach() + 1) / 2).clamp(0, 1)
-            return ste(w, torch.where(torch.rand_like(w) < p, 1.0, -1.0).to(w.dtype))
-        return binarize(w, self.surrogate, self.progress)
+            p = ((w.detach() / self.h + 1) / 2).clamp(0, 1)
+            return ste(w, torch.where(torch.rand_like(w) < p, self.h, -self.h).to(w.dtype))
+        b = binarize(w, self.surrogate, self.progress)
+        return b if self.h == 1.0 else b * self.h
 
     @torch.no_grad()
     def after_step(self, layer):
-        layer.weight.clamp_(-1, 1)
+        layer.weight.clamp_(-self.h, self.h)
 
 
 def stochastic_round(w, step):
@@ -318,7 +357,8 @@ class StochasticRounding(nn.Module):
 
     def __init__(self, layer, opts):
         super().__init__()
-        self.register_buffer("s", layer.weight.detach().abs().mean())
+        s = layer.weight.detach().abs().mean()
+        self.register_buffer("s", s if s > 0 else initial_scale(layer.weight))  # all zero: s = 0 gives 0/0
         with torch.no_grad():
             layer.weight.copy_(self.round_to_grid(layer.weight))
 
@@ -394,10 +434,11 @@ class DoReFa(nn.Module):
             return w
         if self.wbits == 1:  # DoReFa eq. 7-8: r_o = sign(r_i) * E(|r_i|), dc/dr_i = dc/dr_o (E not applied)
             return StraightThrough.apply(w, sign(w.detach()).mul_(w.detach().abs().mean()))
-        # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1; an all-zero layer's max counts
-        # as 1 (0/0 otherwise), so it takes the formula's value at w = 0, 2 quantize_k(1/2) - 1 (1/3 at 2 bits)
+        # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1, the gradient through max|tanh w|
+        # as well (the authors' tensorpack code); an all-zero layer's max counts as 1 (0/0 otherwise), so it takes
+        # the formula's value at w = 0, 2 quantize_k(1/2) - 1 (1/3 at 2 bits)
         t = torch.tanh(w)
-        peak = t.detach().abs().max()
+        peak = t.abs().max()
         return 2 * quantize_uniform(t / (2 * torch.where(peak > 0, peak, 1.0)) + 0.5, self.wbits)[0] - 1
 
     def input(self, x):
@@ -405,17 +446,19 @@ class DoReFa(nn.Module):
         return (x, None, None) if self.abits == 32 else quantize_uniform(at_least_fp32(x).clamp(0, 1), self.abits)
 
 
-def quantize_linear(x, k):
-    """(x_q, codes, scale): QNN's k-bit linear quantization, 2^k levels with zero among them, straight-through."""
+def quantize_linear(x, k, span):
+    """(x_q, codes, scale): QNN's k-bit linear quantization of x over a range `span` wide, 2^k levels with zero
+    among them, straight-through."""
     # QNN (Hubara et al. 2016, sec. 3.1): LinearQuant(x) = Clip(round(x / step) * step, minV, maxV); the authors' code
-    # (BinaryNet.pytorch, Quantize) sets step = (max x - min x) / (2^k - 1) and the range to [-(2^(k-1) - 1), 2^(k-1)]
-    # steps: 2 bits give {-1, 0, 1, 2} * step. A constant tensor (span 0) takes step 1, so zeros stay 0, not 0/0.
+    # (BinaryNet.pytorch, Quantize) sets step = span / (2^k - 1) and the range to [-(2^(k-1) - 1), 2^(k-1)] steps:
+    # 2 bits give {-1, 0, 1, 2} * step, so over [-1, 1] (step 2/3) -1 maps to -2/3 and +1 to +4/3, the authors'
+    # level set. A span of 0 (a constant tensor) takes step 1, so zeros stay 0, not 0/0.
     n, low, high = 2 ** k - 1, -(2 ** (k - 1) - 1), 2 ** (k - 1)
-    span = x.detach().max() - x.detach().min()
-    step = torch.where(span > 0, span, n) / n
+    span = torch.where(span > 0, span, n)
     codes = torch.int8 if high <= 127 else torch.int16  # 8 bits reach +128
-    levels = (x.detach() / step).round_().clamp_(low, high).add_(0.0)  # + 0: round's -0 becomes 0, one value a level
-    return with_codes(x, levels, step, codes)
+    # x * (n / span), as the authors' code: 1 * (3 / 2) is 1.5 exactly, where 1 / fp32(2/3) rounds down to 1
+    levels = (x.detach() * (n / span)).round_().clamp_(low, high).add_(0.0)  # + 0: round's -0 is 0
+    return with_codes(x, levels, span / n, codes)
 
 
 class HardtanhFromOutput(torch.autograd.Function):
@@ -456,7 +499,10 @@ class QNN(nn.Module):
     def weight(self, w):
         if self.wbits == 32:
             return w
-        return binarize(w, self.surrogate, self.progress) if self.wbits == 1 else quantize_linear(w, self.wbits)[0]
+        if self.wbits == 1:
+            return binarize(w, self.surrogate, self.progress)
+        # the weights' span is their own max - min, as the authors' code has it
+        return quantize_linear(w, self.wbits, w.detach().max() - w.detach().min())[0]
 
     def input(self, x):
         if self.abits == 32 or self.sees_image:
@@ -464,7 +510,10 @@ class QNN(nn.Module):
         if self.abits == 1:
             s = binarize(x, self.surrogate, self.progress)
             return s, codes_for_backward(s), scalar(1.0, x)
-        return quantize_linear(at_least_fp32(x), self.abits)
+        # the activations' span is hardtanh's fixed [-1, 1], the paper's [minV, maxV]: the authors' code takes the
+        # batch's max - min, which is 2 in training but makes one image's codes depend on the rest of its batch
+        x = at_least_fp32(x)
+        return quantize_linear(x, self.abits, scalar(2.0, x))
 
     @torch.no_grad()
     def after_step(self, layer):

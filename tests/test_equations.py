@@ -61,14 +61,18 @@ def test_qnn_two_bit_weights_take_four_levels_with_the_authors_step():
 
 def test_qnn_kbit_activations_range_over_their_levels():
     x = torch.tensor([-1.0, -0.2, 0.0, 0.4, 1.0], dtype=torch.float64, requires_grad=True)
-    x_q, codes, scale = quant.quantize_linear(x, 2)  # step 2/3: x / step = -1.5, -0.3, 0, 0.6, 1.5
-    assert codes.tolist() == [-1, 0, 0, 1, 2] and math.isclose(scale.item(), 2 / 3)
+    # span 2 (hardtanh's [-1, 1]), step 2/3: x / step = -1.5, -0.3, 0, 0.6, 1.5
+    x_q, codes, scale = quant.quantize_linear(x, 2, torch.tensor(2.0))
+    assert codes.tolist() == [-1, 0, 0, 1, 2] and math.isclose(scale.item(), 2 / 3, rel_tol=1e-6)
+    # in fp32 too: +1 -> 1.5 -> 2 (half to even), as the authors' x * 3/2; x / fp32(2/3) gave 1.4999999 -> 1
+    fp32 = quant.quantize_linear(x.detach().float(), 2, torch.tensor(2.0))[1]
+    assert fp32.tolist() == [-1, 0, 0, 1, 2]
     assert torch.allclose(x_q, torch.tensor([-1, 0, 0, 1, 2], dtype=torch.float64) * 2 / 3)
     x_q.backward(torch.full_like(x, 2.0))
     assert x.grad.tolist() == [2.0] * 5
     # 8 bits: step span / 255 and levels clipped to [-127, 128], one more above zero than below
-    assert quant.quantize_linear(torch.tensor([-1.0, 0.0, 2.0]), 8)[1].tolist() == [-85, 0, 128]
-    eight = quant.quantize_linear(torch.tensor([-2.0, 0.0, 1.0]), 8)[1]
+    assert quant.quantize_linear(torch.tensor([-1.0, 0.0, 2.0]), 8, torch.tensor(3.0))[1].tolist() == [-85, 0, 128]
+    eight = quant.quantize_linear(torch.tensor([-2.0, 0.0, 1.0]), 8, torch.tensor(3.0))[1]
     assert eight.dtype == torch.int16 and eight.tolist() == [-127, 0, 85]
 
 

@@ -90,7 +90,7 @@ def test_qnn_binary_uses_clipped_ste_and_kbit_is_linear():
     y.sum().backward()
     assert x.grad.tolist() == [1.0, 0.0, 1.0, 1.0]  # cancelled where |x| > 1
     # 3 bits: step (0.5 - -2) / 7 = 5/14, levels round(x / step) in [-3, 4]: 1.4 -> 1, -5.6 -> -3, 0.56 -> 1
-    assert torch.allclose(quant.quantize_linear(torch.tensor([0.5, -2.0, 0.2]), 3)[0],
+    assert torch.allclose(quant.quantize_linear(torch.tensor([0.5, -2.0, 0.2]), 3, torch.tensor(2.5))[0],
                           torch.tensor([1.0, -3.0, 1.0]) * 5 / 14)
 
 
@@ -127,15 +127,20 @@ def test_ede_anneals_from_flat_to_sharp():
     assert torch.allclose(late, 10 * (1 - torch.tanh(10 * x) ** 2))
 
 
-def test_reste_is_the_authors_power_function_with_o_annealed_from_1_to_3():
+def test_reste_is_the_authors_power_function_with_o_on_their_cosine_schedule():
     x = torch.tensor([0.05, -0.125, 0.9, 1.5, -1.6])
     # o = 1 at the start: the identity on |x| <= t = 1.5, zero past it
     assert torch.allclose(quant.SURROGATES["reste"](x, 0.0), torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0]))
     # o = 3 at the end: (1/3)|x|^(-2/3) for 0.1 < |x| <= 1.5; the secant slope 0.1^(1/3) / 0.1 inside |x| <= 0.1
     expected = torch.tensor([0.1 ** (1 / 3) / 0.1, 0.125 ** (-2 / 3) / 3, 0.9 ** (-2 / 3) / 3, 1.5 ** (-2 / 3) / 3, 0.0])
     assert torch.allclose(quant.SURROGATES["reste"](x, 1.0), expected)
-    # halfway, o = 2: (1/2)|x|^(-1/2)
-    assert math.isclose(quant.SURROGATES["reste"](torch.tensor([0.64]), 0.5).item(), 0.5 / 0.8, rel_tol=1e-6)
+    # the authors' schedule (main.py, ReSTE): o = 1 + (1 - cos(p pi / 2)) (3 - 1); halfway o = 3 - sqrt(2),
+    # 1.586, not the linear 2; then (1/o)|x|^(1/o - 1)
+    for p in (0.25, 0.5, 0.75):
+        o = 1 + (1 - math.cos(p * math.pi / 2)) * 2
+        got = quant.SURROGATES["reste"](torch.tensor([0.64]), p).item()
+        assert math.isclose(got, 0.64 ** (1 / o - 1) / o, rel_tol=1e-5), (p, got)
+    assert math.isclose(1 + (1 - math.cos(math.pi / 4)) * 2, 1.586, abs_tol=1e-3)
 
 
 def test_ternarize_with_identity_ste_passes_gradient_through():
