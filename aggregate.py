@@ -89,8 +89,9 @@ def run_status(folder, config, results):
         return "running", (f"unfinished: status 'running' after {results.get('epochs_completed', '?')}"
                            f" of {results.get('epochs', '?')} epochs")
     if status == "diverged":
-        return "diverged", (f"diverged at epoch {results.get('diverged_epoch', '?')}, step "
-                            f"{results.get('diverged_step', '?')} (last finite loss {results.get('last_finite_loss')})")
+        where = results.get("message") or (f"at epoch {results.get('diverged_epoch', '?')}, step "
+                                           f"{results.get('diverged_step', '?')}")
+        return "diverged", f"diverged: {where} (last finite loss {results.get('last_finite_loss')})"
     if status == "failed":
         return "failed", f"failed: {results.get('message', 'no message')}"
     return "corrupt", f"results.json has an unknown status {status!r}"

@@ -56,7 +56,7 @@ def build(args, num_classes, image_size, in_channels, init=None):
             common.fail(f"--init-from {args.init_from} does not fit this {args.model} ({detail[0][:200]})")
     qlayers.quantize_model(model, args.quant, args.keep, sub_ln=args.sub_ln, ttq_threshold=args.ttq_threshold,
                            wbits=args.wbits, abits=args.abits, ste=args.ste, stochastic=args.stochastic,
-                           init_from=args.init_from)
+                           init_from=args.init_from, bn=args.bn)
     return model, stem
 
 
@@ -111,6 +111,19 @@ class Diverged(Exception):
     pass
 
 
+MAX_LOGIT = 1e4  # softmax is one-hot in fp32 past |logit| ~ 100: a logit of 1e4 means the network has blown up
+
+
+def divergence(loss, peak_logit):
+    """Why a step's loss and largest |logit| say the run has diverged, or None: a finite loss can hide
+    logits near 1e20 (BinaryConnect without batch norm and its +-1 weights did)."""
+    if not math.isfinite(loss):
+        return "non-finite loss"
+    if not peak_logit <= MAX_LOGIT:  # NaN fails the comparison too
+        return f"logits of magnitude {peak_logit:.3g}, beyond {MAX_LOGIT:g}"
+    return None
+
+
 def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, steps_per_epoch, rank=0, world=1):
     """One pass over a fresh permutation; every random draw comes from generators seeded by
     (seed, epoch), so a resumed epoch repeats exactly. One host sync a step: the loss, checked before the update."""
@@ -139,9 +152,12 @@ def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, st
                     teacher_logits = teacher(x)
             loss = loss_fn(args, logits.float(), y, y_mixed, lam,
                            None if teacher_logits is None else teacher_logits.float())
-        value = devices.mean_over_processes(loss.detach(), world).item()  # the step's one host sync
-        if not math.isfinite(value):  # stop before the bad gradient reaches the weights
-            raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=i + 1, last_finite_loss=state["last_loss"]))
+        check = torch.stack([loss.detach(), logits.detach().abs().amax().float()])
+        value, peak = devices.mean_over_processes(check, world).tolist()  # the step's one host sync
+        reason = divergence(value, peak)
+        if reason:  # stop before the bad gradient reaches the weights
+            raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=i + 1, last_finite_loss=state["last_loss"],
+                                reason=reason))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -399,8 +415,9 @@ def finish(run, history, best, wall):
 def diverged(run, info, epoch, history):
     if run.rank > 0:
         return 1
+    reason = info.pop("reason")  # goes into the message only: aggregate.py's "reason" is the run's status
     results = dict(run.results, status="diverged", epochs_completed=epoch, history=history, **info,
-                   message=f"non-finite loss at epoch {info['diverged_epoch']}, step {info['diverged_step']}")
+                   message=f"{reason} at epoch {info['diverged_epoch']}, step {info['diverged_step']}")
     common.write_json(run.run_dir / "results.json", results)
     print(f"error: run diverged: {results['message']} (last finite loss {info['last_finite_loss']})",
           file=sys.stderr)

@@ -165,7 +165,7 @@ def test_aggregate_names_every_bad_run_with_its_reason(study):
     assert len(warnings) == 4
     folder = study["raw"].resolve() / "cifar10" / "resnet18"
     expected = {"bitnet_keep-layer1_s789": "results.json is empty or not valid JSON",
-                "bitnet_s789": "diverged at epoch 2, step 517 (last finite loss 2.3)",
+                "bitnet_s789": "diverged: non-finite loss at epoch 2, step 517 (last finite loss 2.3)",
                 "fp32_s789": "no results.json",
                 "ttq_s789": "unfinished: status 'running' after 1 of 200 epochs"}
     for name, reason in expected.items():
