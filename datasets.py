@@ -5,6 +5,7 @@ of --fake-data in each dataset's shape (FAKE_SHAPES).
 
 It holds no model, quantizer or training step (models.py, quant.py, train.py).
 """
+import math
 import pickle
 import shutil
 import sys
@@ -243,18 +244,28 @@ def load_synthetic(data_dir=None, seed=0, num_classes=10, size=16, n_train=2048,
                 num_classes=num_classes, classes=[f"class{i}" for i in range(num_classes)])
 
 
-def _read_idx(path):
-    """An IDX file (MNIST's format, optionally gzipped) as a numpy array."""
+def _read_idx(path, dims):
+    """An IDX file (MNIST's format, optionally gzipped) of unsigned bytes in `dims` dimensions as a
+    numpy array; a file cut short, with bytes to spare or of another type is one clear error."""
     import gzip
+    import zlib
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-        dims = raw[3]
-        shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-    except (OSError, ValueError, IndexError) as e:
+    except (OSError, EOFError, zlib.error) as e:  # EOFError: a gzip stream cut short
         fail(f"corrupt or unreadable dataset file {path} ({e}); delete it and fetch it again")
+    magic = bytes([0, 0, 0x08, dims])  # 0, 0, the type (0x08: unsigned byte), the dimensions
+    if raw[:4] != magic:
+        fail(f"{path} is not an IDX file of {dims}-D unsigned bytes (magic "
+             f"{raw[:4].hex() or 'none'}, expected {magic.hex()}); delete it and fetch it again")
+    header = 4 + 4 * dims
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    size = header + math.prod(shape)
+    if len(raw) != size:  # a header cut short fails here too
+        fail(f"{path} holds {len(raw):,} bytes where its header ({'x'.join(map(str, shape))}) "
+             f"needs {size:,}: truncated or damaged; delete it and fetch it again")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
 def load_mnist(data_dir, seed=0):
@@ -273,8 +284,13 @@ def load_mnist(data_dir, seed=0):
         if error:
             fail(f"mnist not found in {raw} and could not be fetched ({error}); "
                  f"put {', '.join(n + '.gz' for n in names)} in {raw} and run again")
-    train_x, train_y, test_x, test_y = (torch.from_numpy(_read_idx(find(n)).astype(np.int64 if "labels" in n else np.uint8))
-                                        for n in names)
+    arrays = [_read_idx(find(n), 1 if "labels" in n else 3) for n in names]
+    train_x, train_y, test_x, test_y = (
+        torch.from_numpy(a.astype(np.int64 if a.ndim == 1 else np.uint8)) for a in arrays)
+    for images, labels, split in ((train_x, train_y, "train"), (test_x, test_y, "t10k")):
+        if len(images) != len(labels):
+            fail(f"mnist's {split} files in {raw} disagree: {len(images):,} images, "
+                 f"{len(labels):,} labels; delete them and fetch them again")
     return dict(train_x=train_x[:, None], train_y=train_y, test_x=test_x[:, None], test_y=test_y,
                 num_classes=10, classes=[str(i) for i in range(10)])
 

@@ -1,4 +1,5 @@
 """Dataset loaders on small generated files in each dataset's real on-disk format, and the augmentation."""
+import gzip
 import pickle
 
 import numpy as np
@@ -214,3 +215,95 @@ def test_streamed_processes_load_only_their_share_of_each_batch_and_of_the_test_
     assert draws["partner"].shape == (3, 4)  # mixup partners within each process's share of 4
     shares = [torch.cat([x for x, _ in datasets.test_batches(args, data, 16, rank, 2)]).flatten() for rank in (0, 1)]
     assert len(shares[0]) == len(shares[1]) == 20 and sorted(torch.cat(shares).tolist()) == list(range(40))
+
+
+# ----------------------------------------------------------------------------- MNIST's IDX files
+
+IMAGES, LABELS = b"\x00\x00\x08\x03", b"\x00\x00\x08\x01"  # 0, 0, type 0x08 (ubyte), dimensions
+MNIST_FILES = {"train-images-idx3-ubyte": IMAGES, "train-labels-idx1-ubyte": LABELS,
+               "t10k-images-idx3-ubyte": IMAGES, "t10k-labels-idx1-ubyte": LABELS}
+
+
+def idx_bytes(magic, array):
+    """An IDX file by hand: the magic, each size as a big-endian uint32, the values row-major."""
+    sizes = b"".join(n.to_bytes(4, "big") for n in array.shape)
+    return magic + sizes + array.astype(np.uint8).tobytes()
+
+
+def mnist_arrays(n_train=5, n_test=2):
+    """Pixel (r, c) of image i: (7 (784 i + 28 r + c) + first) mod 256; labels 0, 1, .. and 9, 8."""
+    images = lambda n, first: (np.arange(n * 28 * 28).reshape(n, 28, 28) * 7 + first) % 256
+    return {"train-images-idx3-ubyte": images(n_train, 0),
+            "train-labels-idx1-ubyte": np.arange(n_train) % 10,
+            "t10k-images-idx3-ubyte": images(n_test, 3),
+            "t10k-labels-idx1-ubyte": (9 - np.arange(n_test)) % 10}
+
+
+def write_mnist(root, plain=(), override=None):
+    """MNIST/raw/<name>.gz as torchvision's downloader leaves them (the names in `plain`
+    uncompressed); override maps a name to the bytes to write instead. Returns the arrays."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    arrays = mnist_arrays()
+    for name, magic in MNIST_FILES.items():
+        data = (override or {}).get(name, idx_bytes(magic, arrays[name]))
+        if name in plain:
+            (raw / name).write_bytes(data)
+        else:
+            (raw / (name + ".gz")).write_bytes(gzip.compress(data))
+    return arrays
+
+
+@pytest.mark.parametrize("plain", [(), ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")])
+def test_mnist_idx_files_read_back_exactly(tmp_path, plain):
+    arrays = write_mnist(tmp_path, plain=plain)
+    header = gzip.decompress((tmp_path / "MNIST/raw/train-images-idx3-ubyte.gz").read_bytes())[:16]
+    assert header == bytes.fromhex("00000803" "00000005" "0000001c" "0000001c")  # 2051; 5 x 28 x 28
+    data = datasets.load_dataset("mnist", tmp_path)
+    assert data["train_x"].shape == (5, 1, 28, 28) and data["test_x"].shape == (2, 1, 28, 28)
+    assert data["train_x"].dtype == torch.uint8 and data["train_y"].dtype == torch.int64
+    assert data["train_x"][0, 0, 0, :4].tolist() == [0, 7, 14, 21]
+    assert data["train_x"][1, 0, 0, 0] == 7 * 784 % 256 == 112
+    assert data["test_x"][0, 0, 27, 27] == (7 * 783 + 3) % 256 == 108
+    for split, name in (("train_x", "train-images-idx3-ubyte"),
+                        ("test_x", "t10k-images-idx3-ubyte")):
+        assert torch.equal(data[split][:, 0], torch.from_numpy(arrays[name].astype(np.uint8)))
+    assert data["train_y"].tolist() == [0, 1, 2, 3, 4] and data["test_y"].tolist() == [9, 8]
+    assert data["num_classes"] == 10 and data["classes"] == [str(i) for i in range(10)]
+
+
+def cut(name, keep):
+    """The IDX bytes of mnist_arrays' file `name` up to the first `keep`."""
+    return idx_bytes(MNIST_FILES[name], mnist_arrays()[name])[:keep]
+
+
+@pytest.mark.parametrize("override,words", [
+    # a download cut short: the gzip stream itself ends early
+    ({}, ["train-images-idx3-ubyte.gz", "corrupt or unreadable", "end-of-stream"]),
+    # whole gzip streams of files that end early: in the last image, in the header, at once
+    ({"train-images-idx3-ubyte": cut("train-images-idx3-ubyte", 3900)},
+     ["train-images-idx3-ubyte.gz holds 3,900 bytes where its header (5x28x28) needs 3,936",
+      "truncated"]),
+    ({"train-labels-idx1-ubyte": cut("train-labels-idx1-ubyte", 6)},
+     ["holds 6 bytes", "truncated"]),
+    ({"train-labels-idx1-ubyte": b""},
+     ["not an IDX file of 1-D unsigned bytes (magic none, expected 00000801)"]),
+    # images where the labels belong; five labels as 32-bit integers (type 0x0c)
+    ({"train-labels-idx1-ubyte": idx_bytes(IMAGES, np.zeros((5, 28, 28)))},
+     ["train-labels-idx1-ubyte.gz is not an IDX file of 1-D",
+      "(magic 00000803, expected 00000801)"]),
+    ({"train-labels-idx1-ubyte": b"\x00\x00\x0c\x01" + (5).to_bytes(4, "big") + bytes(20)},
+     ["magic 00000c01"]),
+    ({"t10k-labels-idx1-ubyte": idx_bytes(LABELS, np.zeros(3))},
+     ["t10k files", "disagree: 2 images, 3 labels"]),
+], ids=["gzip-cut", "image-cut", "header-cut", "empty", "images-as-labels", "int32-labels", "counts"])
+def test_a_damaged_mnist_file_is_one_clear_error(tmp_path, capsys, override, words):
+    write_mnist(tmp_path, override=override)
+    if not override:
+        path = tmp_path / "MNIST/raw/train-images-idx3-ubyte.gz"
+        path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(SystemExit) as e:
+        datasets.load_mnist(tmp_path)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and err[0].startswith("error: "), err
+    assert all(w in err[0] for w in words), err
