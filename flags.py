@@ -71,7 +71,8 @@ def parse_args(argv=None):
     a("--kd", default=None, metavar="TEACHER_FINAL_PT",
       help="distil from a full-precision run's final weights (its final.pt; default: no distillation)")
     a("--kd-temperature", type=float, default=4.0, help="KD: softmax temperature T")
-    a("--kd-alpha", type=float, default=0.9, help="loss = alpha*T^2*KL(student/T || teacher/T) + (1-alpha)*CE")
+    a("--kd-alpha", type=float, default=0.9,
+      help="loss = alpha*T^2*KL(teacher/T || student/T) + (1-alpha)*CE (Hinton et al. 2015)")
     a("--seed", type=int, default=0, help="seeds the weights, the data order and every random draw")
     a("--epochs", type=int, default=300, help="training epochs")
     a("--batch-size", type=int, default=128, help="images per step (over all processes under torchrun)")
