@@ -64,8 +64,10 @@ run python train.py --model resnet18 --dataset imagenet --quant ttq --keep conv1
 
 # The TTQ paper's AlexNet (Zhu et al. 2017, sec. 5.2): fine-tuned from the FP32 AlexNet above (its final.pt) with the first conv and
 # the last fc in full precision; lr 1e-4 times 0.2 at epochs 56 and 64, weight decay 5e-6, batch 128. The paper's
-# text names neither the optimizer nor the number of epochs: SGD with Nesterov momentum 0.9 (train.py's default)
-# and 90 epochs are our choice, as before. Reported as the mean of the last 10 epochs (the paper's moving average of errors).
+# text names neither the optimizer nor the number of epochs: SGD with Nesterov momentum 0.9
+# (train.py's default, as in lib.sh's TTQ_SCHEDULE for CIFAR-10) and 90 epochs are our choices.
+# Reported with `--report ttq-avg`, the mean of the last 10 epochs: this project's reading of the
+# paper's error, which the paper averages over all epochs.
 run python train.py --model alexnet --dataset imagenet --quant ttq --keep conv1,fc --init-from "$OUT/imagenet/alexnet/table_fp32_s42/final.pt" --lr 1e-4 --schedule step --milestones 56,64 --gamma 0.2 --weight-decay 5e-6 --epochs 90 --warmup-epochs 0 --mixup 0 --label-smoothing 0 --report ttq-avg --seed 42
 
 # Li et al. 2017 on ResNet-18: BinaryConnect (batch 128) and stochastic rounding (batch 128 to 1024), Adam, lr 0.01

@@ -22,10 +22,12 @@ done
 [[ ${_batch:-128} == 128 ]] || FP32_TAG+="_bs$_batch"
 
 # The TTQ paper's CIFAR-10 schedule (Zhu et al. 2017, sec. 5.1): lr 0.1 times 0.1 at epochs 80, 120 (and 300, never
-# reached), weight decay 2e-4, 160 epochs ("most models converge after 160"), batch 128; accuracy = the mean of the
-# last 10 epochs (the paper's moving average of errors). The paper names no optimizer, warm-up or augmentation: SGD
-# with Nesterov momentum 0.9 (train.py's default), none, and random crop and flip are our choices. Shared by
-# ttq_paper.sh and ste_ablation.sh, so that their FP32 ResNet-20 runs are one and the same.
+# reached), weight decay 2e-4, 160 epochs ("most models converge after 160"), batch 128. Accuracy:
+# `--report ttq-avg`, the mean of the last 10 epochs, is this project's reading of the paper's
+# error, which the paper averages over all epochs. The paper names no optimizer, warm-up or
+# augmentation: SGD with Nesterov momentum 0.9 (train.py's default), none, and random crop and flip
+# are our choices. Shared by ttq_paper.sh and ste_ablation.sh, so that their FP32 ResNet-20 runs are
+# one and the same.
 TTQ_SCHEDULE="--epochs 160 --schedule step --milestones 80,120 --weight-decay 2e-4 --warmup-epochs 0 --mixup 0"
 TTQ_SCHEDULE+=" --label-smoothing 0 --report ttq-avg"
 
