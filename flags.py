@@ -12,6 +12,7 @@ import torch
 import common
 import datasets
 import devices
+import estimators
 import models
 import qlayers
 import quant
@@ -53,7 +54,7 @@ def parse_args(argv=None):
       help="weight bits for xnor, twn (default 2), dorefa and qnn (required; 32: full precision)")
     a("--abits", type=int, default=None,
       help="activation bits for xnor (default 32), dorefa and qnn (required; 32: full precision)")
-    a("--ste", default=None, help=f"backward of sign/ternary for twn, bc, xnor, qnn: {', '.join(quant.SURROGATES)} "
+    a("--ste", default=None, help=f"backward of sign/ternary for twn, bc, xnor, qnn: {', '.join(estimators.SURROGATES)} "
                                  "(default: each method's own)")
     a("--stochastic", action="store_true", help="bc: stochastic binarization (+1 with p = clip((w+1)/2, 0, 1))")
     a("--clip-factor", type=float, default=None,

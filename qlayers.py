@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import estimators
 import quant
 
 
@@ -34,8 +35,8 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
     if ste is not None and not takes_ste:
         return f"{method} has its own gradient; --ste applies to: " + ", ".join(
             name for name, entry in quant.METHODS.items() if entry and entry[3])
-    if ste is not None and ste not in quant.SURROGATES:
-        return f"unknown STE '{ste}'; choose one of: {', '.join(quant.SURROGATES)}"
+    if ste is not None and ste not in estimators.SURROGATES:
+        return f"unknown STE '{ste}'; choose one of: {', '.join(estimators.SURROGATES)}"
     if ste is not None and method == "qnn" and 1 not in (wbits, abits):
         return "qnn's --ste is the backward of its 1-bit sign; with no 1-bit --wbits or --abits it has none to change"
     if ste is not None and stochastic:
@@ -120,7 +121,7 @@ class QLinear(nn.Linear):
         if codes is None or not torch.is_autocast_enabled():  # a linear layer's input is small: no codes kept
             return F.linear(x_q, weight, bias)
         # under autocast, as ConvFromCodes: the exact integer codes in, the scale applied to the output
-        y = F.linear(quant.StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight) * scale
+        y = F.linear(estimators.StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight) * scale
         return y if bias is None else y + bias
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 import common
+import estimators
 import flags
 import qlayers
 import quant
@@ -76,7 +77,7 @@ def rows(sets):
     """(label, [factor per set and kind]): a surrogate whose factors change with progress gets a
     row per value of PROGRESS, the others one row (found by computing each at every progress)."""
     out = []
-    for name in quant.SURROGATES:
+    for name in estimators.SURROGATES:
         at = {p: [mean_factor(ws, name, p, kind) for ws in sets for kind in KINDS]
               for p in PROGRESS}
         if all(at[p] == at[0.0] for p in PROGRESS):

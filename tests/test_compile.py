@@ -8,6 +8,7 @@ import torch.nn as nn
 import common
 import datasets
 import devices
+import estimators
 import flags
 import qlayers
 import quant
@@ -18,7 +19,7 @@ torch._dynamo = pytest.importorskip("torch._dynamo")
 METHODS = [("bitnet", {}), ("ttq", {}), ("twn", {}), ("bc", {}), ("bc", dict(stochastic=True)), ("sr", {}),
            ("xnor", dict(wbits=1, abits=32)), ("xnor", dict(wbits=1, abits=1)), ("dorefa", dict(wbits=2, abits=2)),
            ("dorefa", dict(wbits=1, abits=8)), ("qnn", dict(wbits=1, abits=1)), ("qnn", dict(wbits=2, abits=8))]
-STES = [(method, dict(ste=ste)) for method in ("bc", "twn") for ste in quant.SURROGATES] + \
+STES = [(method, dict(ste=ste)) for method in ("bc", "twn") for ste in estimators.SURROGATES] + \
        [("xnor", dict(wbits=1, abits=1, ste="ede")), ("qnn", dict(wbits=1, abits=1, ste="reste"))]
 
 

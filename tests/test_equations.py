@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import estimators
 import models
 import qlayers
 import quant
@@ -34,8 +35,8 @@ def latent_grad(layer, g):
 
 def test_sign_of_zero_and_negative_zero_is_plus_one():
     x = torch.tensor([-0.0, 0.0, -1e-30, 2.0, -3.0])
-    assert quant.sign(x).tolist() == [1.0, 1.0, -1.0, 1.0, -1.0]
-    assert quant.binarize(x).tolist() == [1.0, 1.0, -1.0, 1.0, -1.0]
+    assert estimators.sign(x).tolist() == [1.0, 1.0, -1.0, 1.0, -1.0]
+    assert estimators.binarize(x).tolist() == [1.0, 1.0, -1.0, 1.0, -1.0]
 
 
 def test_dorefa_one_bit_weight_gradient_passes_straight_through():
@@ -169,7 +170,7 @@ def test_twn_weight_at_minus_delta_is_zero_and_gradient_passes_without_alpha():
 
 def test_ternarize_thresholds_carry_half_the_surrogate_each():
     x = torch.tensor([0.1, 0.5, 1.4, -0.5], dtype=torch.float64, requires_grad=True)
-    y = quant.ternarize(x, torch.tensor(0.5, dtype=torch.float64), "clipped")
+    y = estimators.ternarize(x, torch.tensor(0.5, dtype=torch.float64), "clipped")
     assert y.tolist() == [0.0, 0.0, 1.0, 0.0]
     y.sum().backward()
     # clipped: (1_{|x - 0.5| <= 1} + 1_{|x + 0.5| <= 1}) / 2
@@ -181,10 +182,10 @@ def test_ternarize_thresholds_carry_half_the_surrogate_each():
 AREAS = {"triangle": 1.0, "gaussian": 1.0, "reste": 2 * 1.5 ** (1 / 3), "arctan": 4 / math.pi * math.atan(40 * math.pi)}
 
 
-@pytest.mark.parametrize("name", sorted(set(quant.SURROGATES) - {"identity"}))
+@pytest.mark.parametrize("name", sorted(set(estimators.SURROGATES) - {"identity"}))
 def test_surrogate_areas(name):
     x = torch.linspace(-40, 40, 800001, dtype=torch.float64)
-    area = torch.trapezoid(quant.SURROGATES[name](x, 1.0).double(), x).item()
+    area = torch.trapezoid(estimators.SURROGATES[name](x, 1.0).double(), x).item()
     assert math.isclose(area, AREAS.get(name, 2.0), rel_tol=5e-4), (name, area)
 
 
@@ -205,13 +206,13 @@ def test_xnor_conv_is_binary_conv_times_k_alpha_as_in_eq_11():
     x = torch.randn(1, 2, 3, 3, dtype=torch.float64)
     i = x / math.sqrt(1 + 1e-5)
     alpha = conv.weight.abs().mean(dim=(1, 2, 3))
-    binary = F.conv2d(quant.sign(i), quant.sign(conv.weight), padding=1)  # XNOR + popcount
+    binary = F.conv2d(estimators.sign(i), estimators.sign(conv.weight), padding=1)  # XNOR + popcount
     a = i.abs().mean(dim=1)[0].tolist()  # A: the channel mean of |I| at each position
     k = torch.tensor(box_sum(a, 2, 1), dtype=torch.float64) / 4  # K = A * k, k the 2x2 box filter
     expected = binary * k * alpha.view(1, 3, 1, 1) + conv.bias.view(1, 3, 1, 1)
     assert torch.allclose(conv(x), expected, atol=1e-12)
     # the form it replaces, beta (.) sign(I) convolved with alpha sign(W), differs at the padded border
-    old = F.conv2d(i.abs().mean(1, keepdim=True) * quant.sign(i), quant.sign(conv.weight) * alpha.view(3, 1, 1, 1),
+    old = F.conv2d(i.abs().mean(1, keepdim=True) * estimators.sign(i), estimators.sign(conv.weight) * alpha.view(3, 1, 1, 1),
                    conv.bias, padding=1)
     assert not torch.allclose(conv(x), old, atol=1e-3)
 

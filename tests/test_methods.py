@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+import estimators
 import models
 import qlayers
 import quant
@@ -112,16 +113,16 @@ def test_surrogate_gradient_is_the_derivative_of_its_smooth_sign(name):
     x = torch.linspace(-1.8, 1.8, 37, dtype=torch.float64)
     x = x[(x.abs() - 1).abs() > 1e-6]  # the kinks of the piecewise ones
     a = x.clone().requires_grad_()
-    quant.binarize(a, name).sum().backward()
+    estimators.binarize(a, name).sum().backward()
     b = x.clone().requires_grad_()
     SMOOTH[name](b).sum().backward()
     assert torch.allclose(a.grad, b.grad, atol=1e-6), name
-    assert quant.binarize(x, name).abs().eq(1).all()
+    assert estimators.binarize(x, name).abs().eq(1).all()
 
 
 def test_ede_anneals_from_flat_to_sharp():
     x = torch.tensor([0.0, 0.5])
-    early, late = quant.SURROGATES["ede"](x, 0.0), quant.SURROGATES["ede"](x, 1.0)
+    early, late = estimators.SURROGATES["ede"](x, 0.0), estimators.SURROGATES["ede"](x, 1.0)
     # t = 0.1, k = 10: k t (1 - tanh^2(t x)); t = 10, k = 1
     assert torch.allclose(early, 10 * 0.1 * (1 - torch.tanh(0.1 * x) ** 2))
     assert torch.allclose(late, 10 * (1 - torch.tanh(10 * x) ** 2))
@@ -130,22 +131,22 @@ def test_ede_anneals_from_flat_to_sharp():
 def test_reste_is_the_authors_power_function_with_o_on_their_cosine_schedule():
     x = torch.tensor([0.05, -0.125, 0.9, 1.5, -1.6])
     # o = 1 at the start: the identity on |x| <= t = 1.5, zero past it
-    assert torch.allclose(quant.SURROGATES["reste"](x, 0.0), torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0]))
+    assert torch.allclose(estimators.SURROGATES["reste"](x, 0.0), torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0]))
     # o = 3 at the end: (1/3)|x|^(-2/3) for 0.1 < |x| <= 1.5; the secant slope 0.1^(1/3) / 0.1 inside |x| <= 0.1
     expected = torch.tensor([0.1 ** (1 / 3) / 0.1, 0.125 ** (-2 / 3) / 3, 0.9 ** (-2 / 3) / 3, 1.5 ** (-2 / 3) / 3, 0.0])
-    assert torch.allclose(quant.SURROGATES["reste"](x, 1.0), expected)
+    assert torch.allclose(estimators.SURROGATES["reste"](x, 1.0), expected)
     # the authors' schedule (main.py, ReSTE): o = 1 + (1 - cos(p pi / 2)) (3 - 1); halfway o = 3 - sqrt(2),
     # 1.586, not the linear 2; then (1/o)|x|^(1/o - 1)
     for p in (0.25, 0.5, 0.75):
         o = 1 + (1 - math.cos(p * math.pi / 2)) * 2
-        got = quant.SURROGATES["reste"](torch.tensor([0.64]), p).item()
+        got = estimators.SURROGATES["reste"](torch.tensor([0.64]), p).item()
         assert math.isclose(got, 0.64 ** (1 / o - 1) / o, rel_tol=1e-5), (p, got)
     assert math.isclose(1 + (1 - math.cos(math.pi / 4)) * 2, 1.586, abs_tol=1e-3)
 
 
 def test_ternarize_with_identity_ste_passes_gradient_through():
     x = torch.tensor([0.5, -0.05, -0.7], requires_grad=True)
-    y = quant.ternarize(x, 0.1)
+    y = estimators.ternarize(x, 0.1)
     assert y.tolist() == [1.0, 0.0, -1.0]
     y.backward(torch.tensor([1.0, 2.0, 3.0]))
     assert x.grad.tolist() == [1.0, 2.0, 3.0]

@@ -6,6 +6,7 @@ import io
 import pytest
 import torch
 
+import estimators
 import quant
 import ste_factors
 
@@ -88,7 +89,7 @@ def output(runs):
 
 def test_every_surrogate_has_a_row_and_only_annealed_ones_have_three(output):
     _, _, table = output
-    for name in quant.SURROGATES:
+    for name in estimators.SURROGATES:
         labels = [label for label in table if label == name or label.startswith(f"{name} (p=")]
         annealed = name in ("ede", "reste")
         assert labels == ([f"{name} (p={p})" for p in ("0", "0.5", "1")] if annealed else [name])
