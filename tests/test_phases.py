@@ -13,13 +13,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 
 import common
 import flags
+import qlayers
 from conftest import ROOT
 
 PHASE_RUNS = {"phase1": 22, "phase2": 27, "phase3": 18, "phase4": 54, "phase5": 14, "phase6": 18}
-OTHER_RUNS = {"ttq_paper": 24, "ste_ablation": 117, "li2017": 120, "quant_table": 90, "imagenet": 53}
+OTHER_RUNS = {"ttq_paper": 24, "ste_ablation": 111, "li2017": 120, "quant_table": 90, "imagenet": 53}
 # smoke-like flags on ResNet-20 instead of each script's model: the same run folders' shape, a few seconds a run
 CHEAP = "--model resnet20 --fake-data --epochs 1 --steps-per-epoch 1 --batch-size 8 --device cpu --threads 1 --quiet"
 
@@ -42,15 +44,20 @@ def flag(argv, name):
     return argv[argv.index(name) + 1] if name in argv else None
 
 
-def run_folder(line):
-    """The folder train.py would write for a listed command: its own resolve() and default tag."""
+def resolved(line):
+    """train.py's flags of a listed command, through its own resolve()."""
     argv = shlex.split(line)
     assert argv[:2] == ["python", "train.py"], line
     for name in ("--kd", "--init-from"):  # resolve() wants the checkpoints a run starts from to exist
         if flag(argv, name):
             Path(flag(argv, name)).parent.mkdir(parents=True, exist_ok=True)
             Path(flag(argv, name)).touch()
-    args = flags.resolve(flags.parse_args(argv[2:] + ["--device", "cpu"]))
+    return flags.resolve(flags.parse_args(argv[2:] + ["--device", "cpu"]))
+
+
+def run_folder(line):
+    """The folder train.py would write for a listed command: its own resolve() and default tag."""
+    args = resolved(line)
     return Path(args.out) / args.dataset / args.model / f"{args.tag}_s{args.seed}"
 
 
@@ -167,6 +174,35 @@ def test_the_seed_42_runs_hold_every_configuration_of_the_study():
     lines = dry_run()
     assert {configuration(line) for line in lines} == {configuration(line) for line in lines if "--seed 42" in line}
     assert len(dry_run("--only", "--seed 42")) == 49
+
+
+def weight_gradient(method, ste):
+    """The weight gradient of one quantized conv layer with this STE, weights partly beyond +-1."""
+    torch.manual_seed(0)
+    layer = qlayers.quantize_layer(torch.nn.Conv2d(2, 2, 3), method, ste=ste)
+    with torch.no_grad():
+        layer.weight.mul_(20)  # where the clipped STE passes no gradient and the identity does
+    layer(torch.randn(1, 2, 5, 5)).square().sum().backward()
+    return layer.weight.grad
+
+
+def test_the_ste_ablation_lists_each_configuration_once(tmp_path):
+    # TWN's and BinaryConnect's STE is the identity unless --ste names another, so a run of theirs
+    # without --ste computes what the same run with --ste identity computes, in another folder
+    for method in ("twn", "bc"):
+        default = weight_gradient(method, None)
+        assert torch.equal(default, weight_gradient(method, "identity"))
+        assert not torch.equal(default, weight_gradient(method, "clipped"))
+    recipes = Counter()
+    for line in dry_run("ste_ablation", "--out", tmp_path / "raw"):
+        args = vars(resolved(line))
+        if args["quant"] in ("twn", "bc"):
+            args["ste"] = args["ste"] or "identity"
+        args["init_from"] = configuration(str(args["init_from"]))  # the FP32 run of the same seed
+        recipes[tuple(sorted((k, str(v)) for k, v in args.items()
+                             if k not in common.FREE_SETTINGS | {"seed"}))] += 1
+    assert set(recipes.values()) == {3}  # each configuration once, with its three seeds
+    assert len(recipes) == 37 == OTHER_RUNS["ste_ablation"] // 3
 
 
 def test_smoke_runs_the_whole_pipeline(tmp_path):
