@@ -68,7 +68,8 @@ def parse_args(argv=None):
       help="start from a full-precision run's final weights (its final.pt, written when it completes; "
            "default: random initialization)")
     a("--report", default="final", choices=["final", "best", "ttq-avg"],
-      help="report_top1: final epoch, best epoch, or the mean of the last 10 epochs (TTQ paper)")
+      help="report_top1: final epoch, best epoch, or the mean of the last 10 epochs (our reading of the TTQ "
+           "paper's average over all epochs)")
     a("--kd", default=None, metavar="TEACHER_FINAL_PT",
       help="distil from a full-precision run's final weights (its final.pt; default: no distillation)")
     a("--kd-temperature", type=float, default=4.0, help="KD: softmax temperature T")

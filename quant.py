@@ -270,7 +270,8 @@ class XNOR(nn.Module):
 
     def weight(self, w):
         # XNOR-Net (Rastegari et al. 2016, eq. 6): W ~ alpha * sign(W), alpha = mean|W| per output channel, with
-        # sec. 3.1's gradient dC/dW_i = dC/dW~_i (1/n + alpha dsign/dW_i): the second term carries the 1/n (value 0)
+        # sec. 3.1's gradient dC/dW_i = dC/dW~_i (1/n + alpha dsign/dW_i): the second term carries the 1/n (value 0).
+        # The diagonal only, as printed; not the authors' mean-centring, clamp and x n (docs/quantizers.md)
         alpha = w.detach().abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
         return alpha * binarize(w, self.surrogate, self.progress) + (w - w.detach()) / w[0].numel()
 

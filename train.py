@@ -46,7 +46,7 @@ def build(args, num_classes, image_size, in_channels, init=None):
     missing = [k for k in args.keep if k not in names]
     if missing:
         top = sorted(n for n in names if "." not in n)
-        common.fail(f"--keep names no layer of {args.model}: {', '.join(missing)}; "
+        common.fail(f"--keep names no conv or linear layer of {args.model}: {', '.join(missing)}; "
                     f"top-level layers: {', '.join(top)}")
     if init is not None:
         try:

@@ -5,6 +5,13 @@
 # identity, BN and no clipping; identity is their default STE, so their runs without --ste would be
 # the same runs and are not listed. Schedule: the TTQ paper's ($TTQ_SCHEDULE, in lib.sh), so the
 # FP32 and TTQ runs are those of ttq_paper.sh.
+# Each surrogate acts on the raw latent weight, as the study and ReSTE's code apply them. There
+# |w| is about 0.03 and each surrogate is nearly its value at 0, so the arms compare gradient
+# factors (gaussian 0.8; identity, clipped, tanh, triangle 1; polynomial, sigmoid, arctan 2;
+# swish 5; EDE and ReSTE rising to about 9 and 4.6): `python ste_factors.py` prints them and
+# docs/quantizers.md has the table. BC's clipped arm equals its identity arm exactly (latent
+# weights stay in [-1, 1]). Without BN, BinaryConnect binarizes to Glorot's +-H, its authors'
+# setting, since +-1 weights with no BN overflow (logits near 1e20).
 source "$(dirname "$0")/lib.sh"
 
 # reference: FP32
