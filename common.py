@@ -17,6 +17,9 @@ import numpy as np
 FREE_SETTINGS = frozenset({"tag", "out", "run_dir", "data_dir", "device", "workers", "threads",
                            "quiet", "summary", "channels_last", "git_commit", "torch_version",
                            "fp32_conv1",  # train.py folds it into keep
+                           # how the graph runs, not what: a compile error's advice, --no-compile, resumes
+                           # the same folder (stochastic quantizers then draw from another random stream)
+                           "compile",
                            "resumed"})  # train.py's record of the resumptions
 
 

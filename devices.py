@@ -64,9 +64,26 @@ def compile_model(module):
     return torch.compile(module, backend=COMPILE_BACKEND, fullgraph=True)
 
 
-def is_compile_error(e):
+def describe_compile_error(e):
+    """What went wrong in torch.compile, in one line, or None when e is not a compile error. Reaching the
+    recompile limit raises FailOnRecompileLimitHit, which is not a TorchDynamoException: it is named with the
+    function that recompiled and the guard that failed."""
     import torch._dynamo.exc
-    return isinstance(e, torch._dynamo.exc.TorchDynamoException)
+    if isinstance(e, torch._dynamo.exc.FailOnRecompileLimitHit):
+        return "recompiled past its limit: " + last_recompile()
+    if isinstance(e, torch._dynamo.exc.TorchDynamoException):
+        return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
+    return None
+
+
+def last_recompile():
+    """'function (file:line) when guard ... failed' of the last recompilation dynamo recorded."""
+    from torch._dynamo.utils import guard_failures
+    for code, reasons in reversed(list(guard_failures.items())):
+        if reasons:
+            guard = reasons[-1].splitlines()[0].split("#")[0].split(": ", 1)[-1].strip()
+            return f"{code.co_name} ({code.co_filename}:{code.co_firstlineno}) when guard '{guard}' failed"
+    return "no recompilation recorded"
 
 
 def compile_stats(args, teacher):

@@ -165,6 +165,19 @@ def check_device(device):
         common.fail(f"--device {device}: only {torch.cuda.device_count()} GPU(s) are visible")
 
 
+def auto_device():
+    """--device auto: cuda when a GPU is visible, else the CPU, unless a launcher assigned this run a GPU
+    (CUDA_VISIBLE_DEVICES names one: run_all.sh --gpus, Slurm's --gres) that torch cannot see."""
+    if torch.cuda.is_available():
+        return "cuda"
+    assigned = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+    if assigned and assigned != "-1":
+        common.fail(f"CUDA_VISIBLE_DEVICES={assigned} assigns this run a GPU, but torch {torch.__version__} "
+                    f"(CUDA {torch.version.cuda}) sees none: no such GPU, or a driver older than that CUDA; "
+                    "pass --device cpu to train on the CPU")
+    return "cpu"
+
+
 def resolve(args):
     """Check names, numbers and combinations (one clear line and exit 2 when wrong) and fill in defaults."""
     for value, registry, what in ((args.model, models.MODELS, "model"),
@@ -189,7 +202,7 @@ def resolve(args):
     args.mixup = (0.2 if augment else 0.0) if args.mixup is None else args.mixup
     args.label_smoothing = (0.1 if augment else 0.0) if args.label_smoothing is None else args.label_smoothing
     if args.device == "auto":
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+        args.device = auto_device()
     check_device(args.device)
     on_cuda = args.device.startswith("cuda")
     args.amp = on_cuda if args.amp is None else args.amp

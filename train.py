@@ -312,11 +312,12 @@ def train_in_folder(run):
         common.fail(f"cannot write to {run.run_dir} ({e.strerror or e}); the last good checkpoint is kept, "
                     "rerun to resume")
     except Exception as e:
-        reason = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
+        compile_error = run.args.compile and devices.describe_compile_error(e)
+        reason = compile_error or f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
         write_failed(run, reason)
-        if run.args.compile and devices.is_compile_error(e):
+        if compile_error:
             common.fail(f"torch.compile cannot compile this model ({reason}); rerun with --no-compile to "
-                        "train it eagerly")
+                        "train it eagerly (it resumes this folder)")
         raise
     finally:
         run_folder.release_lock(lock)

@@ -1,0 +1,96 @@
+"""The GPU path's failures as a CPU can show them: a compile error's advice (--no-compile) resumes the same
+folder, a recompile-limit error is one line naming the function and the guard, and a run a launcher gave a
+GPU refuses to fall back to the CPU."""
+import pytest
+import torch
+import torch._dynamo
+
+import common
+import devices
+import flags
+import train
+
+TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs", "2",
+        "--steps-per-epoch", "2"]
+
+
+def main(*argv):
+    """train.main in this process; its exit code, a user error's SystemExit caught."""
+    try:
+        return train.main([str(a) for a in argv])
+    except SystemExit as e:
+        return e.code
+
+
+def test_the_advice_after_a_compile_error_resumes_the_same_folder(tmp_path, capsys, monkeypatch):
+    def uncompilable(module):
+        def forward(x):
+            raise torch._dynamo.exc.Unsupported("a graph break in forward")
+        return forward
+    monkeypatch.setattr(devices, "compile_model", uncompilable)
+    assert main(*TINY, "--compile", "--out", tmp_path) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Unsupported" in err[0] and "--no-compile" in err[0]
+    run_dir = tmp_path / "synthetic" / "resnet20" / "fp32_s0"
+    assert common.read_json(run_dir / "results.json")["status"] == "failed"
+    assert main(*TINY, "--no-compile", "--out", tmp_path) == 0  # was: "other settings (compile: True -> False)"
+    config = common.read_json(run_dir / "config.json")
+    assert config["compile"] is False  # no epoch had run compiled: the run starts afresh, eager, and says so
+    assert common.read_json(run_dir / "results.json")["status"] == "completed"
+
+
+def test_a_compile_that_stops_mid_run_resumes_eagerly_and_is_recorded(tmp_path, capsys, monkeypatch):
+    calls = [0]
+
+    def fails_in_epoch_two(module):
+        def forward(x):
+            calls[0] += 1
+            if calls[0] > 2:  # two steps an epoch: the first epoch completes
+                raise torch._dynamo.exc.Unsupported("a recompilation went wrong")
+            return module(x)
+        return forward
+    monkeypatch.setattr(devices, "compile_model", fails_in_epoch_two)
+    assert main(*TINY, "--compile", "--out", tmp_path) == 2
+    capsys.readouterr()
+    assert main(*TINY, "--no-compile", "--out", tmp_path) == 0
+    config = common.read_json(tmp_path / "synthetic" / "resnet20" / "fp32_s0" / "config.json")
+    assert config["compile"] is True and config["resumed"][0]["compile"] is False
+    assert config["resumed"][0]["at_epoch"] == 2
+
+
+def test_the_recompile_limit_is_one_line_naming_the_function_and_the_guard(monkeypatch):
+    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 2)
+    monkeypatch.setattr(devices, "COMPILE_BACKEND", "aot_eager")
+
+    class Scaled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = 0
+
+        def forward(self, x):
+            return x * self.k
+    module = Scaled()
+    compiled = devices.compile_model(module)
+    torch._dynamo.reset()
+    with pytest.raises(Exception) as caught:
+        for k in range(5):  # an int attribute is a guard: each new value recompiles
+            module.k = k
+            compiled(torch.ones(3))
+    line = devices.describe_compile_error(caught.value)
+    assert line.startswith("recompiled past its limit: forward (") and "self.k ==" in line
+    assert devices.describe_compile_error(ValueError("not a compile error")) is None
+    torch._dynamo.reset()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine where torch sees no GPU")
+def test_a_run_assigned_a_gpu_that_torch_cannot_see_refuses_the_cpu(monkeypatch, capsys):
+    argv = ["--model", "resnet20", "--dataset", "synthetic", "--quiet"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    with pytest.raises(SystemExit) as caught:
+        flags.resolve(flags.parse_args(argv))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert caught.value.code == 2 and len(err) == 1 and "CUDA_VISIBLE_DEVICES=3" in err[0]
+    assert flags.resolve(flags.parse_args([*argv, "--device", "cpu"])).device == "cpu"  # asked for: allowed
+    for hidden in ("", "-1"):  # GPUs hidden on purpose: the CPU is what was asked for
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+        assert flags.resolve(flags.parse_args(argv)).device == "cpu"
