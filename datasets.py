@@ -5,7 +5,10 @@ of --fake-data in each dataset's shape (FAKE_SHAPES).
 
 It holds no model, quantizer or training step (models.py, quant.py, train.py).
 """
+import errno
+import fcntl
 import math
+import os
 import pickle
 import shutil
 import sys
@@ -34,32 +37,113 @@ def _cifar_dir(data_dir, name):
     folder = CIFAR_FOLDERS[name]
     archive = {"cifar10": "cifar-10-python.tar.gz", "cifar100": "cifar-100-python.tar.gz"}[name]
     root = Path(data_dir)
-    if not (root / folder).is_dir():
-        first = "data_batch_1" if name == "cifar10" else "train"
-        if (root / first).is_file():  # --data-dir names the release's folder itself
-            fail(f"{name} not found in {root / folder}, but its files are in {root} itself: "
-                 f"--data-dir D looks for them in D/{folder}")
+    present = (root / folder).is_dir
+    first = "data_batch_1" if name == "cifar10" else "train"
+    if not present() and (root / first).is_file():  # --data-dir names the release's folder itself
+        fail(f"{name} not found in {root / folder}, but its files are in {root} itself: "
+             f"--data-dir D looks for them in D/{folder}")
+    if not present() or _downloading(root):
         from torchvision import datasets
         cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
         # torchvision's downloader checks the md5 and skips the download when the archive is already there
-        error = _fetch(lambda: cls(str(root), train=True, download=True), [root])
+        error = _fetch(name, lambda: cls(str(root), train=True, download=True), [root], present)
         if error:  # offline, no space, bad archive: one line, not a traceback
             fail(f"{name} not found in {root / folder} and could not be fetched ({error}); "
                  f"put {archive} (the python version) in {root} and run again")
     return root / folder
 
 
-def _fetch(download, folders):
-    """Run a downloader; the name of its error, or None. When it fails, the folders of `folders` that it
-    created are removed again, so that a failed fetch leaves nothing in the user's data folder."""
-    new = [f for f in folders if not f.exists()]
+DOWNLOAD_LOCK = ".download.lock"  # in the data folder while a download runs, removed after it
+
+
+def _downloading(folder):
+    """Whether a download into `folder` may be under way: its data may be there but incomplete."""
+    return (Path(folder) / DOWNLOAD_LOCK).exists()
+
+
+def _fetch(name, download, folders, present):
+    """Run a downloader once across processes; the name of its error, or None. folders[0] is the
+    data folder: an flock on its lock file lets one process download while the others wait, then
+    find the data present (`present()`) and return. When a download fails, the folders of `folders`
+    that it created are removed again, so that a failed fetch leaves nothing in the user's data
+    folder. Callers check present(), then _downloading(): data already there takes no lock."""
+    said = False  # the waiting line, once
+    while True:
+        new = [f for f in folders if not f.exists()]  # before the lock's folder is made
+        try:
+            fd, said = _lock_download(folders[0], name, said)
+        except OSError as e:  # an unwritable data folder: the download could not write there either
+            _remove_first(new)
+            return type(e).__name__
+        if fd is None:  # the lock file went while we waited: its holder finished
+            continue
+        try:
+            return None if present() else _download(download, new)
+        finally:
+            _unlock_download(folders[0], fd)
+
+
+def _download(download, new):
     try:
         download()
         return None
     except Exception as e:
-        for folder in new[:1]:  # the outermost new folder holds the others
-            shutil.rmtree(folder, ignore_errors=True)
+        _remove_first(new)
         return type(e).__name__
+
+
+def _remove_first(new):
+    for folder in new[:1]:  # the outermost new folder holds the others
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lock_download(folder, name, said):
+    """An flock on folder's lock file, waited for: (fd, said), fd None when the file was removed
+    while we waited (lock the new one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / DOWNLOAD_LOCK
+    fd = os.open(path, os.O_CREAT | os.O_RDWR)
+    try:
+        said = _flock(fd, folder, name, said)
+        try:
+            replaced = os.stat(path).st_ino != os.fstat(fd).st_ino
+        except FileNotFoundError:
+            replaced = True
+    except BaseException:
+        os.close(fd)
+        raise
+    if replaced:
+        os.close(fd)
+        return None, said
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd, said
+
+
+def _flock(fd, folder, name, said):
+    """Lock fd, waiting for its holder with one line the first time; a filesystem without flock goes
+    unlocked, with a note. Whether the line has been said."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not said:
+            pid = os.read(fd, 32).decode().strip() or "unknown"
+            print(f"note: waiting for another process (pid {pid}) to finish downloading {name} "
+                  f"into {folder}", file=sys.stderr, flush=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return True
+    except OSError as e:
+        if e.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        print(f"note: {folder} cannot be locked ({e.strerror}); downloading {name} without waiting "
+              "for other processes", file=sys.stderr)
+    return said
+
+
+def _unlock_download(folder, fd):
+    # removed while still held, so that no process locks the old file after us
+    (folder / DOWNLOAD_LOCK).unlink(missing_ok=True)
+    os.close(fd)
 
 
 def _read_pickle(path):
@@ -273,14 +357,16 @@ def load_mnist(data_dir, seed=0):
     raw = Path(data_dir) / "MNIST" / "raw"
     names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
     find = lambda n: next((p for p in (raw / n, raw / (n + ".gz")) if p.exists()), None)
-    if any(find(n) is None for n in names):
+    present = lambda: all(find(n) is not None for n in names)
+    if not present():
         for elsewhere in (Path(data_dir) / "raw", Path(data_dir)):  # --data-dir one level too deep
             if any((elsewhere / (names[0] + ext)).is_file() for ext in ("", ".gz")):
                 fail(f"mnist not found in {raw}, but its files are in {elsewhere}: "
                      "--data-dir D looks for them in D/MNIST/raw")
+    if not present() or _downloading(data_dir):
         from torchvision import datasets
-        error = _fetch(lambda: datasets.MNIST(str(data_dir), train=True, download=True),
-                       [Path(data_dir), Path(data_dir) / "MNIST", raw])
+        error = _fetch("mnist", lambda: datasets.MNIST(str(data_dir), train=True, download=True),
+                       [Path(data_dir), Path(data_dir) / "MNIST", raw], present)
         if error:
             fail(f"mnist not found in {raw} and could not be fetched ({error}); "
                  f"put {', '.join(n + '.gz' for n in names)} in {raw} and run again")
