@@ -57,7 +57,9 @@ def parse_args(argv=None):
     a("--repeats", type=int, default=3, help="timed windows; the median is reported")
     a("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
-    a("--compile", action="store_true", help="torch.compile the model (eager with a note when it fails)")
+    a("--compile", action="store_true",
+      help="torch.compile the model; a configuration that does not compile is a failed row, "
+           "and the exit status 1")
     a("--layout", choices=("default", "contiguous", "channels-last", "both"), default="default",
       help="memory format of model and batch: train.py's default for the device and model, one of the two, or "
            "both side by side (a row per layout, and the channels_last / contiguous step-time ratio per quantizer)")
@@ -184,21 +186,53 @@ def prepare(cfg):
         with autocast:
             net(clean)
 
-    try:
-        train_step()  # the first call compiles, when asked
-        eval_forward()
-    except Exception as e:
-        if not cfg["compile"]:
-            raise
-        print(f"note: torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:160]}); timing eager",
-              file=sys.stderr)
-        net = model
+    train_step()  # the first call compiles, when asked
+    eval_forward()
     return dict(train=train_step, augment=lambda: augment(cfg, x, draws, mean, std), eval=eval_forward)
+
+
+COMPILE_FAILED = "torch.compile failed: "  # how a row that did not compile begins its error
+
+
+def one_line(e):
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:160]}" if text else type(e).__name__
+
+
+def compile_failure(e):
+    """What went wrong in torch.compile, in one line, or None when e is no compile error."""
+    import torch._dynamo.exc as exc
+    if isinstance(e, exc.BackendCompilerFailed):  # its first line names the backend only
+        return f"backend '{e.backend_name}' raised {one_line(e.inner_exception)}"
+    # past the recompile limit dynamo raises FailOnRecompileLimitHit, no TorchDynamoException
+    failed = isinstance(e, (exc.TorchDynamoException, exc.FailOnRecompileLimitHit))
+    return one_line(e) if failed else None
+
+
+def compiler_for(cfgs):
+    """Dynamo's settings while cfgs are compiled and timed side by side. Dynamo keeps one cache
+    per code object (every ResNet shares ResNet.forward) and fails past its recompile limit, 8
+    graphs by default: earlier groups are forgotten, and each configuration here keeps its train
+    and eval graphs at once."""
+    if not any(cfg["compile"] for cfg in cfgs):
+        return nullcontext()
+    import torch._dynamo
+    torch._dynamo.reset()
+    # two graphs per configuration and room for one recompile each; static shapes and strides, as
+    # train.py compiles a model alone (else a second layout or image size compiles dynamic graphs)
+    return torch._dynamo.config.patch(recompile_limit=max(8, 3 * len(cfgs)),
+                                      automatic_dynamic_shapes=False)
 
 
 def time_side_by_side(cfgs):
     """Time every configuration in this process, their windows interleaved (A B C A B C ...) so that a
     machine's drift in speed falls on all of them alike; the median window of each is reported."""
+    with compiler_for(cfgs):
+        return interleaved(cfgs)
+
+
+def interleaved(cfgs):
+    """time_side_by_side under the compiler's settings: a row of figures or of its error per cfg."""
     ready, results = [], {}
     for i, cfg in enumerate(cfgs):
         try:
@@ -207,8 +241,8 @@ def time_side_by_side(cfgs):
                 fns["train"]()
             ready.append((i, fns))
         except Exception as e:  # e.g. out of memory: reported in its row, the others go on
-            results[i] = dict(error=f"{type(e).__name__}: {str(e).strip().splitlines()[0][:160]}" if str(e).strip()
-                              else type(e).__name__)
+            failure = compile_failure(e) if cfg["compile"] else None
+            results[i] = dict(error=COMPILE_FAILED + failure if failure else one_line(e))
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
     windows = {(i, part): [] for i, _ in ready for part in ("train", "augment", "eval")}
@@ -346,6 +380,12 @@ HEADER = (f"{'model':<11} {'quant':<7} {'layout':<6} {'px':>3} {'images/s':>9} {
           f"{'x fp32':>7} {'aug %':>6} {'eval img/s':>10}")
 
 
+def label(r):
+    """A configuration as its row names it: model (-in: ImageNet stem), quantizer, layout, size."""
+    name = r["model"] + ("-in" if r["stem"] == "imagenet" else "")
+    return f"{name} {r['quant']} {'nhwc' if r['channels_last'] else 'nchw'} {r['image_size']} px"
+
+
 def format_row(r):
     name = r["model"] + ("-in" if r["stem"] == "imagenet" else "")
     layout = "nhwc" if r["channels_last"] else "nchw"
@@ -458,7 +498,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.one or args.memory:
         print(json.dumps(child("one" if args.one else "memory", json.loads(args.one or args.memory))))
-        return
+        return 0
     args = resolve(args)
     if args.study:  # rates only, side by side within each model and image size
         cfgs = study_configs(args)
@@ -487,14 +527,22 @@ def main(argv=None):
         for m, ratios in result["channels_last_over_contiguous"].items():
             print(f"{m}: channels_last step time / contiguous: "
                   + ", ".join(f"{q} {r:.2f}" for q, r in ratios.items()))
-    if args.study:
+    failed = [r for r in rows if "error" in r]
+    if args.study and not failed:
         result["study"] = project(rows)
         print_study(result["study"], device_description(args.device))
+    elif args.study:  # a rate missing: no projection rather than one without those runs
+        print(f"no projection: {len(failed)} configuration(s) failed (rows above)", file=sys.stderr)
     ok = [r for r in rows if "error" not in r and "aug_share" in r]
     if ok:
         print(f"augmentation: {max(100 * r['aug_share'] for r in ok):.1f}% of a step at most")
     write_result(args.out, f"{device_name(args.device)}{'-study' if args.study else ''}.json", result)
+    uncompiled = [label(r) for r in failed if r["error"].startswith(COMPILE_FAILED)]
+    if uncompiled:
+        print(f"error: {len(uncompiled)} configuration(s) did not compile: {', '.join(uncompiled)}",
+              file=sys.stderr)
+    return 1 if uncompiled or (args.study and failed) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

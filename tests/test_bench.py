@@ -1,10 +1,14 @@
-"""bench.py end to end on tiny settings: the JSON rows, the study's arithmetic and a user error.
+"""bench.py end to end on tiny settings: the JSON rows, the study's arithmetic, a user error, and --compile
 No timing is asserted (the numbers depend on the machine)."""
 import json
+from contextlib import contextmanager
 
+import pytest
+import torch
 from conftest import run_script
 
 import bench
+import devices
 
 TINY = ["--steps", "1", "--warmup", "1", "--repeats", "1", "--device", "cpu"]
 
@@ -68,3 +72,114 @@ def test_unknown_quantizer_exits_2(tmp_path):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "nope" in lines[0]
+
+
+# ----------------------------------------------------------------------------- --compile
+
+LENET = ["--models", "lenet5", "--batch-size", "2", "--image-size", "16", "--compile", *TINY]
+
+
+@contextmanager
+def compiling(monkeypatch, backend):
+    """torch.compile in this process with `backend` (dynamo's tracing and its graph cache are what
+    is tested, not code generation); memory, measured in fresh processes of its own, is left out."""
+    torch_dynamo = pytest.importorskip("torch._dynamo")
+    monkeypatch.setattr(devices, "COMPILE_BACKEND", backend)
+    monkeypatch.setattr(bench, "memory_of", lambda cfg: 1.0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny steps; on a busy machine more threads wait on each other
+    # devices.compile_model sets fail_on_recompile_limit_hit for the process; the patch restores it
+    fail = torch_dynamo.config.fail_on_recompile_limit_hit
+    with torch_dynamo.config.patch(fail_on_recompile_limit_hit=fail):
+        try:
+            yield
+        finally:
+            torch_dynamo.reset()
+            torch.set_num_threads(threads)
+
+
+def compile_in_process(monkeypatch, tmp_path, backend, *flags):
+    """bench.main with --compile on LeNet-5 in this process: its exit status and its rows."""
+    with compiling(monkeypatch, backend):
+        code = bench.main([*LENET, "--out", str(tmp_path), *flags])
+    return code, json.loads(next(tmp_path.glob("cpu-*cores.json")).read_text())["rows"]
+
+
+def counting(graphs, fail_at=None):
+    """A torch.compile backend that keeps each graph (run as traced); it raises on graph fail_at."""
+    def backend(gm, example_inputs):
+        graphs.append(gm)
+        if len(graphs) == fail_at:
+            raise RuntimeError("no code for this graph")
+        return gm.forward
+    return backend
+
+
+def symbolic(gm):
+    inputs = [n.meta.get("example_value") for n in gm.graph.nodes if n.op == "placeholder"]
+    return any(isinstance(v, torch.SymInt) for v in inputs)
+
+
+def test_compile_compiles_every_configuration_past_dynamos_recompile_limit(monkeypatch, tmp_path,
+                                                                           capsys):
+    # 6 configurations of one model (one code object) need 12 graphs at once: past dynamo's limit
+    # of 8, where the 5th configuration used to fail to compile and be timed eagerly under --compile
+    graphs = []
+    code, rows = compile_in_process(monkeypatch, tmp_path, counting(graphs),
+                                    "--quants", "fp32,bc,twn", "--layout", "both")
+    err = capsys.readouterr().err
+    assert "eager" not in err and "error" not in err, err
+    assert len(graphs) == 12  # a train and an eval graph per configuration, no recompile
+    assert not [gm for gm in graphs if symbolic(gm)]  # static, also in the second layout
+    assert len(rows) == 6 and not [r for r in rows if "error" in r] and code == 0
+
+
+def test_a_configuration_that_does_not_compile_is_a_failed_row_and_exit_1(monkeypatch, tmp_path,
+                                                                          capsys):
+    graphs = []
+    code, rows = compile_in_process(monkeypatch, tmp_path, counting(graphs, fail_at=3),
+                                    "--quants", "fp32,bitnet", "--layout", "both")
+    err = capsys.readouterr().err
+    # the second configuration's train graph fails: its row says so and holds no figures (it was
+    # timed eagerly under --compile, with a note); the others are timed compiled
+    failed = [(r["quant"], r["channels_last"]) for r in rows if "error" in r]
+    assert failed == [("fp32", True)] and "images_s" not in rows[1]
+    assert rows[1]["error"] == ("torch.compile failed: backend 'backend' raised "
+                                "RuntimeError: no code for this graph")
+    assert all(r["images_s"] > 0 for r in rows if "error" not in r)
+    assert len(graphs) == 2 + 1 + 2 + 2  # the failed configuration's eval graph is never traced
+    last = err.strip().splitlines()[-1]
+    assert last == "error: 1 configuration(s) did not compile: lenet5 fp32 nhwc 16 px"
+    assert code == 1
+
+
+def test_groups_timed_one_after_another_compile_afresh(monkeypatch):
+    # models timed one after another (resnet18 then resnet50, or the study's image sizes) share
+    # dynamo's cache when they share a forward: six groups of one LeNet-5 configuration, 12 graphs
+    graphs = []
+    args = bench.resolve(bench.parse_args(LENET))
+    cfgs = [bench.config(args, "lenet5", q, channels_last=cl)
+            for q in ("fp32", "bc", "twn") for cl in (False, True)]
+    with compiling(monkeypatch, counting(graphs)):
+        rows = [bench.time_side_by_side([cfg])[0] for cfg in cfgs]
+    assert [r.get("error") for r in rows] == [None] * 6 and len(graphs) == 12
+
+
+def test_study_with_a_configuration_that_did_not_compile_projects_nothing_and_exits_1(
+        monkeypatch, tmp_path, capsys):
+    def measure_rows(cfgs, copies=1, memory=True):  # ResNet-50 with TTQ does not compile
+        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last")
+        figures = dict(images_s=1000.0, ms_step=1.0, aug_share=0.1, eval_images_s=4000.0)
+        failed = dict(error="torch.compile failed: X")
+        return [dict({k: c[k] for k in keys},
+                     **(failed if (c["model"], c["quant"]) == ("resnet50", "ttq") else figures))
+                for c in cfgs]
+    monkeypatch.setattr(bench, "measure_rows", measure_rows)
+    code = bench.main(["--study", "--compile", "--layout", "contiguous", "--out", str(tmp_path),
+                       *TINY])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "no projection: 2 configuration(s) failed (rows above)" in err
+    assert err[-1] == ("error: 2 configuration(s) did not compile: resnet50 ttq nchw 32 px, "
+                       "resnet50 ttq nchw 64 px")
+    result = json.loads(next(tmp_path.glob("cpu-*cores-study.json")).read_text())
+    assert "study" not in result and code == 1
