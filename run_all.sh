@@ -30,6 +30,8 @@ summary (completed / resumed / failed / skipped) and exit status 1 if a run fail
   --submit          with --slurm: submit them now (needs sbatch)
 
 Environment: EXTRA_FLAGS is appended to every train.py command, e.g. EXTRA_FLAGS="--data-dir /data".
+TORCHINDUCTOR_COMPILE_THREADS (torch.compile's compile workers per run), when not set: each
+run's share of the CPU cores (the cores over the runs at once, at least 1; Slurm: --cpus-per-task).
 EOF
 }
 
@@ -138,7 +140,7 @@ done
 
 # Writes NAME.commands and NAME.sbatch (one array task per command) for the commands whose indices follow NAME.
 write_array() {
-  local name=$1 i
+  local name=$1 i cpus=8
   shift
   for i in "$@"; do echo "${CMDS[i]}"; done > "$SLURM_DIR/$name.commands"
   cat > "$SLURM_DIR/$name.sbatch" <<EOF
@@ -148,10 +150,13 @@ write_array() {
 #SBATCH --job-name=$name
 #SBATCH --array=0-$(($# - 1))
 #SBATCH --gres=gpu:1
-#SBATCH --cpus-per-task=8
+#SBATCH --cpus-per-task=$cpus
 #SBATCH --time=2-00:00:00
 #SBATCH --output=$ABS_ROOT/logs/slurm/$name-%a.log
 cd $(printf %q "$PWD") || exit 1
+# inductor starts up to 32 compile workers (as many as the node's cores): this task's cores instead
+threads=\${SLURM_CPUS_PER_TASK:-$cpus}
+export TORCHINDUCTOR_COMPILE_THREADS=\${TORCHINDUCTOR_COMPILE_THREADS:-\$threads}
 cmd=\$(sed -n "\$((SLURM_ARRAY_TASK_ID + 1))p" $(printf %q "$ABS_SLURM/$name.commands"))
 echo "\$cmd"
 eval "\$cmd"
@@ -237,6 +242,9 @@ else
   for ((k = 0; k < ${JOBS:-1}; k++)); do SLOT_GPU+=(""); done
 fi
 for s in "${!SLOT_GPU[@]}"; do SLOT_JOB[s]=-1; done
+# inductor starts up to 32 compile workers a run (as many as the cores): each run its share instead
+cores=$(nproc 2>/dev/null || echo 1) share=$((cores / ${#SLOT_GPU[@]}))
+export TORCHINDUCTOR_COMPILE_THREADS=${TORCHINDUCTOR_COMPILE_THREADS:-$((share > 0 ? share : 1))}
 
 declare -A COUNT=([completed]=0 [resumed]=0 [failed]=0 [skipped]=0)
 START_OFFSET=() STARTED_AT=() JOB_PID=() FAILURES=() RUNNING=0 DONE=0 FORCE=0 BEGAN=$SECONDS

@@ -1,5 +1,5 @@
 """The phase scripts and run_all.sh: run counts, run folders and teachers, the smoke pipeline, resuming after a
-kill, a missing teacher, the Slurm scripts and bad usage."""
+kill, a missing teacher, the Slurm scripts, each run's compile threads and bad usage."""
 import csv
 import os
 import re
@@ -351,3 +351,39 @@ def test_gpus_are_shared_by_jobs_per_gpu_runs_each(tmp_path):
 def test_extra_flags_may_not_move_the_results_root():
     r = bash("run_all.sh", "--dry-run", env={"EXTRA_FLAGS": "--out elsewhere"})
     assert r.returncode == 2 and r.stderr.startswith("error: set the results root with OUT=DIR")
+
+
+def test_each_run_compiles_with_its_share_of_the_cores(tmp_path):
+    """TORCHINDUCTOR_COMPILE_THREADS, read by inductor (else up to 32 compile workers a run): the
+    cores over the runs at once, at least 1, unless set; a Slurm task its --cpus-per-task (train.py
+    replaced by a recorder, nproc by a 16-core stand-in)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nproc").write_text("#!/bin/sh\necho 16\n")
+    (fake / "python").write_text('#!/bin/bash\n[[ $1 == -c ]] && exit 0  # the imports check\n'
+                                 'echo "$TORCHINDUCTOR_COMPILE_THREADS" >> "$LOG"\n'
+                                 'echo "run: $RANDOM (new)"\n')
+    for path in fake.iterdir():
+        path.chmod(0o755)
+    gpus = ["--gpus", "0,1", "--jobs-per-gpu", "3"]  # 6 runs at once
+    cases = [(gpus, "", "2"), (["--jobs", "5"], "", "3"), ([], "", "16"),
+             (["--gpus", "0", "--jobs-per-gpu", "20"], "", "1"), (gpus, "7", "7")]
+    for n, (args, given, share) in enumerate(cases):  # "" counts as not set
+        log = tmp_path / f"{n}.log"
+        r = bash("run_all.sh", *args, "--only", "--seed 789", "--out", tmp_path / "raw", "phase5",
+                 env={"LOG": str(log), "TORCHINDUCTOR_COMPILE_THREADS": given}, first_on_path=fake)
+        assert r.returncode == 0 and "summary: 2 completed" in r.stdout, r.stdout + r.stderr
+        assert log.read_text().split() == [share, share], (args, given)
+    # a Slurm array task: its --cpus-per-task as Slurm sets it, else as the script asks for
+    assert bash("run_all.sh", "--slurm", "--out", tmp_path / "raw", "phase5").returncode == 0
+    script = tmp_path / "slurm" / "phase5.sbatch"
+    assert "#SBATCH --cpus-per-task=8\n" in script.read_text()
+    for cpus, share in [("6", "6"), (None, "8")]:
+        env = {k: v for k, v in os.environ.items() if k != "SLURM_CPUS_PER_TASK"}
+        env.update(SLURM_ARRAY_TASK_ID="0", TORCHINDUCTOR_COMPILE_THREADS="",
+                   LOG=str(tmp_path / "s.log"), PATH=f"{fake}:{os.environ['PATH']}")
+        if cpus:
+            env["SLURM_CPUS_PER_TASK"] = cpus
+        (tmp_path / "s.log").write_text("")
+        assert subprocess.run(["bash", str(script)], env=env, capture_output=True).returncode == 0
+        assert (tmp_path / "s.log").read_text().split() == [share]
