@@ -1,4 +1,4 @@
-"""bench.py end to end on tiny settings: the JSON rows, the study's arithmetic, a user error, and --compile
+"""bench.py end to end on tiny settings: JSON rows, the study's arithmetic, a user error, --compile.
 No timing is asserted (the numbers depend on the machine)."""
 import json
 from contextlib import contextmanager
