@@ -41,6 +41,36 @@ def setup_distributed(args):
     return dist.get_rank(), world
 
 
+def end_distributed(world):
+    """Leave the process group (NCCL warns at exit when a group is never destroyed)."""
+    import torch.distributed as dist
+    if world > 1 and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def share_buffers(model, world):
+    """Every process takes rank 0's buffers (batch norm's running statistics), so that each scores its share
+    of the test set with the model rank 0 saves: DDP syncs them at each forward, before the step updates them."""
+    if world == 1:
+        return
+    import torch.distributed as dist
+    for buffer in model.buffers():
+        dist.broadcast(buffer, 0)
+
+
+def check_same_epoch(epoch, world):
+    """Every process resumes at the same epoch: each reads last.pt itself, so the run folder must be on a
+    filesystem they all share."""
+    if world == 1:
+        return
+    import torch.distributed as dist
+    seen = torch.tensor([epoch, -epoch], dtype=torch.float64)
+    dist.all_reduce(seen, op=dist.ReduceOp.MAX)  # a CPU tensor: the group has gloo for those
+    if seen[0] != -seen[1]:
+        common.fail(f"the processes resume at different epochs ({int(-seen[1])} to {int(seen[0])}): every "
+                    "process reads the run folder's last.pt, so it must be on a filesystem they all share")
+
+
 def mean_over_processes(t, world):
     """The mean of tensor t over the processes, reduced on t's own device (NCCL takes no CPU tensors)."""
     if world == 1:

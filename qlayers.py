@@ -72,9 +72,10 @@ class ConvFromCodes(torch.autograd.Function):
         ctx.save_for_backward(codes, scale, weight)
         ctx.geometry = stride, padding, dilation, groups
         ctx.bias_shape = None if bias is None else bias.shape
-        if torch.is_autocast_enabled():  # bf16 holds the integer codes exactly, not codes * scale: scale the output
-            y = F.conv2d(codes.to(x_q.dtype), weight, None, stride, padding, dilation, groups) * scale
-            return y if bias is None else y + bias.view(-1, 1, 1)
+        if torch.is_autocast_enabled(x_q.device.type):  # bf16 holds the integer codes exactly, not codes * scale: scale the output
+            y = F.conv2d(codes.to(x_q.dtype), weight, None, stride, padding, dilation, groups)
+            y = (y * scale).to(y.dtype)  # scaled in fp32, rounded once: the output stays in autocast's dtype
+            return y if bias is None else y + bias.to(y.dtype).view(-1, 1, 1)
         return F.conv2d(x_q, weight, bias, stride, padding, dilation, groups)
 
     @staticmethod
@@ -118,11 +119,12 @@ class QLinear(nn.Linear):
 
     def apply_to(self, x_q, codes, scale, weight, bias=True):
         bias = self.bias if bias else None
-        if codes is None or not torch.is_autocast_enabled():  # a linear layer's input is small: no codes kept
+        if codes is None or not torch.is_autocast_enabled(x_q.device.type):  # a linear layer's input is small: no codes kept
             return F.linear(x_q, weight, bias)
         # under autocast, as ConvFromCodes: the exact integer codes in, the scale applied to the output
-        y = F.linear(estimators.StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight) * scale
-        return y if bias is None else y + bias
+        y = F.linear(estimators.StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight)
+        y = (y * scale).to(y.dtype)
+        return y if bias is None else y + bias.to(y.dtype)
 
 
 QUANTIZED = {nn.Conv2d: QConv2d, nn.Linear: QLinear}

@@ -19,7 +19,7 @@ from estimators import StraightThrough, binarize, sign, ste, ternarize
 def codes_for_backward(levels, dtype=torch.int8):
     """The integer levels in one byte, for a conv to keep for its backward (and to compute with under autocast,
     where they stay exact); None when neither applies."""
-    return levels.to(dtype) if torch.is_grad_enabled() or torch.is_autocast_enabled() else None
+    return levels.to(dtype) if torch.is_grad_enabled() or torch.is_autocast_enabled(levels.device.type) else None
 
 
 def with_codes(x, levels, scale, dtype=torch.int8):
@@ -287,8 +287,8 @@ class XNOR(nn.Module):
         y = layer.apply_to(s, codes_for_backward(s), scalar(1.0, s), self.weight(layer.weight), bias=False)
         if isinstance(layer, nn.Conv2d):  # the box filter k: a mean over each window, zero padding counted
             a = F.avg_pool2d(a, layer.kernel_size, layer.stride, layer.padding, count_include_pad=True)
-        y = y * a
-        return y if layer.bias is None else y + layer.bias.view(-1, *[1] * (y.dim() - 2))
+        y = (y * a).to(y.dtype)  # K in fp32, the output in the conv's (autocast's) dtype
+        return y if layer.bias is None else y + layer.bias.to(y.dtype).view(-1, *[1] * (y.dim() - 2))
 
 
 # ----------------------------------------------------------------------------- k-bit methods

@@ -124,9 +124,21 @@ def divergence(loss, peak_logit):
     return None
 
 
+def check_step(check, epoch, step, state, world):
+    """A step's loss (returned) and largest |logit|, read in the step's one host sync; a run they say has
+    diverged stops here, before anything is saved (its last update reached the weights in memory only)."""
+    value, peak = devices.mean_over_processes(check, world).tolist()
+    reason = divergence(value, peak)
+    if reason:
+        raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=step, last_finite_loss=state["last_loss"],
+                            reason=reason))
+    state["last_loss"] = value
+    return value
+
+
 def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, steps_per_epoch, rank=0, world=1):
     """One pass over a fresh permutation; every random draw comes from generators seeded by
-    (seed, epoch), so a resumed epoch repeats exactly. One host sync a step: the loss, checked before the update."""
+    (seed, epoch), so a resumed epoch repeats exactly. One host sync a step: the previous step's loss."""
     model.train()
     qlayers.set_progress(model, epoch / args.epochs)
     g = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)
@@ -137,6 +149,7 @@ def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, st
     draws = datasets.epoch_draws(args, data, g, steps_per_epoch)
     bar = tqdm(datasets.train_batches(args, data, draws, steps_per_epoch, rank, world), total=steps_per_epoch,
                desc=f"epoch {epoch + 1}", leave=False, disable=args.quiet)
+    pending = None  # the previous step's loss and largest |logit|, not yet read
     for i, (x, y, partner) in enumerate(bar):
         x, y_mixed, lam = datasets.to_input(args, x, data), None, 1.0
         if args.mixup > 0:
@@ -152,20 +165,16 @@ def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, st
                     teacher_logits = teacher(x)
             loss = loss_fn(args, logits.float(), y, y_mixed, lam,
                            None if teacher_logits is None else teacher_logits.float())
-        check = torch.stack([loss.detach(), logits.detach().abs().amax().float()])
-        value, peak = devices.mean_over_processes(check, world).tolist()  # the step's one host sync
-        reason = divergence(value, peak)
-        if reason:  # stop before the bad gradient reaches the weights
-            raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=i + 1, last_finite_loss=state["last_loss"],
-                                reason=reason))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         qlayers.after_step(model, args.clip_factor)
         state["step"] += 1
-        state["last_loss"] = value
-        total_loss += value
-        bar.set_postfix(loss=f"{value:.3f}")
+        if pending is not None:  # read once this step is queued: the device never waits for the host
+            total_loss += check_step(pending, epoch, i, state, world)
+            bar.set_postfix(loss=f"{state['last_loss']:.3f}")
+        pending = torch.stack([loss.detach(), logits.detach().abs().amax().float()])
+    total_loss += check_step(pending, epoch, steps_per_epoch, state, world)  # before evaluation and saving
     seconds = time.perf_counter() - start
     return total_loss / steps_per_epoch, steps_per_epoch * args.batch_size / max(seconds, 1e-9)
 
@@ -239,6 +248,8 @@ def main(argv=None):
         if rank == 0:
             print(f"interrupted {where}; rerun the same command to resume", file=sys.stderr)
         return 130
+    finally:
+        devices.end_distributed(world)
 
 
 def planned_config(args):
@@ -341,6 +352,7 @@ def start(run):
         run.optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start_epoch, state = ckpt["history"], ckpt["best"], ckpt["epoch"], ckpt["state"]
         wall = ckpt["wall_seconds"]
+    devices.check_same_epoch(start_epoch, run.world)
     params, quantized, size_bytes, fp32_bytes = qlayers.model_size(model)
     log = print if run.rank == 0 else (lambda *a, **k: None)
     log(f"run: {run.run_dir} ({f'resuming at epoch {start_epoch + 1}' if ckpt else 'new'})")
@@ -375,6 +387,7 @@ def train(run):
                                                         run.rank, run.world)
         except Diverged as d:
             return diverged(run, d.args[0], epoch, history)
+        devices.share_buffers(model, run.world)
         top1, top5, test_loss = evaluate(args, model, run.data, rank=run.rank, world=run.world)
         seconds = time.perf_counter() - begin
         if run.rank > 0:

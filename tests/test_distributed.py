@@ -3,7 +3,7 @@ import socket
 
 import common
 import devices
-from conftest import run_script
+from conftest import ROOT, run_script
 
 
 def free_port():
@@ -53,3 +53,33 @@ def test_a_gpu_process_group_has_a_backend_for_cpu_tensors_too(monkeypatch):
     args = argparse.Namespace(device="cuda", batch_size=128)
     assert devices.setup_distributed(args) == (1, 2)
     assert calls == ["cuda:1", "cpu:gloo,cuda:nccl"] and args.device == "cuda:1"
+
+
+SHARED = """
+import sys, torch, torch.distributed as dist
+sys.path.insert(0, {root!r})
+import devices
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+bn = torch.nn.BatchNorm1d(3)
+bn.running_mean.fill_(rank + 1.0)
+devices.share_buffers(bn, 2)
+print("mean", rank, bn.running_mean.tolist())
+try:
+    devices.check_same_epoch(rank * 4, 2)  # rank 1 sees a last.pt of another epoch
+except SystemExit as e:
+    print("exit", rank, e.code)
+devices.end_distributed(2)
+print("ended", rank, dist.is_initialized())
+"""
+
+
+def test_processes_evaluate_rank_zeros_statistics_and_resume_at_one_epoch(tmp_path):
+    script = tmp_path / "shared.py"
+    script.write_text(SHARED.format(root=str(ROOT)))
+    r = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+                   "--master_port", free_port(), script)
+    out = r.stdout
+    assert "mean 0 [1.0, 1.0, 1.0]" in out and "mean 1 [1.0, 1.0, 1.0]" in out, (out, r.stderr)
+    assert "exit 0 2" in out and "exit 1 2" in out and "different epochs (0 to 4)" in r.stderr
+    assert "ended 0 False" in out and "ended 1 False" in out

@@ -6,6 +6,7 @@ import torch
 import torch._dynamo
 
 import common
+import datasets
 import devices
 import flags
 import train
@@ -59,7 +60,6 @@ def test_a_compile_that_stops_mid_run_resumes_eagerly_and_is_recorded(tmp_path, 
 
 
 def test_the_recompile_limit_is_one_line_naming_the_function_and_the_guard(monkeypatch):
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 2)
     monkeypatch.setattr(devices, "COMPILE_BACKEND", "aot_eager")
 
     class Scaled(torch.nn.Module):
@@ -72,7 +72,7 @@ def test_the_recompile_limit_is_one_line_naming_the_function_and_the_guard(monke
     module = Scaled()
     compiled = devices.compile_model(module)
     torch._dynamo.reset()
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(Exception) as caught, torch._dynamo.config.patch(recompile_limit=2):
         for k in range(5):  # an int attribute is a guard: each new value recompiles
             module.k = k
             compiled(torch.ones(3))
@@ -94,3 +94,37 @@ def test_a_run_assigned_a_gpu_that_torch_cannot_see_refuses_the_cpu(monkeypatch,
     for hidden in ("", "-1"):  # GPUs hidden on purpose: the CPU is what was asked for
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
         assert flags.resolve(flags.parse_args(argv)).device == "cpu"
+
+
+def test_a_step_reads_the_previous_steps_loss_once_this_one_is_queued(monkeypatch):
+    # the host sync before backward() left the GPU idle every step; the divergence check reads a step late
+    args = flags.resolve(flags.parse_args([*TINY, "--fake-data"]))
+    data = datasets.prepare_data(args)
+    model, _ = train.build(args, 10, 16, 3)
+    optimizer = train.make_optimizer(args, model)
+    events, step, mean = [], optimizer.step, devices.mean_over_processes
+    monkeypatch.setattr(optimizer, "step", lambda *a, **k: (events.append("update"), step(*a, **k))[1])
+    monkeypatch.setattr(devices, "mean_over_processes", lambda t, w: (events.append("read"), mean(t, w))[1])
+    state = dict(step=0, last_loss=None)
+    train.train_epoch(args, 0, model, model, None, optimizer, data, state, 2)
+    assert events == ["update", "update", "read", "read"]
+    assert isinstance(state["last_loss"], float) and state["step"] == 2
+
+
+AMP_FLAGS = {"fp32": [], "bitnet": [], "ttq": [], "twn": [], "bc": [], "sr": [],
+             "xnor": ["--wbits", "1", "--abits", "1"], "dorefa": ["--wbits", "2", "--abits", "2"],
+             "qnn": ["--wbits", "2", "--abits", "2"]}
+
+
+@pytest.mark.parametrize("name", AMP_FLAGS)
+def test_every_layer_computes_in_bf16_under_autocast(name):
+    # an fp32 per-sample scale on a bf16 conv output made batch norm, ReLU and the backward run in fp32
+    args = flags.resolve(flags.parse_args([*TINY, "--quant", name, *AMP_FLAGS[name], "--amp"]))
+    model, _ = train.build(args, 10, 16, 3)
+    dtypes = {}
+    for layer_name, m in model.named_modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            m.register_forward_hook(lambda m, i, out, n=layer_name: dtypes.__setitem__(n, out.dtype))
+    with torch.autocast("cpu", torch.bfloat16):
+        model(torch.randn(4, 3, 16, 16)).float().sum().backward()
+    assert set(dtypes.values()) == {torch.bfloat16}, {n: d for n, d in dtypes.items() if d != torch.bfloat16}
