@@ -228,6 +228,13 @@ fi
 command -v python >/dev/null || die "python not found on PATH: activate the project's environment"
 python -c "import torch, torchvision, numpy, tqdm" 2>/dev/null ||  # else every run fails alike, once each
   die "python cannot import torch, torchvision, numpy and tqdm: activate the environment requirements.txt is installed in"
+if [[ -n $GPUS ]]; then  # a GPU torch cannot see: every run would refuse it (or, before, train on the CPU)
+  seen=$(python -c "import torch; print(torch.cuda.device_count())" 2>/dev/null)
+  for gpu in ${GPUS//,/ }; do
+    ((gpu < ${seen:-0})) || die "--gpus $GPUS: GPU $gpu is not visible to torch (it sees ${seen:-0};" \
+      "CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES-unset}): check the numbers and the driver"
+  done
+fi
 LOGS=$ROOT/logs
 mkdir -p "$LOGS" || die "cannot create $LOGS"
 STATE=$(mktemp -d) || die "cannot create a temporary folder"

@@ -328,11 +328,30 @@ def test_a_python_without_torch_is_one_error_line_and_exit_2(tmp_path):
     assert not (tmp_path / "logs").exists()
 
 
+# run_all.sh's checks before it starts anything: the imports, and how many GPUs torch sees
+CHECKS_SEEING_TWO_GPUS = 'if [[ $1 == -c ]]; then [[ $2 == *device_count* ]] && echo 2; exit 0; fi'
+
+
+def test_gpus_torch_cannot_see_stop_run_all_before_anything_starts(tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python").write_text("#!/bin/bash\n" + CHECKS_SEEING_TWO_GPUS.replace("echo 2", "echo 1")
+                                 + '\necho "run: started" >> "$LOG"\n')
+    (fake / "python").chmod(0o755)
+    log = tmp_path / "runs.log"
+    r = bash("run_all.sh", "--gpus", "0,1", "--out", tmp_path / "raw", "phase5", env={"LOG": str(log)},
+             first_on_path=fake)
+    assert r.returncode == 2 and r.stdout == "" and not log.exists(), r.stdout
+    assert r.stderr.splitlines() == ["error: --gpus 0,1: GPU 1 is not visible to torch (it sees 1; "
+                                     f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}"
+                                     "): check the numbers and the driver"]
+
+
 def test_gpus_are_shared_by_jobs_per_gpu_runs_each(tmp_path):
     """--gpus 0,1 --jobs-per-gpu 2: four runs at once, two on each GPU (train.py replaced by a recorder)."""
     fake = tmp_path / "bin"
     fake.mkdir()
-    (fake / "python").write_text('#!/bin/bash\n[[ $1 == -c ]] && exit 0  # run_all.sh checks the imports\n'
+    (fake / "python").write_text(f'#!/bin/bash\n{CHECKS_SEEING_TWO_GPUS}\n'
                                  'echo "start $CUDA_VISIBLE_DEVICES" >> "$LOG"\n'
                                  'echo "run: $RANDOM (new)"; sleep 0.5\necho "end $CUDA_VISIBLE_DEVICES" >> "$LOG"\n')
     (fake / "python").chmod(0o755)
@@ -360,7 +379,7 @@ def test_each_run_compiles_with_its_share_of_the_cores(tmp_path):
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "nproc").write_text("#!/bin/sh\necho 16\n")
-    (fake / "python").write_text('#!/bin/bash\n[[ $1 == -c ]] && exit 0  # the imports check\n'
+    (fake / "python").write_text(f'#!/bin/bash\n{CHECKS_SEEING_TWO_GPUS}\n'
                                  'echo "$TORCHINDUCTOR_COMPILE_THREADS" >> "$LOG"\n'
                                  'echo "run: $RANDOM (new)"\n')
     for path in fake.iterdir():
