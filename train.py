@@ -296,7 +296,9 @@ def setup(args, run_dir, saved, rank, world):
     if args.compile:
         from torch._dynamo.utils import counters
         counters.clear()  # compile_stats counts this run's graphs only
-    forward = devices.compile_model(model) if args.compile else model  # inside DDP: one graph, not DDP's splits
+    # compiled inside DDP: dynamo sees the model alone, one graph, so DDP all-reduces its gradient buckets
+    # once the whole compiled backward has run (no overlap with it), where compiling DDP would split the graph
+    forward = devices.compile_model(model) if args.compile else model
     if world > 1:
         forward = torch.nn.parallel.DistributedDataParallel(forward)
     teacher_forward = devices.compile_model(teacher) if args.compile and teacher is not None else teacher
