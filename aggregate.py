@@ -181,7 +181,7 @@ def repeat_warning(counted, repeat):
             f"{counted.get('path')} (counted) and {repeat.get('path')} (left out)")
 
 
-def summarize(rows, config_columns):
+def recipe_summaries(rows, config_columns):
     """(one row per recipe: its settings, tags, and the statistics of its completed runs, one per
     seed; the warnings of the seeds run twice)."""
     groups = {}
@@ -246,7 +246,7 @@ def main():
             print(f"warning: {row['path']}: {row['reason']}", file=sys.stderr)
     config_columns = list(dict.fromkeys(k for r in rows for k in r
                                         if k not in RESULT_COLUMNS + ["reason", "path"]))
-    summary, repeats = summarize(rows, config_columns)
+    summary, repeats = recipe_summaries(rows, config_columns)
     for line in repeats:
         print(f"warning: {line}", file=sys.stderr)
     settings = [c for c in config_columns if c not in PER_RUN_FIELDS | {"dataset", "model"}]

@@ -222,7 +222,7 @@ def summary_of_run(run_dir):
     config = common.read_json(run_dir / "config.json")
     if config is None:
         common.fail(f"no config.json in {run_dir}: not a run folder of train.py")
-    layers = summary.summarize(rebuild(config), config)
+    layers = summary.layer_table(rebuild(config), config)
     print(summary.as_text(layers))
     common.write_atomic(run_dir / "summary.md", lambda f: f.write(summary.as_markdown(layers).encode()))
 

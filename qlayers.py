@@ -29,12 +29,13 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
     for flag, value, choices in (("--wbits", wbits, wchoices), ("--abits", abits, achoices)):
         if value is not None and choices is None:
             return f"{method} has fixed bit widths; {flag} applies to: " + ", ".join(
-                name for name, entry in quant.METHODS.items() if entry and entry[1 if flag == "--wbits" else 2])
+                name for name, entry in quant.METHODS.items()
+                if entry and (entry.wbits if flag == "--wbits" else entry.abits))
         if value is not None and value not in choices:
             return f"{method} does not support {flag} {value}; choose from {', '.join(map(str, choices))}"
     if ste is not None and not takes_ste:
         return f"{method} has its own gradient; --ste applies to: " + ", ".join(
-            name for name, entry in quant.METHODS.items() if entry and entry[3])
+            name for name, entry in quant.METHODS.items() if entry and entry.takes_ste)
     if ste is not None and ste not in estimators.SURROGATES:
         return f"unknown STE '{ste}'; choose one of: {', '.join(estimators.SURROGATES)}"
     if ste is not None and method == "qnn" and 1 not in (wbits, abits):
@@ -138,7 +139,7 @@ def is_kept(name, keep):
 def quantize_layer(layer, method, **opts):
     """Turn one Conv2d/Linear into its quantized form with `method`'s quantizer, in place."""
     layer.__class__ = QUANTIZED[type(layer)]  # same parameters, new forward
-    layer.quantizer = quant.METHODS[method][0](layer, opts)
+    layer.quantizer = quant.METHODS[method].quantizer(layer, opts)
     layer.quantizer.register_buffer("progress", torch.zeros(()), persistent=False)  # not in checkpoints
     return layer
 
@@ -152,7 +153,7 @@ def quantize_model(model, method, keep=(), **opts):
     for name, module in list(model.named_modules()):
         if type(module) in QUANTIZED and not is_kept(name, keep):
             quantize_layer(module, method, first=name == first, **opts)
-    nonlinearity = getattr(quant.METHODS[method][0], "quantized_activation_nonlinearity", None)
+    nonlinearity = getattr(quant.METHODS[method].quantizer, "quantized_activation_nonlinearity", None)
     if nonlinearity and (opts.get("abits") or 32) < 32:
         for parent in list(model.modules()):
             for child_name, child in parent.named_children():

@@ -7,6 +7,8 @@ and codes small integers, which qlayers.py's layers keep for their backward inst
 into quantized ones is qlayers.py's job; nothing here trains or loads data.
 """
 
+from collections import namedtuple
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -405,17 +407,18 @@ class QNN(nn.Module):
 # ----------------------------------------------------------------------------- registry
 
 KBITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)
-# name -> (class, weight bit widths it takes, activation bit widths it takes, takes --ste); None means the flag
-# does not apply. Without the flag a method takes its class's default: TWN 2-bit weights, XNOR 32-bit inputs;
+# wbits, abits: the bit widths --wbits and --abits take (None: the flag does not apply); takes_ste: whether
+# --ste applies. Without a flag a method takes its class's default: TWN 2-bit weights, XNOR 32-bit inputs;
 # DoReFa and QNN have none (qlayers.NEEDS_BITS: train.py asks for both widths)
+Method = namedtuple("Method", "quantizer wbits abits takes_ste")
 METHODS = {
     "fp32": None,  # no conversion: the full-precision baseline
-    "bitnet": (BitNet, None, None, False),
-    "ttq": (TTQ, None, None, False),
-    "twn": (TWN, (2, 32), None, True),
-    "bc": (BinaryConnect, None, None, True),
-    "sr": (StochasticRounding, None, None, False),
-    "xnor": (XNOR, (1,), (1, 32), True),
-    "dorefa": (DoReFa, KBITS, KBITS, False),
-    "qnn": (QNN, KBITS, KBITS, True),
+    "bitnet": Method(BitNet, None, None, False),
+    "ttq": Method(TTQ, None, None, False),
+    "twn": Method(TWN, (2, 32), None, True),
+    "bc": Method(BinaryConnect, None, None, True),
+    "sr": Method(StochasticRounding, None, None, False),
+    "xnor": Method(XNOR, (1,), (1, 32), True),
+    "dorefa": Method(DoReFa, KBITS, KBITS, False),
+    "qnn": Method(QNN, KBITS, KBITS, True),
 }

@@ -12,7 +12,7 @@ import common
 import quant
 
 TERNARY = (quant.BitNet, quant.TTQ, quant.TWN)  # their 2-bit weights take three levels
-METHOD_NAMES = {entry[0]: name for name, entry in quant.METHODS.items() if entry}
+METHOD_NAMES = {entry.quantizer: name for name, entry in quant.METHODS.items() if entry}
 KINDS = ("binary", "ternary", "k-bit", "fp")
 KIND_NAMES = dict(zip(KINDS, ("binary", "ternary", "k-bit", "full precision")))
 
@@ -61,7 +61,7 @@ def count_macs(model, image_size, in_channels):
     return macs
 
 
-def summarize(model, config):
+def layer_table(model, config):
     """Per-layer rows and totals of a built model (trained or not: nothing here depends on weight values)."""
     macs = count_macs(model, config["image_size"], config.get("in_channels", 3))
     layers = dict(model.named_modules())
@@ -138,5 +138,5 @@ def as_markdown(summary):
 
 def write_summary(path, model, config):
     """summary.md of a run folder (train.py writes it when a run starts)."""
-    text = as_markdown(summarize(model, config))
+    text = as_markdown(layer_table(model, config))
     common.write_atomic(path, lambda f: f.write(text.encode()))

@@ -217,7 +217,7 @@ def print_summary(args):
     classes, size, channels = data_shape(args)
     model, stem = build(args, classes, size, channels)
     config = dict(vars(args), stem=stem, num_classes=classes, image_size=size, in_channels=channels)
-    print(summary.as_text(summary.summarize(model, config)))
+    print(summary.as_text(summary.layer_table(model, config)))
     return 0
 
 
@@ -407,7 +407,7 @@ def train(run):
                                            wall_seconds=wall, torch_rng=torch.get_rng_state()))
         tqdm.write(f"epoch {epoch + 1}/{args.epochs}: loss {train_loss:.4f}, test top-1 {top1:.2f}%, "
                    f"top-5 {top5:.2f}%, {images_per_second:.0f} img/s, {seconds:.1f}s")
-        common.write_json(run_dir / "results.json", dict(run.results, **summarize(args, history, best, wall),
+        common.write_json(run_dir / "results.json", dict(run.results, **results_from_history(args, history, best, wall),
                                                          **devices.compile_stats(args, run.teacher)))
     run.epoch = args.epochs
     return finish(run, history, best, wall) if run.rank == 0 else 0
@@ -419,7 +419,7 @@ def finish(run, history, best, wall):
     common.save_checkpoint(run.run_dir / "final.pt", dict(kind="final", model=run.model.state_dict(),
                                                           config=run.config, epoch=last["epoch"],
                                                           top1=last["test_top1"], top5=last["test_top5"]))
-    results = dict(run.results, **summarize(run.args, history, best, wall),
+    results = dict(run.results, **results_from_history(run.args, history, best, wall),
                    **devices.compile_stats(run.args, run.teacher), status="completed")
     common.write_json(run.run_dir / "results.json", results)
     (run.run_dir / "last.pt.prev").unlink(missing_ok=True)
@@ -440,7 +440,8 @@ def diverged(run, info, epoch, history):
     return 1
 
 
-def summarize(args, history, best, wall):
+def results_from_history(args, history, best, wall):
+    """results.json's figures of a run's epochs: the best, final and reported top-1, the history, the speed."""
     last = history[-1]
     speeds = [h["images_per_second"] for h in history]
     report = {"final": last["test_top1"], "best": best["top1"],

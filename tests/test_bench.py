@@ -8,6 +8,7 @@ import torch
 from conftest import run_script
 
 import bench
+import study_hours
 import devices
 
 TINY = ["--steps", "1", "--warmup", "1", "--repeats", "1", "--device", "cpu"]
@@ -51,7 +52,7 @@ def test_study_projection_against_hand_arithmetic():
     rows = [dict(model=m, quant=q, stem=stem, image_size=size, images_s=1000.0, eval_images_s=4000.0)
             for m in ("resnet18", "resnet50") for q in ("fp32", "bitnet", "ttq") for stem in ("cifar", "imagenet")
             for size in (32, 64)]
-    study = bench.project(rows)
+    study = study_hours.project(rows)
     assert study["total_runs"] == 153
     hours = lambda n_train, rate: 300 * (n_train / rate + 10_000 / 4000) / 3600
     # without KD: 35 cifar10 + 42 cifar100 runs (50k images), 40 tiny-imagenet runs (100k);
@@ -63,7 +64,7 @@ def test_study_projection_against_hand_arithmetic():
 
 def test_study_composition():
     # 153 runs: 22 + 27 + 18 + 54 + 14 + 18
-    counts = [sum(e["count"] for e in entries) for entries in bench.PHASES.values()]
+    counts = [sum(e["count"] for e in entries) for entries in study_hours.PHASES.values()]
     assert counts == [22, 27, 18, 54, 14, 18]
 
 

@@ -142,7 +142,7 @@ def test_packed_size_is_the_deployed_size_plus_the_configuration(tmp_path, capsy
     common.save_checkpoint(tmp_path / "best.pt", dict(model=model.state_dict(), config=config))
     assert export.main([str(tmp_path), "--device", "cpu"]) == 0
     result = common.read_json(tmp_path / "export.json")
-    deployed = summary.summarize(model, config)["totals"]["deployed_bytes"]
+    deployed = summary.layer_table(model, config)["totals"]["deployed_bytes"]
     expected = deployed + len(pickle.dumps(config, protocol=2))  # torch.save pickles with protocol 2
     assert abs(result["packed_bytes"] - expected) <= 0.05 * expected, (result["packed_bytes"], expected)
     assert result["packed_bytes"] == (tmp_path / "packed.pt").stat().st_size
@@ -169,7 +169,7 @@ CONV1_MACS, FC_MACS = 16 * 27 * 32 * 32, 64 * 10
 def test_summary_totals_equal_model_size_and_macs_counted_by_hand(argv, shares):
     args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10", "--device", "cpu", *argv]))
     model, stem = train.build(args, 10, 32, 3)
-    layers = summary.summarize(model, dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3))
+    layers = summary.layer_table(model, dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3))
     t = layers["totals"]
     assert (t["params"], t["quantized"], t["deployed_bytes"], t["fp32_bytes"]) == qlayers.model_size(model)
     assert sum(t["by_precision"].values()) == t["params"] and len(layers["rows"]) == 20  # 19 convs and fc

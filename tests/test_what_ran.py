@@ -140,7 +140,7 @@ def test_only_weights_below_32_bits_count_as_quantized():
     params, quantized, size, fp32 = qlayers.model_size(model)
     config = dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3)
     assert quantized == 0 and size == fp32 == 4 * params
-    assert summary.summarize(model, config)["totals"]["quantized"] == 0
+    assert summary.layer_table(model, config)["totals"]["quantized"] == 0
     args.wbits = 2
     model, _ = train.build(args, 10, 32, 3)
     convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
