@@ -34,10 +34,12 @@ import torch.nn.functional as F
 import common
 import datasets
 import devices
+import flags
 import models
 import qlayers
 import quant
 import study_hours
+import train
 
 NUM_CLASSES = 10
 MEAN, STD = [125.3, 123.0, 113.9], [63.0, 62.1, 66.7]  # CIFAR-10's statistics; any values time the same
@@ -164,22 +166,26 @@ def prepare(cfg):
     g = torch.Generator().manual_seed(1)
     draws = [d.to(device) for d in datasets.crop_flip_draws(g, (len(x),), cfg["image_size"] // 8)]
     mean, std = torch.tensor(MEAN, device=device), torch.tensor(STD, device=device)
-    fused = dict(fused=True) if device.startswith("cuda") else {}  # as train.py's optimizer
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True, **fused)
+    # train.py's own optimizer (its default flags, the quantizers' scales in their group) and step
+    optimizer = train.make_optimizer(flags.resolve(flags.parse_args(["--device", device, "--lr", "0.01"])), model)
     autocast = torch.autocast(device.split(":")[0], torch.bfloat16) if cfg["amp"] else nullcontext()
     net = devices.compile_model(model) if cfg["compile"] else model
     clean = datasets.normalize(x, MEAN, STD, torch.float32)
     clean = clean.contiguous(memory_format=torch.channels_last) if cfg["channels_last"] else clean
 
+    pending = []  # the previous step's loss, read once this step is queued, as train.py does
+
     def train_step():
         model.train()
         with autocast:
             loss = F.cross_entropy(net(augment(cfg, x, draws, mean, std)).float(), y)
-        loss.item()  # train.py reads every loss (its divergence check), which syncs
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         qlayers.after_step(model)
+        if pending:
+            pending.pop().item()  # train.py's one host sync a step (its divergence check)
+        pending.append(loss.detach())
 
     @torch.no_grad()
     def eval_forward():  # evaluation (and a KD teacher) is a no-grad forward in eval mode

@@ -136,47 +136,60 @@ def check_step(check, epoch, step, state, world):
     return value
 
 
-def train_epoch(args, epoch, model, forward, teacher, optimizer, data, state, steps_per_epoch, rank=0, world=1):
-    """One pass over a fresh permutation; every random draw comes from generators seeded by
-    (seed, epoch), so a resumed epoch repeats exactly. One host sync a step: the previous step's loss."""
+def autocast(args):
+    return torch.autocast(args.device.split(":")[0], torch.bfloat16) if args.amp else nullcontext()
+
+
+def mixed_batch(args, data, batch, rng):
+    """(input, targets, mixup partners' targets, lam) of a batch: mixup blends each image with its drawn
+    partner, lam ~ Beta(a, a); without mixup lam is 1 and there are no partners."""
+    x, y, partner = batch
+    x = datasets.to_input(args, x, data)
+    if args.mixup == 0:
+        return x, y, None, 1.0
+    lam = float(rng.beta(args.mixup, args.mixup))
+    return lam * x + (1 - lam) * x[partner], y, y[partner], lam
+
+
+def forward_loss(run, x, y, y_mixed, lam):
+    """(loss, logits) of a batch, under bf16 autocast with --amp; the KD teacher runs without autograd."""
+    with autocast(run.args):
+        logits = run.forward(x)
+        teacher_logits = None
+        if run.teacher_forward is not None:
+            with torch.no_grad():
+                teacher_logits = run.teacher_forward(x).float()
+        return loss_fn(run.args, logits.float(), y, y_mixed, lam, teacher_logits), logits
+
+
+def train_epoch(run, epoch, state):
+    """One pass over a fresh permutation: (mean loss, images/s). Every random draw comes from generators
+    seeded by (seed, epoch), so a resumed epoch repeats exactly. One host sync a step: the previous step's loss."""
+    args, model, optimizer, steps = run.args, run.model, run.optimizer, run.steps_per_epoch
     model.train()
     qlayers.set_progress(model, epoch / args.epochs)
     g = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)
     torch.manual_seed(args.seed * 1_000_003 + epoch)  # stochastic quantizers draw from the global generator
     rng = np.random.default_rng([args.seed, epoch])
-    autocast = torch.autocast(args.device.split(":")[0], torch.bfloat16) if args.amp else nullcontext()
-    total_loss, seconds, start = 0.0, 0.0, time.perf_counter()
-    draws = datasets.epoch_draws(args, data, g, steps_per_epoch)
-    bar = tqdm(datasets.train_batches(args, data, draws, steps_per_epoch, rank, world), total=steps_per_epoch,
-               desc=f"epoch {epoch + 1}", leave=False, disable=args.quiet)
-    pending = None  # the previous step's loss and largest |logit|, not yet read
-    for i, (x, y, partner) in enumerate(bar):
-        x, y_mixed, lam = datasets.to_input(args, x, data), None, 1.0
-        if args.mixup > 0:
-            lam = float(rng.beta(args.mixup, args.mixup))
-            x, y_mixed = lam * x + (1 - lam) * x[partner], y[partner]
+    batches = datasets.train_batches(args, run.data, datasets.epoch_draws(args, run.data, g, steps), steps,
+                                     run.rank, run.world)
+    bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}", leave=False, disable=args.quiet)
+    total_loss, pending, start = 0.0, None, time.perf_counter()  # pending: the last step's loss, unread
+    for i, batch in enumerate(bar):
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(args, state["step"], steps_per_epoch) * group["lr_scale"]
-        with autocast:
-            logits = forward(x)
-            teacher_logits = None
-            if teacher is not None:
-                with torch.no_grad():
-                    teacher_logits = teacher(x)
-            loss = loss_fn(args, logits.float(), y, y_mixed, lam,
-                           None if teacher_logits is None else teacher_logits.float())
+            group["lr"] = lr_at(args, state["step"], steps) * group["lr_scale"]
+        loss, logits = forward_loss(run, *mixed_batch(args, run.data, batch, rng))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         qlayers.after_step(model, args.clip_factor)
         state["step"] += 1
         if pending is not None:  # read once this step is queued: the device never waits for the host
-            total_loss += check_step(pending, epoch, i, state, world)
+            total_loss += check_step(pending, epoch, i, state, run.world)
             bar.set_postfix(loss=f"{state['last_loss']:.3f}")
         pending = torch.stack([loss.detach(), logits.detach().abs().amax().float()])
-    total_loss += check_step(pending, epoch, steps_per_epoch, state, world)  # before evaluation and saving
-    seconds = time.perf_counter() - start
-    return total_loss / steps_per_epoch, steps_per_epoch * args.batch_size / max(seconds, 1e-9)
+    total_loss += check_step(pending, epoch, steps, state, run.world)  # before evaluation and saving
+    return total_loss / steps, steps * args.batch_size / max(time.perf_counter() - start, 1e-9)
 
 
 @torch.no_grad()
@@ -184,11 +197,10 @@ def evaluate(args, model, data, batch_size=1024, rank=0, world=1):
     """Top-1, top-5 (percent) and mean loss over the whole test set, without autograd; each process takes its
     share and the sums are reduced, read back in one host sync."""
     model.eval()
-    autocast = torch.autocast(args.device.split(":")[0], torch.bfloat16) if args.amp else nullcontext()
     sums = torch.zeros(4, dtype=torch.float64, device=args.device)  # top-1 hits, top-5 hits, loss, images
     k = min(5, data["num_classes"])
     for x, y in datasets.test_batches(args, data, batch_size, rank, world):
-        with autocast:
+        with autocast(args):
             logits = model(datasets.to_input(args, x, data)).float()
         top = logits.topk(k, 1).indices
         sums[0] += (top[:, 0] == y).sum()
@@ -384,9 +396,7 @@ def train(run):
         run.epoch = epoch
         begin = time.perf_counter()
         try:
-            train_loss, images_per_second = train_epoch(args, epoch, model, run.forward, run.teacher_forward,
-                                                        run.optimizer, run.data, state, run.steps_per_epoch,
-                                                        run.rank, run.world)
+            train_loss, images_per_second = train_epoch(run, epoch, state)
         except Diverged as d:
             return diverged(run, d.args[0], epoch, history)
         devices.share_buffers(model, run.world)

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -21,3 +22,12 @@ def run_script(*args, cwd=ROOT, env=None, timeout=600):
 def fast_flags(tmp_path):
     """Flags for a quick synthetic run on the CPU into a temporary results root."""
     return ["--dataset", "synthetic", "--device", "cpu", "--quiet", "--out", str(tmp_path / "raw")]
+
+
+def train_run(args, model, data, steps, forward=None, optimizer=None):
+    """What train.train_epoch needs of a run in one process: flags, model (and the forward it calls), data,
+    optimizer, steps per epoch."""
+    import train
+    return SimpleNamespace(args=args, model=model, forward=forward or model, teacher_forward=None,
+                           optimizer=optimizer or train.make_optimizer(args, model), data=data,
+                           steps_per_epoch=steps, rank=0, world=1)

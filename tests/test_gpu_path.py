@@ -10,6 +10,7 @@ import datasets
 import devices
 import flags
 import train
+from conftest import train_run
 
 TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs", "2",
         "--steps-per-epoch", "2"]
@@ -106,7 +107,7 @@ def test_a_step_reads_the_previous_steps_loss_once_this_one_is_queued(monkeypatc
     monkeypatch.setattr(optimizer, "step", lambda *a, **k: (events.append("update"), step(*a, **k))[1])
     monkeypatch.setattr(devices, "mean_over_processes", lambda t, w: (events.append("read"), mean(t, w))[1])
     state = dict(step=0, last_loss=None)
-    train.train_epoch(args, 0, model, model, None, optimizer, data, state, 2)
+    train.train_epoch(train_run(args, model, data, 2, optimizer=optimizer), 0, state)
     assert events == ["update", "update", "read", "read"]
     assert isinstance(state["last_loss"], float) and state["step"] == 2
 

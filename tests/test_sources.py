@@ -14,6 +14,7 @@ import models
 import qlayers
 import quant
 import train
+from conftest import train_run
 
 # every method and bit width with a distinct quantizer path: (method, options for quantize_model)
 METHODS = {
@@ -109,8 +110,7 @@ def test_evaluation_does_not_depend_on_how_the_test_set_is_batched(name):
     data = datasets.prepare_data(args)
     torch.manual_seed(0)
     model, _ = train.build(args, 10, 16, 3)
-    train.train_epoch(args, 0, model, model, None, train.make_optimizer(args, model), data,
-                      dict(step=0, last_loss=None), 2)
+    train.train_epoch(train_run(args, model, data, 2), 0, dict(step=0, last_loss=None))
     model.eval()
     x = datasets.to_input(args, data["test_x"], data)
     with torch.no_grad():
@@ -133,7 +133,7 @@ def test_ttq_scales_get_a_gradient_in_every_layer_and_stay_positive():
     layers = qlayers.quantized_layers(model)
     state = dict(step=0, last_loss=None)
     for epoch in range(3):
-        train.train_epoch(args, epoch, model, model, None, optimizer, data, state, 2)
+        train.train_epoch(train_run(args, model, data, 2, optimizer=optimizer), epoch, state)
         for m in layers:
             assert m.quantizer.sp.grad != 0 and m.quantizer.sn.grad != 0
     wp, wn = zip(*(m.quantizer.scales() for m in layers))
@@ -149,8 +149,7 @@ def test_the_divergence_check_sees_absurd_logits_behind_a_finite_loss():
     model, _ = train.build(args, 10, 16, 3)
     state = dict(step=0, last_loss=None)
     with pytest.raises(train.Diverged) as caught:  # the loss of logits * 1e6 is large but finite
-        train.train_epoch(args, 0, model, lambda x: model(x) * 1e6, None, train.make_optimizer(args, model),
-                          data, state, 2)
+        train.train_epoch(train_run(args, model, data, 2, forward=lambda x: model(x) * 1e6), 0, state)
     assert caught.value.args[0]["diverged_step"] == 1 and "logits" in caught.value.args[0]["reason"]
 
 

@@ -15,7 +15,7 @@ import flags
 import qlayers
 import summary
 import train
-from conftest import ROOT, run_script
+from conftest import ROOT, run_script, train_run
 
 TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs", "2",
         "--steps-per-epoch", "2"]
@@ -189,7 +189,7 @@ def test_evaluating_twice_gives_the_same_numbers_and_changes_no_parameter_or_buf
     data = datasets.prepare_data(args)
     model, _ = train.build(args, 10, 16, 3)
     state = dict(step=0, last_loss=None)  # two steps, so that running statistics and scales have moved
-    train.train_epoch(args, 0, model, model, None, train.make_optimizer(args, model), data, state, 2)
+    train.train_epoch(train_run(args, model, data, 2), 0, state)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     first, second = train.evaluate(args, model, data), train.evaluate(args, model, data)
     assert first == second
