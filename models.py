@@ -1,6 +1,6 @@
 """The networks, written out in plain PyTorch: ResNet-18/50 (ImageNet or CIFAR stem),
-ResNet-20/32/44/56 and WRN-56-2 (CIFAR form), VGG-9, VGG-16, VGG-BC, LeNet-5 and AlexNet
-with batch norm.
+ResNet-20/32/44/56 and WRN-56-2 (CIFAR form), VGG-9, VGG-16, VGG-BC, LeNet-5 (LeCun's, and the wide
+one of the results table in three forms) and AlexNet with batch norm.
 
 Every model names its first convolution `conv1` and its last linear layer `fc`, so
 `--keep conv1,fc` works everywhere; its nonlinearities are nn.ReLU modules (`act`), so a
@@ -221,8 +221,9 @@ def vgg(plan, hidden):
 
 
 class LeNet5(nn.Module):
-    """LeNet-5 (LeCun et al. 1998) with ReLU, max-pooling and batch norm after every hidden layer
-    (as quantized networks need), for 28 px MNIST (padded first conv)."""
+    """LeNet-5 (LeCun et al. 1998), 6-16-120-84, with ReLU, max-pooling and batch norm after every
+    hidden layer (as quantized networks need), for 28 px MNIST (padded first conv). Not the wide
+    LeNet-5 of the results table: that is WideLeNet5."""
 
     def __init__(self, num_classes, image_size=28, bn=True, in_channels=1, **_):
         super().__init__()
@@ -239,6 +240,47 @@ class LeNet5(nn.Module):
         x = F.max_pool2d(self.act(self.bn2(self.conv2(x))), 2)
         x = F.adaptive_avg_pool2d(x, 5).flatten(1)
         return self.fc(self.act(self.bn4(self.fc2(self.act(self.bn3(self.fc1(x)))))))
+
+
+def wide_norm(bn, channels, dims=2, affine=True):
+    # RedBit's LeNet_5.py: eps 1e-4 in every norm
+    cls = nn.BatchNorm2d if dims == 2 else nn.BatchNorm1d
+    return cls(channels, eps=1e-4, affine=affine) if bn else nn.Identity()
+
+
+class WideLeNet5(nn.Module):
+    """The wide LeNet-5 of the quantization results table: models/LeNet_5.py in each method's
+    folder of the RedBit framework (Santos et al. 2023), Caffe's 20-50-500 LeNet plus a 250 layer.
+    conv 5x5 20, BN (not affine), ReLU, pool; conv 5x5 50, BN, ReLU, pool; fc 500, BN, ReLU;
+    fc 250, BN, ReLU; fc; no padding, no biases, no dropout. `pool`: 'avg' (Baseline, DoReFa-Net)
+    or 'max' (QNN, XNOR-Net, TWN, TTQ). `norm_first`: XNOR-Net's order after conv1, each norm
+    before its layer (BN, layer, ReLU) and none after it."""
+
+    def __init__(self, num_classes, image_size=28, in_channels=1, bn=True, pool="avg",
+                 norm_first=False, **_):
+        super().__init__()
+        side = ((image_size - 4) // 2 - 4) // 2  # two unpadded 5x5 convs, each before a 2x2 pool
+        flat = 50 * side * side
+        self.conv1 = nn.Conv2d(in_channels, 20, 5, bias=False)
+        self.bn1 = wide_norm(bn, 20, affine=False)
+        self.conv2 = nn.Conv2d(20, 50, 5, bias=False)
+        self.fc1 = nn.Linear(flat, 500, bias=False)
+        self.fc2 = nn.Linear(500, 250, bias=False)
+        self.fc = nn.Linear(250, num_classes, bias=False)
+        inputs = (20, flat, 500) if norm_first else (50, 500, 250)  # what bn2, bn3, bn4 normalize
+        self.bn2, self.bn3, self.bn4 = (wide_norm(bn, c, d) for c, d in zip(inputs, (2, 1, 1)))
+        self.act = nn.ReLU()
+        self.pool = nn.AvgPool2d(2) if pool == "avg" else nn.MaxPool2d(2)
+        self.norm_first = norm_first
+
+    def block(self, layer, norm, x):
+        return self.act(layer(norm(x))) if self.norm_first else self.act(norm(layer(x)))
+
+    def forward(self, x):
+        x = self.pool(self.act(self.bn1(self.conv1(x))))
+        x = self.pool(self.block(self.conv2, self.bn2, x))
+        x = self.block(self.fc1, self.bn3, x.flatten(1))
+        return self.fc(self.block(self.fc2, self.bn4, x))
 
 
 class AlexNet(nn.Module):
@@ -285,6 +327,10 @@ MODELS = {
     # the network of BinaryConnect (Courbariaux et al. 2015): 2x128C3-MP2-2x256C3-MP2-2x512C3-MP2-2x1024FC
     "vgg_bc": vgg([128, 128, "M", 256, 256, "M", 512, 512, "M"], [1024, 1024]),
     "lenet5": LeNet5,
+    # the results table's wide LeNet-5 (RedBit): avg pool, max pool, XNOR-Net's BN -> layer -> ReLU
+    "lenet5_wide_avg": partial(WideLeNet5, pool="avg"),
+    "lenet5_wide_max": partial(WideLeNet5, pool="max"),
+    "lenet5_wide_xnor": partial(WideLeNet5, pool="max", norm_first=True),
     "alexnet": AlexNet,
 }
 

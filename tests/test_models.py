@@ -1,6 +1,6 @@
 """The networks of models.py: each tensor registered once (so checkpoints and packed files hold one copy),
-VGG checkpoints of the layout that held every layer twice still load, and --keep takes only names that hold a
-Conv2d or Linear layer."""
+VGG checkpoints of the layout that held every layer twice still load, the results table's wide LeNet-5 as
+RedBit builds it, and --keep takes only names that hold a Conv2d or Linear layer."""
 import io
 
 import pytest
@@ -17,7 +17,7 @@ TINY = ["--dataset", "synthetic", "--fake-data", "--epochs", "1", "--steps-per-e
 
 
 def build(name, **kw):
-    size, channels = (28, 1) if name == "lenet5" else (32, 3)
+    size, channels = (28, 1) if name.startswith("lenet5") else (32, 3)
     return models.build_model(name, 10, kw.pop("image_size", size), channels, **kw)
 
 
@@ -118,6 +118,77 @@ def test_a_vgg_computes_conv_norm_relu_and_pools_in_its_plan_order():
     x = pool(block(6, block(5, pool(block(4, block(3, pool(block(2, block(1, image)))))))))
     x = torch.relu(model.bn8(model.fc2(torch.relu(model.bn7(model.fc1(x.flatten(1)))))))
     assert torch.equal(model(image), model.fc(x))
+
+
+# ----------------------------------------------------------------------------- the wide LeNet-5 (RedBit)
+
+WIDE = ["lenet5_wide_avg", "lenet5_wide_max", "lenet5_wide_xnor"]
+
+
+def test_the_wide_lenet5_holds_the_554600_parameters_of_redbits_baseline():
+    # weights: conv1 20*1*25 = 500, conv2 50*20*25 = 25,000, fc1 500*800 = 400,000 (50 maps of 4x4),
+    # fc2 250*500 = 125,000, fc 10*250 = 2,500: 553,000, no biases; norms' scale and shift: bn1 none
+    # (not affine), bn2 2*50 = 100, bn3 2*500 = 1,000, bn4 2*250 = 500: 1,600
+    assert 500 + 25_000 + 400_000 + 125_000 + 2_500 + 100 + 1_000 + 500 == 554_600
+    for name in WIDE[:2]:
+        assert floats(build(name).parameters()) == 554_600
+    # XNOR-Net's norms come before its layers: bn2 2*20 = 40, bn3 2*800 = 1,600, bn4 2*500 = 1,000
+    assert floats(build("lenet5_wide_xnor").parameters()) == 553_000 + 40 + 1_600 + 1_000 == 555_640
+
+
+@pytest.mark.parametrize("name", WIDE)
+def test_the_wide_lenet5_has_no_bias_and_norms_of_eps_1e4_the_first_not_affine(name):
+    model = build(name)
+    assert all(m.bias is None for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    norms = [model.bn1, model.bn2, model.bn3, model.bn4]
+    assert [n.eps for n in norms] == [1e-4] * 4 and [n.affine for n in norms] == [False, True, True, True]
+    assert models.layer_names(model) == {"conv1", "conv2", "fc1", "fc2", "fc"}  # --keep conv1,fc works
+
+
+def redbit_forward(model, x, pool, norm_first):
+    """LeNet_5.forward of RedBit's folders, written out: Baseline and DoReFa-Net average-pool, the others
+    max-pool; XNOR-Net normalizes each layer's input after conv1 and has no norm after the layer."""
+    relu = torch.relu
+    x = pool(relu(model.bn1(model.conv1(x))), 2)
+    assert x.shape[1:] == (20, 12, 12)  # 28 - 4 = 24, pooled
+    if norm_first:
+        x = pool(relu(model.conv2(model.bn2(x))), 2).flatten(1)
+        assert x.shape[1:] == (800,)  # 12 - 4 = 8, pooled: 50 maps of 4x4
+        return model.fc(relu(model.fc2(model.bn4(relu(model.fc1(model.bn3(x)))))))
+    x = pool(relu(model.bn2(model.conv2(x))), 2).flatten(1)
+    return model.fc(relu(model.bn4(model.fc2(relu(model.bn3(model.fc1(x)))))))
+
+
+@pytest.mark.parametrize("name,pool,norm_first", [("lenet5_wide_avg", F.avg_pool2d, False),
+                                                  ("lenet5_wide_max", F.max_pool2d, False),
+                                                  ("lenet5_wide_xnor", F.max_pool2d, True)])
+def test_each_wide_lenet5_pools_and_orders_its_layers_as_its_redbit_folder(name, pool, norm_first):
+    torch.manual_seed(0)
+    model = build(name)
+    with torch.no_grad():  # norms with statistics and scales of their own, so that each one counts
+        for norm in (model.bn1, model.bn2, model.bn3, model.bn4):
+            norm.running_mean.normal_()
+            norm.running_var.uniform_(0.5, 2)
+            if norm.affine:
+                norm.weight.uniform_(0.5, 2), norm.bias.normal_()
+    model.eval()
+    image = torch.randn(3, 1, 28, 28)
+    out = model(image)
+    assert out.shape == (3, 10) and torch.allclose(out, redbit_forward(model, image, pool, norm_first))
+    other = F.max_pool2d if pool is F.avg_pool2d else F.avg_pool2d
+    assert not torch.allclose(out, redbit_forward(model, image, other, norm_first), atol=1e-3)
+
+
+def test_the_wide_lenet5_is_blind_to_how_the_image_is_normalized_in_training():
+    # conv1 has no bias or padding and batch norm follows it: any positive scale and shift of the input
+    # cancel (up to the norms' eps), so the mean and std we take from the training images and RedBit's
+    # (0.1307, 0.3081) give one network
+    torch.manual_seed(0)
+    model = build("lenet5_wide_max")
+    image = torch.rand(16, 1, 28, 28)
+    out = model(image)
+    assert torch.allclose(out, model((image - 0.1307) / 0.3081), atol=1e-2)
+    assert not torch.allclose(out, model(image.flip(-1)), atol=1e-2)  # while another image is not the same
 
 
 # ----------------------------------------------------------------------------- --keep
