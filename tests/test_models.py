@@ -1,6 +1,6 @@
-"""The networks of models.py: each tensor registered once (so checkpoints and packed files hold one copy),
-VGG checkpoints of the layout that held every layer twice still load, the results table's wide LeNet-5 as
-RedBit builds it, and --keep takes only names that hold a Conv2d or Linear layer."""
+"""The networks of models.py: each tensor registered once (so checkpoints and packed files hold one
+copy), VGG checkpoints of the layout that held every layer twice still load, the results table's wide
+LeNet-5 as RedBit builds it, and --keep takes only names that hold a Conv2d or Linear layer."""
 import io
 
 import pytest
@@ -120,7 +120,7 @@ def test_a_vgg_computes_conv_norm_relu_and_pools_in_its_plan_order():
     assert torch.equal(model(image), model.fc(x))
 
 
-# ----------------------------------------------------------------------------- the wide LeNet-5 (RedBit)
+# ----------------------------------------------------------------------------- the wide LeNet-5
 
 WIDE = ["lenet5_wide_avg", "lenet5_wide_max", "lenet5_wide_xnor"]
 
@@ -139,15 +139,17 @@ def test_the_wide_lenet5_holds_the_554600_parameters_of_redbits_baseline():
 @pytest.mark.parametrize("name", WIDE)
 def test_the_wide_lenet5_has_no_bias_and_norms_of_eps_1e4_the_first_not_affine(name):
     model = build(name)
-    assert all(m.bias is None for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 5 and all(m.bias is None for m in layers)
     norms = [model.bn1, model.bn2, model.bn3, model.bn4]
-    assert [n.eps for n in norms] == [1e-4] * 4 and [n.affine for n in norms] == [False, True, True, True]
-    assert models.layer_names(model) == {"conv1", "conv2", "fc1", "fc2", "fc"}  # --keep conv1,fc works
+    assert [n.eps for n in norms] == [1e-4] * 4
+    assert [n.affine for n in norms] == [False, True, True, True]
+    assert models.layer_names(model) == {"conv1", "conv2", "fc1", "fc2", "fc"}  # --keep conv1,fc
 
 
 def redbit_forward(model, x, pool, norm_first):
-    """LeNet_5.forward of RedBit's folders, written out: Baseline and DoReFa-Net average-pool, the others
-    max-pool; XNOR-Net normalizes each layer's input after conv1 and has no norm after the layer."""
+    """LeNet_5.forward of RedBit's folders, written out: Baseline and DoReFa-Net average-pool, the
+    others max-pool; XNOR-Net normalizes each layer's input after conv1 and has no norm after it."""
     relu = torch.relu
     x = pool(relu(model.bn1(model.conv1(x))), 2)
     assert x.shape[1:] == (20, 12, 12)  # 28 - 4 = 24, pooled
@@ -174,21 +176,22 @@ def test_each_wide_lenet5_pools_and_orders_its_layers_as_its_redbit_folder(name,
     model.eval()
     image = torch.randn(3, 1, 28, 28)
     out = model(image)
-    assert out.shape == (3, 10) and torch.allclose(out, redbit_forward(model, image, pool, norm_first))
+    assert out.shape == (3, 10)
+    assert torch.allclose(out, redbit_forward(model, image, pool, norm_first))
     other = F.max_pool2d if pool is F.avg_pool2d else F.avg_pool2d
     assert not torch.allclose(out, redbit_forward(model, image, other, norm_first), atol=1e-3)
 
 
 def test_the_wide_lenet5_is_blind_to_how_the_image_is_normalized_in_training():
-    # conv1 has no bias or padding and batch norm follows it: any positive scale and shift of the input
-    # cancel (up to the norms' eps), so the mean and std we take from the training images and RedBit's
-    # (0.1307, 0.3081) give one network
+    # conv1 has no bias or padding and batch norm follows it: a positive scale and a shift of the
+    # input cancel (up to the norms' eps), so the mean and std we take from the training images
+    # and RedBit's (0.1307, 0.3081) give one network
     torch.manual_seed(0)
     model = build("lenet5_wide_max")
     image = torch.rand(16, 1, 28, 28)
     out = model(image)
     assert torch.allclose(out, model((image - 0.1307) / 0.3081), atol=1e-2)
-    assert not torch.allclose(out, model(image.flip(-1)), atol=1e-2)  # while another image is not the same
+    assert not torch.allclose(out, model(image.flip(-1)), atol=1e-2)  # another image is not
 
 
 # ----------------------------------------------------------------------------- --keep
