@@ -1,6 +1,6 @@
 """The networks of models.py: each tensor registered once (so checkpoints and packed files hold one
-copy), VGG checkpoints of the layout that held every layer twice still load, the results table's wide
-LeNet-5 as RedBit builds it, and --keep takes only names that hold a Conv2d or Linear layer."""
+copy), VGG checkpoints of the layout that held every layer twice still load, the results table's
+wide LeNet-5 as RedBit builds it, and --keep takes only names that hold a Conv2d or Linear layer."""
 import io
 
 import pytest
