@@ -12,19 +12,6 @@ def ste(x, q):
     return x + (q - x).detach()
 
 
-class StraightThrough(torch.autograd.Function):
-    """ste(x, q) as one autograd node that computes nothing: q itself comes out (as a view), the gradient
-    goes to x unchanged. q is computed without autograd beforehand."""
-
-    @staticmethod
-    def forward(ctx, x, q):
-        return q
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, None
-
-
 def _ede(x, progress):
     # IR-Net (Qin et al. 2020, eq. 12): t = T_min * 10^(progress * log10(T_max / T_min)), T_min = 0.1, T_max = 10;
     # k = max(1/t, 1); progress may be a 0-d tensor (compiled code then takes its value without recompiling)

@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import estimators
+import kernels
 import quant
 
 
@@ -64,32 +65,6 @@ def after_step(model, clip_factor=None):
             m.quantizer.after_step(m)
 
 
-class ConvFromCodes(torch.autograd.Function):
-    """conv2d(x_q, w) that keeps x_q for its backward as (codes, scale), one byte per value instead
-    of a float copy; the weight gradient rebuilds x_q = codes * scale."""
-
-    @staticmethod
-    def forward(ctx, x_q, codes, scale, weight, bias, stride, padding, dilation, groups):
-        ctx.save_for_backward(codes, scale, weight)
-        ctx.geometry = stride, padding, dilation, groups
-        ctx.bias_shape = None if bias is None else bias.shape
-        if torch.is_autocast_enabled(x_q.device.type):  # bf16 holds the integer codes exactly, not codes * scale: scale the output
-            y = F.conv2d(codes.to(x_q.dtype), weight, None, stride, padding, dilation, groups)
-            y = (y * scale).to(y.dtype)  # scaled in fp32, rounded once: the output stays in autocast's dtype
-            return y if bias is None else y + bias.to(y.dtype).view(-1, 1, 1)
-        return F.conv2d(x_q, weight, bias, stride, padding, dilation, groups)
-
-    @staticmethod
-    def backward(ctx, grad):
-        codes, scale, weight = ctx.saved_tensors
-        stride, padding, dilation, groups = ctx.geometry
-        x_q = codes.to(grad.dtype).mul_(scale.to(grad.dtype))  # two passes: a mixed int8-float multiply is ten times slower
-        grad_x, grad_w, grad_b = torch.ops.aten.convolution_backward(
-            grad, x_q, weight.to(grad.dtype), ctx.bias_shape, stride, padding, dilation, False, [0, 0], groups,
-            [ctx.needs_input_grad[0], ctx.needs_input_grad[3], ctx.bias_shape is not None])
-        return grad_x, None, None, grad_w, grad_b, None, None, None, None
-
-
 def quantized_forward(layer, x):
     """The forward of a quantized layer: its quantizer's input and weight, then the layer's own operation
     (`apply_to`), or the whole layer computed by the quantizer when it has `compute` (XNOR-Net's eq. 11)."""
@@ -109,7 +84,7 @@ class QConv2d(nn.Conv2d):
         bias = self.bias if bias else None
         if codes is None:  # full-precision activations, or no backward to come (evaluation)
             return self._conv_forward(x_q, weight, bias)
-        return ConvFromCodes.apply(x_q, codes, scale, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        return kernels.ConvFromCodes.apply(x_q, codes, scale, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class QLinear(nn.Linear):
@@ -123,7 +98,7 @@ class QLinear(nn.Linear):
         if codes is None or not torch.is_autocast_enabled(x_q.device.type):  # a linear layer's input is small: no codes kept
             return F.linear(x_q, weight, bias)
         # under autocast, as ConvFromCodes: the exact integer codes in, the scale applied to the output
-        y = F.linear(estimators.StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight)
+        y = F.linear(kernels.StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight)
         y = (y * scale).to(y.dtype)
         return y if bias is None else y + bias.to(y.dtype)
 

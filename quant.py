@@ -1,10 +1,6 @@
-"""Quantizers of weights and activations: every method's equations, each named after its paper, and METHODS,
-the registry of the methods by name; the straight-through estimators they train with are in estimators.py.
-
-Each method is a small nn.Module: `weight(w)` returns the weight the layer computes with; `input(x)`, where a
-method quantizes activations, returns the activation the layer sees as (x_q, codes, scale) with x_q = codes * scale
-and codes small integers, which qlayers.py's layers keep for their backward instead of x_q. Turning a model's layers
-into quantized ones is qlayers.py's job; nothing here trains or loads data.
+"""Every quantization method's equations, each named after its paper and equation, and METHODS, the registry
+of methods by name. A method is a small module: weight(w) gives the weight a layer computes with, input(x) the
+activation it sees as (x_q, codes, scale); the STEs are in estimators.py, the memory machinery in kernels.py.
 """
 
 from collections import namedtuple
@@ -13,33 +9,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from estimators import StraightThrough, binarize, sign, ste, ternarize
-
-
-# ----------------------------------------------------------------------------- shared machinery
-
-def codes_for_backward(levels, dtype=torch.int8):
-    """The integer levels in one byte, for a conv to keep for its backward (and to compute with under autocast,
-    where they stay exact); None when neither applies."""
-    return levels.to(dtype) if torch.is_grad_enabled() or torch.is_autocast_enabled(levels.device.type) else None
-
-
-def with_codes(x, levels, scale, dtype=torch.int8):
-    """(x_q, codes, scale) from the integer levels of a quantizer, x_q = levels * scale, the gradient
-    going straight through to x."""
-    codes = codes_for_backward(levels, dtype)
-    return StraightThrough.apply(x, levels.mul_(scale)), codes, scale
-
-
-def at_least_fp32(x):
-    """A bf16 or fp16 activation (autocast's) in fp32, so that a quantizer's arithmetic (scales, levels,
-    thresholds) is fp32 whatever the autocast state; fp32 and fp64 pass unchanged."""
-    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
-
-
-def scalar(value, like):
-    # a 0-d tensor on like's device and dtype, made there (no host-to-device copy)
-    return torch.full((), value, dtype=like.dtype, device=like.device)
+from estimators import binarize, sign, ste, ternarize
+from kernels import (Hardtanh, LayerNormOverSample, StraightThrough, at_least_fp32, codes_for_backward,
+                     scalar, with_codes)
 
 
 # ----------------------------------------------------------------------------- BitNet b1.58
@@ -65,27 +37,6 @@ def ternarize_absmean(w):
 def quantize_absmax(x, bits=8):
     """(x_q, codes, scale): 8-bit absmax activations with the straight-through gradient."""
     return with_codes(x, *absmax_levels(x.detach(), bits))
-
-
-class LayerNormOverSample(torch.autograd.Function):
-    """F.layer_norm(x, x.shape[1:]) without affine (eps 1e-5) in x's own memory layout, where F.layer_norm returns
-    a channels_last input contiguous (two copies a layer); keeps x (which the layer before keeps anyway), the mean
-    and 1/sigma, as F.layer_norm does, and rebuilds y in the backward."""
-
-    @staticmethod
-    def forward(ctx, x):
-        dims = tuple(range(1, x.dim()))
-        var, mean = torch.var_mean(x, dims, correction=0, keepdim=True)
-        rstd = torch.rsqrt(var + 1e-5)
-        ctx.save_for_backward(x, mean, rstd)
-        return (x - mean) * rstd
-
-    @staticmethod
-    def backward(ctx, grad):
-        # dx = (g - mean(g) - y mean(g y)) / sigma, the means over the sample's features
-        x, mean, rstd = ctx.saved_tensors
-        y, dims = (x - mean) * rstd, tuple(range(1, grad.dim()))
-        return rstd * (grad - grad.mean(dims, keepdim=True) - y * (grad * y).mean(dims, keepdim=True))
 
 
 class BitNet(nn.Module):
@@ -342,26 +293,6 @@ def quantize_linear(x, k, span):
     # x * (n / span), as the authors' code: 1 * (3 / 2) is 1.5 exactly, where 1 / fp32(2/3) rounds down to 1
     levels = (x.detach() * (n / span)).round_().clamp_(low, high).add_(0.0)  # + 0: round's -0 is 0
     return with_codes(x, levels, span / n, codes)
-
-
-class HardtanhFromOutput(torch.autograd.Function):
-    """hardtanh(x) = clip(x, -1, 1) with torch's gradient 1_{-1 < x < 1}, read from the output as 1_{|y| < 1}: the
-    backward keeps y, which the next quantizer keeps anyway, where torch's hardtanh keeps a copy of x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = x.clamp(-1, 1)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * (ctx.saved_tensors[0].abs() < 1)
-
-
-class Hardtanh(nn.Module):
-    def forward(self, x):
-        return HardtanhFromOutput.apply(x)
 
 
 class QNN(nn.Module):

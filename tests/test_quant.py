@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import estimators
+import kernels
 import qlayers
 import quant
 
@@ -121,7 +122,7 @@ def test_conv_from_codes_has_the_gradients_of_a_plain_conv_on_the_dequantized_in
     expected = [t.grad.clone() for t in (x_q, conv.weight, conv.bias)]
     for t in (x_q, conv.weight, conv.bias):
         t.grad = None
-    torch.autograd.backward(qlayers.ConvFromCodes.apply(x_q, codes, scale, conv.weight, conv.bias, conv.stride, conv.padding,
+    torch.autograd.backward(kernels.ConvFromCodes.apply(x_q, codes, scale, conv.weight, conv.bias, conv.stride, conv.padding,
                                                      conv.dilation, conv.groups), grad)
     for got, want in zip((x_q.grad, conv.weight.grad, conv.bias.grad), expected):
         assert torch.allclose(got, want, atol=1e-5)
@@ -186,7 +187,7 @@ def test_eight_bit_activation_codes_under_bf16_autocast_are_those_of_fp32(method
 def test_bitnet_layer_norm_keeps_channels_last_and_matches_torchs_value_and_gradient():
     x = torch.randn(3, 4, 5, 5, dtype=torch.float64).contiguous(memory_format=torch.channels_last).requires_grad_()
     g = torch.randn(3, 4, 5, 5, dtype=torch.float64)
-    y = quant.LayerNormOverSample.apply(x)
+    y = kernels.LayerNormOverSample.apply(x)
     assert y.is_contiguous(memory_format=torch.channels_last)
     y.backward(g)
     x2 = x.detach().clone().requires_grad_()
