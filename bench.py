@@ -48,7 +48,7 @@ BITS = {"xnor": (1, 1), "dorefa": (2, 2), "qnn": (2, 2)}  # (wbits, abits) each 
 
 # ----------------------------------------------------------------------------- command line
 
-def parse_args(argv=None):
+def bench_args(argv=None):
     p = argparse.ArgumentParser(description="Time training steps of models x quantizers; project the study's GPU-hours.")
     a = p.add_argument
     a("--models", default="resnet20,resnet18", help="comma-separated model names")
@@ -74,7 +74,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def resolve(args):
+def check_bench_args(args):
     """Check names and numbers (one line and exit 2 when wrong); fill in the device defaults."""
     args.models = [m for m in args.models.split(",") if m]
     args.quants = [q for q in args.quants.split(",") if q]
@@ -122,7 +122,7 @@ def timed(fn, steps, device):
     return (time.perf_counter() - start) / steps
 
 
-def build(cfg):
+def model_of(cfg):
     model = models.build_model(cfg["model"], num_classes=NUM_CLASSES, image_size=cfg["image_size"], stem=cfg["stem"])
     wbits, abits = BITS.get(cfg["quant"], (None, None))
     qlayers.quantize_model(model, cfg["quant"], keep=[], wbits=wbits, abits=abits)
@@ -161,7 +161,7 @@ def prepare(cfg):
     """Model, batch and optimizer of one configuration; returns its train step, augmentation and eval forward."""
     torch.manual_seed(0)
     device = cfg["device"]
-    model = build(cfg)
+    model = model_of(cfg)
     x, y = make_batch(cfg)
     g = torch.Generator().manual_seed(1)
     draws = [d.to(device) for d in datasets.crop_flip_draws(g, (len(x),), cfg["image_size"] // 8)]
@@ -440,11 +440,11 @@ def write_result(out, name, result):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = bench_args(argv)
     if args.one or args.memory:
         print(json.dumps(child("one" if args.one else "memory", json.loads(args.one or args.memory))))
         return 0
-    args = resolve(args)
+    args = check_bench_args(args)
     if args.study:  # rates only, side by side within each model and image size
         cfgs = study_configs(args)
         groups = {}

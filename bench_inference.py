@@ -20,7 +20,7 @@ import flags
 import train
 
 
-def parse_args(argv=None):
+def inference_args(argv=None):
     p = argparse.ArgumentParser(description="Time eval forwards of packed quantized models on the CPU.")
     a = p.add_argument
     a("--models", default="resnet20,resnet18", help="comma-separated model names")
@@ -32,7 +32,7 @@ def parse_args(argv=None):
     a("--repeats", type=int, default=5, help="timed windows; the median is reported")
     a("--out", default="results/bench", help="folder for <device-name>-inference.json")
     p.set_defaults(device="cpu", amp=False, concurrent=1)  # packed models are for CPUs here
-    return bench.resolve(p.parse_args(argv))
+    return bench.check_bench_args(p.parse_args(argv))
 
 
 VARIANTS = ("float", "unpacked", "packed")  # as a checkpoint holds it, unpacked once at load, unpacked every forward
@@ -107,7 +107,7 @@ def format_inference_row(r):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = inference_args(argv)
     print(INFERENCE_HEADER, flush=True)
     rows = time_inference(args)
     result = dict(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), torch_version=torch.__version__,

@@ -37,7 +37,7 @@ def mean_factor(weights, name, progress, kind):
     return total / sum(w.numel() for w in weights)
 
 
-def build(seed, config):
+def latent_weights(seed, config):
     """The ablation's ResNet-20, built and seeded as train.py builds it (a run's --keep, --no-bn and
     --shortcut from its config): {name: latent weight} of its quantized layers."""
     argv = ["--model", "resnet20", "--dataset", "cifar10", "--quant", "twn", "--device", "cpu",
@@ -65,7 +65,7 @@ def checkpoint_weights(path, seed):
         common.fail(f"--checkpoint {path} holds a {config.get('model', 'model of unknown kind')}, "
                     "not a resnet20")
     weights = {}
-    for name, w in build(seed, config).items():
+    for name, w in latent_weights(seed, config).items():
         trained = state.get(f"{name}.weight")
         if not isinstance(trained, torch.Tensor) or trained.shape != w.shape:
             common.fail(f"--checkpoint {path} has no {name}.weight of shape {tuple(w.shape)}")
@@ -117,7 +117,7 @@ def main(argv=None):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # thousands of ops on small layers: threads add handoffs, 7x on a busy CPU
     try:
-        labels, sets = [f"init (seed {args.seed})"], [list(build(args.seed, {}).values())]
+        labels, sets = [f"init (seed {args.seed})"], [list(latent_weights(args.seed, {}).values())]
         for path in args.checkpoint:
             labels.append(column_name(path, labels))
             sets.append(list(checkpoint_weights(path, args.seed).values()))

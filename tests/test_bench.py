@@ -158,7 +158,7 @@ def test_groups_timed_one_after_another_compile_afresh(monkeypatch):
     # models timed one after another (resnet18 then resnet50, or the study's image sizes) share
     # dynamo's cache when they share a forward: six groups of one LeNet-5 configuration, 12 graphs
     graphs = []
-    args = bench.resolve(bench.parse_args(LENET))
+    args = bench.check_bench_args(bench.bench_args(LENET))
     cfgs = [bench.config(args, "lenet5", q, channels_last=cl)
             for q in ("fp32", "bc", "twn") for cl in (False, True)]
     with compiling(monkeypatch, counting(graphs)):

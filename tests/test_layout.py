@@ -1,5 +1,6 @@
 """The shape of the codebase: each file imports only files below it in the reading order, none is over 500 lines,
 the README reads the files in that order, and every docs page is linked and every relative link resolves."""
+import ast
 import re
 
 import pytest
@@ -59,3 +60,13 @@ def test_every_docs_page_is_linked_from_the_readme_and_every_link_resolves():
     for md in [ROOT / "README.md", *ROOT.glob("docs/*.md")]:
         missing = [t for t in links(md) if not (md.parent / t).exists()]
         assert missing == [], f"{md.name} links to missing files"
+
+
+def test_no_two_modules_define_a_top_level_function_or_class_of_one_name():
+    # one name, one meaning; every script's entry point is main, by convention
+    seen = {}
+    for path in sorted(ROOT.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name != "main":
+                seen.setdefault(node.name, []).append(path.name)
+    assert {name: files for name, files in seen.items() if len(files) > 1} == {}
