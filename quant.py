@@ -113,9 +113,6 @@ class TTQ(nn.Module):
         return (a[positive].mean() if positive.any() else fallback,
                 a[negative].mean() if negative.any() else fallback)
 
-    def scales(self):
-        return self.wp0 * self.sp, self.wn0 * self.sn
-
     def weight(self, w):
         return TernarizeTTQ.apply(w, self.sp, self.sn, self.wp0, self.wn0, self.t * w.detach().abs().max())
 

@@ -136,7 +136,8 @@ def test_ttq_scales_get_a_gradient_in_every_layer_and_stay_positive():
         train.train_epoch(train_run(args, model, data, 2, optimizer=optimizer), epoch, state)
         for m in layers:
             assert m.quantizer.sp.grad != 0 and m.quantizer.sn.grad != 0
-    wp, wn = zip(*(m.quantizer.scales() for m in layers))
+    wp = [m.quantizer.wp0 * m.quantizer.sp for m in layers]  # Wp = Wp0 * sp, Wn = Wn0 * sn
+    wn = [m.quantizer.wn0 * m.quantizer.sn for m in layers]
     assert min(wp) > 0 and min(wn) > 0 and len(layers) == 20  # every conv and the fc
 
 
