@@ -1,10 +1,6 @@
-"""Datasets and batches: each dataset decoded once into uint8 tensors (CIFAR-10/100 from pickles or image
-folders, MNIST, Tiny-ImageNet, image folders, synthetic; ImageNet streamed), the registry DATASETS, augmentation as
-batched tensor ops on the training device, the batches a run draws from them each epoch, and the synthetic stand-in
-of --fake-data in each dataset's shape (FAKE_SHAPES).
-
-It holds no model, quantizer or training step (models.py, quant.py, train.py).
-"""
+"""Datasets and batches: each dataset decoded once into uint8 tensors (ImageNet streamed), the
+registry DATASETS, augmentation as batched tensor ops on the training device, the batches a run
+draws each epoch, and the stand-in of --fake-data (FAKE_SHAPES). No model or training step."""
 import errno
 import fcntl
 import math
@@ -23,7 +19,11 @@ from common import fail, save_checkpoint
 # (classes, image size, channels) of each dataset of known shape: --fake-data makes images of it
 FAKE_SHAPES = {"cifar10": (10, 32, 3), "cifar100": (100, 32, 3), "tiny-imagenet": (200, 64, 3), "synthetic": (10, 16, 3),
                "mnist": (10, 28, 1)}
-UNAUGMENTED_DATASETS = ("mnist",)  # no crop or flip: a flipped digit is another shape (and LeNet-5's papers use none)
+NO_CROP_FLIP_DATASETS = ("mnist",)  # --augment auto: none, as a flipped digit is another shape
+LOADER_AUGMENTED_DATASETS = ("imagenet",)  # streamed: cropped and flipped in its loader's workers
+AUGMENTS = ("none", "crop-flip", "rotate-crop")  # --augment's recipes on the device
+# RedBit's main_mnist.py (the results table): RandomRotation(10), then RandomCrop(28, padding=4)
+ROTATION_DEGREES, ROTATE_CROP_PADDING = 10, 4
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -43,8 +43,8 @@ def _cifar_dir(data_dir, name):
         fail(f"{name} not found in {root / folder}, but its files are in {root} itself: "
              f"--data-dir D looks for them in D/{folder}")
     if not present() or _downloading(root):
-        from torchvision import datasets
-        cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
+        from torchvision import datasets as tv
+        cls = tv.CIFAR10 if name == "cifar10" else tv.CIFAR100
         # torchvision's downloader checks the md5 and skips the download when the archive is already there
         error = _fetch(name, lambda: cls(str(root), train=True, download=True), [root], present)
         if error:  # offline, no space, bad archive: one line, not a traceback
@@ -364,8 +364,8 @@ def load_mnist(data_dir, seed=0):
                 fail(f"mnist not found in {raw}, but its files are in {elsewhere}: "
                      "--data-dir D looks for them in D/MNIST/raw")
     if not present() or _downloading(data_dir):
-        from torchvision import datasets
-        error = _fetch("mnist", lambda: datasets.MNIST(str(data_dir), train=True, download=True),
+        from torchvision import datasets as tv
+        error = _fetch("mnist", lambda: tv.MNIST(str(data_dir), train=True, download=True),
                        [Path(data_dir), Path(data_dir) / "MNIST", raw], present)
         if error:
             fail(f"mnist not found in {raw} and could not be fetched ({error}); "
@@ -385,15 +385,15 @@ def load_imagenet(data_dir, seed=0):
     """ILSVRC-2012 as DATA_DIR/train/<wnid>/*.JPEG and DATA_DIR/val/<wnid>/*.JPEG, streamed from disk
     by DataLoader workers (it does not fit in memory): RandomResizedCrop 224 and flip for training,
     resize 256 and centre crop 224 for evaluation."""
-    from torchvision import datasets, transforms
+    from torchvision import datasets as tv, transforms
     root = Path(data_dir)
     if not (root / "train").is_dir() or not (root / "val").is_dir():
         fail(f"imagenet not found: expected {root}/train/<wnid>/*.JPEG and {root}/val/<wnid>/*.JPEG "
              "(the ILSVRC-2012 archives, with val sorted into class folders)")
     to_uint8 = transforms.PILToTensor()
-    train = datasets.ImageFolder(root / "train", transforms.Compose(
+    train = tv.ImageFolder(root / "train", transforms.Compose(
         [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), to_uint8]))
-    test = datasets.ImageFolder(root / "val", transforms.Compose(
+    test = tv.ImageFolder(root / "val", transforms.Compose(
         [transforms.Resize(256), transforms.CenterCrop(224), to_uint8]))
     return dict(train=train, test=test, num_classes=len(train.classes), classes=train.classes, streamed=True,
                 mean=[0.485 * 255, 0.456 * 255, 0.406 * 255], std=[0.229 * 255, 0.224 * 255, 0.225 * 255])
@@ -459,6 +459,30 @@ def random_crop_flip(x, dy, dx, flip, padding):
                   torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
 
 
+def rotation_draws(g, shape, degrees=ROTATION_DEGREES):
+    """Angles uniform in [-degrees, degrees], as torchvision's RandomRotation draws them."""
+    return (torch.rand(shape, generator=g, dtype=torch.float32) * 2 - 1) * degrees
+
+
+def rotate(x, degrees):
+    """Each image turned counter-clockwise by its angle in degrees about its centre, nearest pixel,
+    zero fill: torchvision's rotate with RandomRotation's defaults, as one resampling of the batch
+    (uint8 stays uint8: nearest sampling copies pixels)."""
+    n, c, h, w = x.shape
+    a = torch.deg2rad(degrees.float())
+    cos, sin, zero = a.cos(), a.sin(), torch.zeros_like(a)
+    # where each output pixel reads, in coordinates from -1 to 1 across each side (hence h / w)
+    rows = [torch.stack([cos, -sin * h / w, zero], 1), torch.stack([sin * w / h, cos, zero], 1)]
+    theta = torch.stack(rows, 1)
+    grid = F.affine_grid(theta, [n, c, h, w], align_corners=False)
+    return F.grid_sample(x.float(), grid, mode="nearest", align_corners=False).to(x.dtype)
+
+
+def crop_padding(args, data):
+    """The zero padding, in pixels, around the image that the random crop takes its window from."""
+    return ROTATE_CROP_PADDING if args.augment == "rotate-crop" else data["train_x"].shape[-1] // 8
+
+
 def normalize(x_uint8, mean, std, dtype):
     """uint8 images to normalized floats; mean and std as lists, or tensors already on the device (no copy)."""
     mean = torch.as_tensor(mean, dtype=dtype, device=x_uint8.device).view(1, -1, 1, 1)
@@ -470,25 +494,33 @@ def normalize(x_uint8, mean, std, dtype):
 
 def epoch_draws(args, data, g, steps):
     """Every random draw of an epoch's batches, from g on the CPU (the same on every device, repeated exactly on
-    resume) and sent to the device in one transfer: rows (order, dy, dx, flip, mixup partner), each steps x batch.
-    Each process of a distributed run draws them all and takes its share of every batch."""
+    resume) and sent to the device in one transfer: rows (order, dy, dx, flip, mixup partner, and
+    with rotate-crop the angle), each steps x batch. Each process of a distributed run draws them
+    all and takes its share of every batch."""
     b, streamed = args.batch_size, data.get("streamed")
     order = torch.randperm(len(data["train"] if streamed else data["train_y"]), generator=g)[:steps * b].view(steps, b)
     # ImageNet's crops and flips happen in the loader's workers
-    crops = None if streamed else crop_flip_draws(g, (steps, b), data["train_x"].shape[-1] // 8)
+    crops = None if streamed else crop_flip_draws(g, (steps, b), crop_padding(args, data))
+    angle = rotation_draws(g, (steps, b)) if args.augment == "rotate-crop" else None
     partner = torch.stack([torch.randperm(b // args.world_size, generator=g) for _ in range(steps)])
     if streamed:
         return dict(order=order, partner=partner.to(args.device))
     dy, dx, flip = crops
+    flip = flip & (args.augment == "crop-flip")  # drawn anyway: every recipe draws one stream
     partner = torch.nn.functional.pad(partner, (0, b - partner.shape[1]))  # to the batch's width, to stack
-    rows = torch.stack([order, dy, dx, flip.long(), partner]).to(args.device)  # the one transfer
-    return dict(order=rows[0], dy=rows[1], dx=rows[2], flip=rows[3].bool(), partner=rows[4])
+    rows = [order, dy, dx, flip.long(), partner]
+    if angle is not None:  # the float32 angles' bits go as integers: one transfer, exact
+        rows.append(angle.view(torch.int32).long())
+    rows = torch.stack(rows).to(args.device)  # the one transfer
+    draws = dict(order=rows[0], dy=rows[1], dx=rows[2], flip=rows[3].bool(), partner=rows[4])
+    return draws if angle is None else dict(draws, angle=rows[5].int().view(torch.float32))
 
 
 def train_batches(args, data, draws, steps, rank=0, world=1):
     """This process's share of each augmented uint8 training batch, with its mixup partners (indices into the
-    share), on the device. In-memory datasets are cropped and flipped as whole batches on the device (MNIST is not);
-    ImageNet comes from workers, each process decoding only its own share."""
+    share), on the device. In-memory datasets are augmented as whole batches on the device as
+    --augment says (rotated, then cropped, or cropped and flipped); ImageNet comes from workers,
+    each process decoding only its own share."""
     share = args.batch_size // world
     if data.get("streamed"):
         order = draws["order"][:, rank::world].flatten().tolist()
@@ -497,11 +529,13 @@ def train_batches(args, data, draws, steps, rank=0, world=1):
         for i, (x, y) in zip(range(steps), loader):
             yield x.to(args.device, non_blocking=True), y.to(args.device, non_blocking=True), draws["partner"][i]
         return
-    padding = data["train_x"].shape[-1] // 8
+    padding = crop_padding(args, data)
     for i in range(steps):
         idx = draws["order"][i, rank::world]
         x = data["train_x"][idx]
-        if args.dataset not in UNAUGMENTED_DATASETS:
+        if args.augment == "rotate-crop":
+            x = rotate(x, draws["angle"][i, rank::world])
+        if args.augment != "none":
             x = random_crop_flip(x, draws["dy"][i, rank::world], draws["dx"][i, rank::world],
                                  draws["flip"][i, rank::world], padding)
         yield x, data["train_y"][idx], draws["partner"][i, :share]

@@ -17,7 +17,7 @@ import models
 import qlayers
 import quant
 
-AUGMENT_DATASETS = ("cifar10", "tiny-imagenet")  # mixup and label smoothing on these, as in the study
+MIXUP_SMOOTHING_DATASETS = ("cifar10", "tiny-imagenet")  # mixup and label smoothing by default
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -89,6 +89,12 @@ def parse_args(argv=None):
     a("--warmup-epochs", type=int, default=None,
       help="linear warm-up epochs (default: 5, or epochs - 1 when the run is shorter)")
     a("--min-lr", type=float, default=1e-5, help="cosine schedule's final lr")
+    a("--augment", default="auto", choices=["auto", *datasets.AUGMENTS],
+      help="training images on the device: crop-flip (a random crop of the image zero-padded by "
+           "1/8 of its side, flipped horizontally half the time), rotate-crop (the results table's "
+           "MNIST recipe: turned up to 10 degrees either way, then a random crop of the image "
+           "zero-padded by 4 pixels) or none; auto: none on mnist, crop-flip elsewhere (imagenet: "
+           "its loader's)")
     a("--mixup", type=float, default=None, help="mixup alpha; default 0.2 on cifar10 and tiny-imagenet, else 0")
     a("--label-smoothing", type=float, default=None, help="default 0.1 on cifar10 and tiny-imagenet, else 0")
     a("--out", default="results/raw", help="results root")
@@ -178,6 +184,18 @@ def auto_device():
     return "cpu"
 
 
+def default_augment(dataset):
+    return "none" if dataset in datasets.NO_CROP_FLIP_DATASETS else "crop-flip"
+
+
+def check_augment(args):
+    """A streamed dataset is augmented in its loader's workers: no other recipe can apply there."""
+    streamed = args.dataset in datasets.LOADER_AUGMENTED_DATASETS
+    if streamed and args.augment not in ("auto", "crop-flip"):
+        common.fail(f"--augment {args.augment} cannot apply to {args.dataset}: its images are "
+                    "cropped and flipped in its loader's workers (--augment auto or crop-flip)")
+
+
 def resolve(args):
     """Check names, numbers and combinations (one clear line and exit 2 when wrong) and fill in defaults."""
     for value, registry, what in ((args.model, models.MODELS, "model"),
@@ -198,9 +216,12 @@ def resolve(args):
         common.fail(f"--fake-data needs a dataset of known shape: {', '.join(datasets.FAKE_SHAPES)}")
     check_numbers(args)
     args.warmup_epochs = min(5, args.epochs - 1) if args.warmup_epochs is None else args.warmup_epochs
-    augment = args.dataset in AUGMENT_DATASETS
-    args.mixup = (0.2 if augment else 0.0) if args.mixup is None else args.mixup
-    args.label_smoothing = (0.1 if augment else 0.0) if args.label_smoothing is None else args.label_smoothing
+    check_augment(args)
+    args.augment = default_augment(args.dataset) if args.augment == "auto" else args.augment
+    mix = args.dataset in MIXUP_SMOOTHING_DATASETS
+    args.mixup = (0.2 if mix else 0.0) if args.mixup is None else args.mixup
+    smoothing = args.label_smoothing
+    args.label_smoothing = (0.1 if mix else 0.0) if smoothing is None else smoothing
     if args.device == "auto":
         args.device = auto_device()
     check_device(args.device)
@@ -227,6 +248,8 @@ def default_tag(args):
         parts.append(f"ste-{args.ste}")
     if args.stochastic:
         parts.append("stochastic")
+    if args.augment != default_augment(args.dataset):
+        parts.append(args.augment)
     if args.clip_factor:
         parts.append(f"clip{args.clip_factor:g}")
     if not args.bn:

@@ -191,6 +191,117 @@ def test_mnist_batches_are_not_cropped_or_flipped(dataset, augmented):
     assert torch.equal(batch, x[labels]) != augmented  # a flipped digit is another shape
 
 
+# ----------------------------------------------------------------------------- rotate-crop
+
+def mnist_args(*argv):
+    argv = ["--dataset", "mnist", "--device", "cpu", "--batch-size", "8", *argv]
+    return flags.resolve(flags.parse_args(argv))
+
+
+def equal(draws, **rows):
+    return all(torch.equal(draws[name], row) for name, row in rows.items())
+
+
+@pytest.mark.parametrize("turn", [0, 90, -90, 180])
+def test_rotate_turns_a_hand_made_image_counter_clockwise_by_its_angle(turn):
+    x = torch.arange(2 * 16, dtype=torch.uint8).view(2, 1, 4, 4)
+    out = datasets.rotate(x, torch.tensor([turn, 0.0]))
+    assert out.dtype == torch.uint8 and out.shape == x.shape
+    # 90: the top row becomes the left column
+    assert torch.equal(out[0], torch.rot90(x[0], turn // 90, (1, 2)))
+    assert torch.equal(out[1], x[1])  # each image its own angle: 0 leaves it as it was
+
+
+def test_rotate_gives_torchvisions_random_rotation_pixel_for_pixel():
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.functional import rotate
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8, generator=g)
+    angles = datasets.rotation_draws(g, (32,))
+    assert angles.abs().max() <= 10 and angles.min() < -5 and angles.max() > 5
+    ours = datasets.rotate(x, angles)
+    nearest = InterpolationMode.NEAREST
+    theirs = torch.stack([rotate(img, float(a), nearest, fill=0) for img, a in zip(x, angles)])
+    assert torch.equal(ours, theirs)
+    assert (ours == 0).sum() > (x == 0).sum()  # the corners turned in are zeros
+
+
+def test_rotate_crop_draws_angles_and_crops_within_the_recipe_once_per_seed_and_epoch():
+    args = mnist_args("--augment", "rotate-crop")
+    data = dict(train_x=torch.zeros(40, 1, 28, 28, dtype=torch.uint8), train_y=torch.arange(40))
+    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
+    again = datasets.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
+    other = datasets.epoch_draws(args, data, torch.Generator().manual_seed(8), 4)
+    assert equal(draws, **again) and not torch.equal(draws["angle"], other["angle"])
+    # the draws in their order from the generator; the angles arrive bit for bit as integer rows
+    g = torch.Generator().manual_seed(7)
+    order = torch.randperm(40, generator=g)[:32].view(4, 8)
+    dy, dx, _ = datasets.crop_flip_draws(g, (4, 8), padding=4)
+    assert equal(draws, order=order, dy=dy, dx=dx, angle=datasets.rotation_draws(g, (4, 8)))
+    assert draws["angle"].abs().max() <= 10 and draws["dy"].max() <= 8 and not draws["flip"].any()
+
+
+@pytest.mark.parametrize("argv", [["--augment", "none"], ["--augment", "crop-flip"], []])
+def test_the_other_recipes_draw_the_stream_they_drew_before_rotation_came(argv):
+    # a run started before --augment resumes its epoch with the same order, crops, flips, partners
+    args = mnist_args(*argv)
+    data = dict(train_x=torch.zeros(40, 1, 28, 28, dtype=torch.uint8), train_y=torch.arange(40))
+    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
+    g = torch.Generator().manual_seed(7)
+    order = torch.randperm(40, generator=g)[:32].view(4, 8)
+    dy, dx, flip = datasets.crop_flip_draws(g, (4, 8), padding=28 // 8)
+    partner = torch.stack([torch.randperm(8, generator=g) for _ in range(4)])
+    assert "angle" not in draws and equal(draws, order=order, dy=dy, dx=dx, partner=partner)
+    assert torch.equal(draws["flip"], flip & (args.augment == "crop-flip"))
+
+
+def test_rotate_crop_batches_are_uint8_windows_of_the_rotated_image_padded_by_4():
+    args = mnist_args("--augment", "rotate-crop")
+    x = torch.full((40, 1, 28, 28), 200, dtype=torch.uint8)
+    x[:, :, 10:18, 10:18] = 7  # a hand-made digit: a square in the middle
+    data = dict(train_x=x, train_y=torch.arange(40))
+    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 2)
+    batch, labels, _ = next(datasets.train_batches(args, data, draws, 2))
+    assert batch.dtype == torch.uint8 and batch.shape == (8, 1, 28, 28)
+    assert torch.equal(labels, draws["order"][0])
+    assert set(batch.unique().tolist()) <= {0, 7, 200}  # the image's own pixels, or the zero fill
+    turned = datasets.rotate(x[labels], draws["angle"][0])
+    crop = [draws[k][0] for k in ("dy", "dx", "flip")]
+    assert torch.equal(batch, datasets.random_crop_flip(turned, *crop, padding=4))
+    draws["angle"].zero_()  # unturned: the crop alone, at (dy, dx) in the image zero-padded by 4
+    batch, _, _ = next(datasets.train_batches(args, data, draws, 1))
+    padded = torch.nn.functional.pad(x[labels], (4, 4, 4, 4))
+    for i, (dy, dx) in enumerate(zip(draws["dy"][0].tolist(), draws["dx"][0].tolist())):
+        assert torch.equal(batch[i], padded[i, :, dy:dy + 28, dx:dx + 28])
+
+
+def test_augment_auto_is_none_on_mnist_and_crop_flip_elsewhere_and_a_recipe_names_the_run():
+    assert (mnist_args().augment, mnist_args().tag) == ("none", "fp32_bs8")
+    assert mnist_args("--augment", "rotate-crop").tag == "fp32_rotate-crop_bs8"
+    cifar = flags.resolve(flags.parse_args(["--dataset", "cifar10", "--device", "cpu"]))
+    assert (cifar.augment, cifar.tag) == ("crop-flip", "fp32")
+    assert (cifar.mixup, cifar.label_smoothing) == (0.2, 0.1)
+
+
+def test_augment_is_refused_where_the_loader_augments(capsys):
+    argv = ["--dataset", "imagenet", "--device", "cpu", "--augment", "rotate-crop"]
+    with pytest.raises(SystemExit) as e:
+        flags.resolve(flags.parse_args(argv))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1, err
+    assert err[0].startswith("error: --augment rotate-crop cannot apply to imagenet"), err
+
+
+def test_a_rotate_crop_run_records_its_recipe_in_config_json(tmp_path):
+    import train
+    train.main(["--model", "lenet5_wide_max", "--dataset", "mnist", "--fake-data",
+                "--augment", "rotate-crop", "--epochs", "1", "--steps-per-epoch", "2",
+                "--batch-size", "8", "--device", "cpu", "--quiet", "--out", str(tmp_path)])
+    run = tmp_path / "mnist" / "lenet5_wide_max" / "fp32_rotate-crop_bs8_s0"
+    config = common.read_json(run / "config.json")
+    assert config["augment"] == "rotate-crop" and config["model"] == "lenet5_wide_max"
+
+
 class IndexImages(torch.utils.data.Dataset):
     """A streamed dataset whose image i is the tensor [i]: batches show which images a process loaded."""
 
