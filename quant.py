@@ -1,7 +1,6 @@
-"""Every quantization method's equations, each named after its paper and equation, and METHODS, the registry
-of methods by name. A method is a small module: weight(w) gives the weight a layer computes with, input(x) the
-activation it sees as (x_q, codes, scale); the STEs are in estimators.py, the memory machinery in kernels.py.
-"""
+"""Every quantization method's equations, each named after its paper and equation, and METHODS,
+the registry of methods by name. A method is a small module: weight(w) gives the weight a layer
+computes with, input(x) the activation it sees as (x_q, codes, scale)."""
 
 from collections import namedtuple
 
@@ -10,23 +9,27 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from estimators import binarize, sign, ste, ternarize
-from kernels import (Hardtanh, LayerNormOverSample, StraightThrough, at_least_fp32, codes_for_backward,
-                     scalar, with_codes)
+from kernels import (Hardtanh, LayerNormOverSample, StraightThrough, at_least_fp32,
+                     codes_for_backward, scalar, with_codes)
 
 
 # ----------------------------------------------------------------------------- BitNet b1.58
 
 def absmean_levels(w, eps=1e-5):
-    # BitNet b1.58 (Ma et al. 2024, eq. 1-3): W~ = RoundClip(W / (gamma + eps), -1, 1) * gamma, gamma = mean|W|
+    # BitNet b1.58 (Ma et al. 2024, eq. 1-3): W~ = RoundClip(W / (gamma + eps), -1, 1) * gamma,
+    # gamma = mean|W|
     gamma = w.abs().mean()
     return (w / (gamma + eps)).round_().clamp_(-1, 1), gamma
 
 
 def absmax_levels(x, bits=8, eps=1e-5):
-    # BitNet (Wang et al. 2023, eq. 4), per sample: x~ = Clip(Round(x * Q / gamma), -Q, Q) * gamma / Q, Q = 2^(b-1) - 1, gamma = max|x|
+    # BitNet (Wang et al. 2023, eq. 4), per sample:
+    # x~ = Clip(Round(x * Q / gamma), -Q, Q) * gamma / Q, Q = 2^(b-1) - 1, gamma = max|x|
     q, dims = 2 ** (bits - 1) - 1, tuple(range(1, x.dim()))
-    gamma = torch.maximum(x.amax(dims, keepdim=True), -x.amin(dims, keepdim=True)).clamp_min(eps)  # no |x| copy
-    return (x * (q / gamma)).round_().clamp_(-q, q), gamma / q  # the Clip binds only through rounding in bf16
+    # no |x| copy
+    gamma = torch.maximum(x.amax(dims, keepdim=True), -x.amin(dims, keepdim=True)).clamp_min(eps)
+    # the Clip binds only through rounding in bf16
+    return (x * (q / gamma)).round_().clamp_(-q, q), gamma / q
 
 
 def ternarize_absmean(w):
@@ -58,24 +61,26 @@ class BitNet(nn.Module):
         return quantize_absmax(x)
 
 
-# ----------------------------------------------------------------------------- Trained Ternary Quantization
+# ------------------------------------------------------------------ Trained Ternary Quantization
 
 def initial_scale(w):
-    # an all-zero layer has no scale of its own: the mean |w| torch's default initialisation would give it,
-    # U(-b, b) with b = 1 / sqrt(fan_in), is b / 2
+    # an all-zero layer has no scale of its own: the mean |w| torch's default initialisation would
+    # give it, U(-b, b) with b = 1 / sqrt(fan_in), is b / 2
     return torch.tensor(0.5 / w[0].numel() ** 0.5, dtype=w.dtype, device=w.device)
 
 
 class TernarizeTTQ(torch.autograd.Function):
-    # TTQ (Zhu et al. 2017, eq. 6-8) with the scales written Wp = Wp0 * sp, Wn = Wn0 * sn (Wp0, Wn0 fixed):
-    # w_t = Wp if w > delta, -Wn if w < -delta, else 0; dL/dWp = sum over I_p of dL/dw_t, dL/dWn = -(sum over I_n
-    # of dL/dw_t) (w_t = -Wn there), so dL/dsp = Wp0 dL/dWp, dL/dsn = Wn0 dL/dWn; dL/dw = sp * dL/dw_t on I_p,
-    # 1 * dL/dw_t on I_z, sn * dL/dw_t on I_n: eq. 8 with the scales in units of their start (Wp0 = Wn0 = 1: eq. 8).
+    # TTQ (Zhu et al. 2017, eq. 6-8) with the scales written Wp = Wp0 * sp, Wn = Wn0 * sn (Wp0, Wn0
+    # fixed): w_t = Wp if w > delta, -Wn if w < -delta, else 0; dL/dWp = sum over I_p of dL/dw_t,
+    # dL/dWn = -(sum over I_n of dL/dw_t) (w_t = -Wn there), so dL/dsp = Wp0 dL/dWp,
+    # dL/dsn = Wn0 dL/dWn; dL/dw = sp * dL/dw_t on I_p, 1 * dL/dw_t on I_z, sn * dL/dw_t on I_n:
+    # eq. 8 with the scales in units of their start (Wp0 = Wn0 = 1: eq. 8).
     @staticmethod
     def forward(ctx, w, sp, sn, wp0, wn0, delta):
         positive, negative = w > delta, w < -delta
         ctx.save_for_backward(positive, negative, sp, sn, wp0, wn0)
-        return torch.where(positive, wp0 * sp, torch.where(negative, -wn0 * sn, torch.zeros_like(w)))
+        return torch.where(positive, wp0 * sp,
+                           torch.where(negative, -wn0 * sn, torch.zeros_like(w)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -96,8 +101,9 @@ class TTQ(nn.Module):
         self.t = opts.get("ttq_threshold", 0.05)
         w = layer.weight.detach()
         delta = self.t * w.abs().max()
-        # Wp = Wp0 * sp, Wn = Wn0 * sn: sp, sn trained from 1.0 (the authors' start) in units of where the weights
-        # are, Wp0, Wn0 = the mean |w| of each set at the start; from --init-from the authors' Wp0 = Wn0 = 1
+        # Wp = Wp0 * sp, Wn = Wn0 * sn: sp, sn trained from 1.0 (the authors' start) in units of
+        # where the weights are, Wp0, Wn0 = the mean |w| of each set at the start; from --init-from
+        # the authors' Wp0 = Wn0 = 1
         one = torch.tensor(1.0)
         start = (one, one) if opts.get("init_from") else self.start_scales(w, delta)
         self.register_buffer("wp0", start[0].clone())
@@ -106,22 +112,25 @@ class TTQ(nn.Module):
 
     @staticmethod
     def start_scales(w, delta):
-        """The mean |w| of the positive and of the negative set; an empty set (a layer of one sign, or all zero)
-        takes the other set's, or the layer's default-initialisation scale: never the mean of nothing (NaN)."""
+        """The mean |w| of the positive and of the negative set; an empty set (a layer of one sign,
+        or all zero) takes the other set's, or the layer's default-initialisation scale: never the
+        mean of nothing (NaN)."""
         a, positive, negative = w.abs(), w > delta, w < -delta
         fallback = a[a > delta].mean() if (a > delta).any() else initial_scale(w)
         return (a[positive].mean() if positive.any() else fallback,
                 a[negative].mean() if negative.any() else fallback)
 
     def weight(self, w):
-        return TernarizeTTQ.apply(w, self.sp, self.sn, self.wp0, self.wn0, self.t * w.detach().abs().max())
+        delta = self.t * w.detach().abs().max()
+        return TernarizeTTQ.apply(w, self.sp, self.sn, self.wp0, self.wn0, delta)
 
 
-# ----------------------------------------------------------------------------- binary and ternary weight methods
+# --------------------------------------------------------------- binary and ternary weight methods
 
 class TWN(nn.Module):
-    """Ternary weight networks: {-alpha, 0, +alpha} with a per-layer threshold; full-precision activations.
-    --wbits 32 trains the full-precision network of TWN's recipe (the 32/32 row of the results table)."""
+    """Ternary weight networks: {-alpha, 0, +alpha} with a per-layer threshold; full-precision
+    activations. --wbits 32 trains the full-precision network of TWN's recipe (the 32/32 row of the
+    results table)."""
 
     def __init__(self, layer, opts):
         super().__init__()
@@ -131,33 +140,36 @@ class TWN(nn.Module):
     def weight(self, w):
         if self.weight_bits == 32:
             return w
-        # TWN (Li & Liu 2016, eq. 3 and 9-10): delta = 0.7 * mean|W|, alpha = mean of |W_i| over |W_i| > delta
+        # TWN (Li & Liu 2016, eq. 3 and 9-10): delta = 0.7 * mean|W|, alpha = mean of |W_i| over
+        # |W_i| > delta
         a = w.detach().abs()
         delta = 0.7 * a.mean()
         above = a > delta
-        alpha = (a * above).sum() / above.sum().clamp_min(1)  # not a[above]: a boolean index syncs and breaks graphs
+        # not a[above]: a boolean index syncs and breaks graphs
+        alpha = (a * above).sum() / above.sum().clamp_min(1)
         levels = ternarize(w, delta, self.surrogate, self.progress)
         # the gradient of W_t reaches W without alpha, as in the authors' code (not alpha * g)
         return StraightThrough.apply(levels, alpha * levels.detach())
 
 
 def glorot_bound(layer):
-    # BinaryConnect's code (binary_connect.py, H = "Glorot"): H = sqrt(1.5 / (fan_in + fan_out)), a conv's fans
-    # counting its kernel positions
+    # BinaryConnect's code (binary_connect.py, H = "Glorot"): H = sqrt(1.5 / (fan_in + fan_out)), a
+    # conv's fans counting its kernel positions
     w = layer.weight
     fan_in, fan_out = w[0].numel(), w.shape[0] * w[0, 0].numel()
     return (1.5 / (fan_in + fan_out)) ** 0.5
 
 
 class BinaryConnect(nn.Module):
-    """Binary weights +-H, latent weights clipped to [-H, H] after every step. H = 1 behind batch norm, as the
-    authors trained; without batch norm (--no-bn) H is Glorot's bound, their code's other choice, since +-1
-    weights in ResNet-20 with no batch norm give logits near 1e20."""
+    """Binary weights +-H, latent weights clipped to [-H, H] after every step. H = 1 behind batch
+    norm, as the authors trained; without batch norm (--no-bn) H is Glorot's bound, their code's
+    other choice, since +-1 weights in ResNet-20 with no batch norm give logits near 1e20."""
     weight_bits = 1
 
     def __init__(self, layer, opts):
         super().__init__()
-        self.surrogate, self.stochastic = opts.get("ste") or "identity", opts.get("stochastic", False)
+        self.surrogate = opts.get("ste") or "identity"
+        self.stochastic = opts.get("stochastic", False)
         self.h = 1.0 if opts.get("bn", True) else glorot_bound(layer)
 
     def weight(self, w):
@@ -175,25 +187,29 @@ class BinaryConnect(nn.Module):
 
 
 def stochastic_round(w, step):
-    # Li et al. 2017, eq. 3: Q_s(w) = step*floor(w/step) + step with probability w/step - floor(w/step), else step*floor(w/step)
+    # Li et al. 2017, eq. 3: Q_s(w) = step*floor(w/step) + step with probability
+    # w/step - floor(w/step), else step*floor(w/step)
     low = torch.floor(w / step)
     return step * (low + (torch.rand_like(w) < (w / step - low)).to(w.dtype))
 
 
 class StochasticRounding(nn.Module):
-    """Weights that live on the binary grid {-s, +s} (s = the layer's initial mean|W|): no full-precision
-    copy; after each optimizer step w <- Q_s(w - lr * update), clipped to the grid (Li et al. 2017, eq. 4)."""
+    """Weights that live on the binary grid {-s, +s} (s = the layer's initial mean|W|): no
+    full-precision copy; after each optimizer step w <- Q_s(w - lr * update), clipped to the grid
+    (Li et al. 2017, eq. 4)."""
     weight_bits = 1
 
     def __init__(self, layer, opts):
         super().__init__()
         s = layer.weight.detach().abs().mean()
-        self.register_buffer("s", s if s > 0 else initial_scale(layer.weight))  # all zero: s = 0 gives 0/0
+        # all zero: s = 0 gives 0/0
+        self.register_buffer("s", s if s > 0 else initial_scale(layer.weight))
         with torch.no_grad():
             layer.weight.copy_(self.round_to_grid(layer.weight))
 
     def round_to_grid(self, w):
-        # grid {-s, +s}: step 2s from -s, so w -> -s + Q_s(w + s) with step 2s, clipped to [-s, s] first
+        # grid {-s, +s}: step 2s from -s, so w -> -s + Q_s(w + s) with step 2s, clipped to [-s, s]
+        # first
         return -self.s + stochastic_round(w.clamp(-self.s, self.s) + self.s, 2 * self.s)
 
     def weight(self, w):
@@ -216,38 +232,47 @@ class XNOR(nn.Module):
         self.binary_input = opts.get("abits") == 1
         conv = isinstance(layer, nn.Conv2d)
         channels = layer.in_channels if conv else layer.in_features
-        self.bn = (nn.BatchNorm2d if conv else nn.BatchNorm1d)(channels, affine=False) if self.binary_input else None
+        norm = nn.BatchNorm2d if conv else nn.BatchNorm1d
+        self.bn = norm(channels, affine=False) if self.binary_input else None
 
     def weight(self, w):
-        # XNOR-Net (Rastegari et al. 2016, eq. 6): W ~ alpha * sign(W), alpha = mean|W| per output channel, with
-        # sec. 3.1's gradient dC/dW_i = dC/dW~_i (1/n + alpha dsign/dW_i): the second term carries the 1/n (value 0).
-        # The diagonal only, as printed; not the authors' mean-centring, clamp and x n (docs/quantizers.md)
+        # XNOR-Net (Rastegari et al. 2016, eq. 6): W ~ alpha * sign(W), alpha = mean|W| per output
+        # channel, with sec. 3.1's gradient dC/dW_i = dC/dW~_i (1/n + alpha dsign/dW_i): the second
+        # term carries the 1/n (value 0). The diagonal only, as printed; not the authors'
+        # mean-centring, clamp and x n (docs/quantizers.md)
         alpha = w.detach().abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
         return alpha * binarize(w, self.surrogate, self.progress) + (w - w.detach()) / w[0].numel()
 
     def compute(self, layer, x):
-        """The layer's output. XNOR-Net eq. 11: I * W ~ (sign(I) (*) sign(W)) . K alpha with K = A * k,
-        A = mean over channels of |I|, k the box filter of the kernel's size and stride: the convolution
-        stays binary and the per-position scale K multiplies its output (a linear layer's K is mean |I|)."""
+        """The layer's output. XNOR-Net eq. 11: I * W ~ (sign(I) (*) sign(W)) . K alpha with
+        K = A * k, A = mean over channels of |I|, k the box filter of the kernel's size and stride:
+        the convolution stays binary and the per-position scale K multiplies its output (a linear
+        layer's K is mean |I|)."""
         if not self.binary_input:
             return layer.apply_to(x, None, None, self.weight(layer.weight))
         x = self.bn(at_least_fp32(x))  # the scale K in fp32 under autocast too
         a = x.detach().abs().mean(dim=1, keepdim=True)
         s = binarize(x, self.surrogate, self.progress)
-        y = layer.apply_to(s, codes_for_backward(s), scalar(1.0, s), self.weight(layer.weight), bias=False)
-        if isinstance(layer, nn.Conv2d):  # the box filter k: a mean over each window, zero padding counted
-            a = F.avg_pool2d(a, layer.kernel_size, layer.stride, layer.padding, count_include_pad=True)
+        y = layer.apply_to(s, codes_for_backward(s), scalar(1.0, s), self.weight(layer.weight),
+                           bias=False)
+        if isinstance(layer, nn.Conv2d):
+            # the box filter k: a mean over each window, zero padding counted
+            a = F.avg_pool2d(a, layer.kernel_size, layer.stride, layer.padding,
+                             count_include_pad=True)
         y = (y * a).to(y.dtype)  # K in fp32, the output in the conv's (autocast's) dtype
-        return y if layer.bias is None else y + layer.bias.to(y.dtype).view(-1, *[1] * (y.dim() - 2))
+        bias = layer.bias
+        return y if bias is None else y + bias.to(y.dtype).view(-1, *[1] * (y.dim() - 2))
 
 
 # ----------------------------------------------------------------------------- k-bit methods
 
 def quantize_uniform(r, k):
     """(r_q, codes, scale) with the straight-through gradient."""
-    # DoReFa-Net (Zhou et al. 2016, eq. 5): quantize_k(r) = round((2^k - 1) r) / (2^k - 1) for r in [0, 1]
+    # DoReFa-Net (Zhou et al. 2016, eq. 5): quantize_k(r) = round((2^k - 1) r) / (2^k - 1) for r
+    # in [0, 1]
     n = 2 ** k - 1
-    codes = torch.int8 if n <= 127 else torch.uint8  # int8 converts ten times faster; 8 bits need uint8
+    # int8 converts ten times faster; 8 bits need uint8
+    codes = torch.int8 if n <= 127 else torch.uint8
     return with_codes(r, (r.detach() * n).round_(), scalar(1 / n, r), codes)
 
 
@@ -263,41 +288,50 @@ class DoReFa(nn.Module):
     def weight(self, w):
         if self.wbits == 32:
             return w
-        if self.wbits == 1:  # DoReFa eq. 7-8: r_o = sign(r_i) * E(|r_i|), dc/dr_i = dc/dr_o (E not applied)
+        if self.wbits == 1:
+            # DoReFa eq. 7-8: r_o = sign(r_i) * E(|r_i|), dc/dr_i = dc/dr_o (E not applied)
             return StraightThrough.apply(w, sign(w.detach()).mul_(w.detach().abs().mean()))
-        # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1, the gradient through max|tanh w|
-        # as well (the authors' tensorpack code); an all-zero layer's max counts as 1 (0/0 otherwise), so it takes
-        # the formula's value at w = 0, 2 quantize_k(1/2) - 1 (1/3 at 2 bits)
+        # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1, the gradient
+        # through max|tanh w| as well (the authors' tensorpack code); an all-zero layer's max counts
+        # as 1 (0/0 otherwise), so it takes the formula's value at w = 0, 2 quantize_k(1/2) - 1
+        # (1/3 at 2 bits)
         t = torch.tanh(w)
         peak = t.abs().max()
-        return 2 * quantize_uniform(t / (2 * torch.where(peak > 0, peak, 1.0)) + 0.5, self.wbits)[0] - 1
+        return 2 * quantize_uniform(t / (2 * torch.where(peak > 0, peak, 1.0)) + 0.5,
+                                    self.wbits)[0] - 1
 
     def input(self, x):
-        # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1)), formed in fp32 under autocast too
-        return (x, None, None) if self.abits == 32 else quantize_uniform(at_least_fp32(x).clamp(0, 1), self.abits)
+        # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1)), formed in fp32 under autocast
+        # too
+        return ((x, None, None) if self.abits == 32
+                else quantize_uniform(at_least_fp32(x).clamp(0, 1), self.abits))
 
 
 def quantize_linear(x, k, span):
-    """(x_q, codes, scale): QNN's k-bit linear quantization of x over a range `span` wide, 2^k levels with zero
-    among them, straight-through."""
-    # QNN (Hubara et al. 2016, sec. 3.1): LinearQuant(x) = Clip(round(x / step) * step, minV, maxV); the authors' code
-    # (BinaryNet.pytorch, Quantize) sets step = span / (2^k - 1) and the range to [-(2^(k-1) - 1), 2^(k-1)] steps:
-    # 2 bits give {-1, 0, 1, 2} * step, so over [-1, 1] (step 2/3) -1 maps to -2/3 and +1 to +4/3, the authors'
-    # level set. A span of 0 (a constant tensor) takes step 1, so zeros stay 0, not 0/0.
+    """(x_q, codes, scale): QNN's k-bit linear quantization of x over a range `span` wide, 2^k
+    levels with zero among them, straight-through."""
+    # QNN (Hubara et al. 2016, sec. 3.1): LinearQuant(x) = Clip(round(x / step) * step, minV, maxV);
+    # the authors' code (BinaryNet.pytorch, Quantize) sets step = span / (2^k - 1) and the range to
+    # [-(2^(k-1) - 1), 2^(k-1)] steps: 2 bits give {-1, 0, 1, 2} * step, so over [-1, 1] (step 2/3)
+    # -1 maps to -2/3 and +1 to +4/3, the authors' level set. A span of 0 (a constant tensor) takes
+    # step 1, so zeros stay 0, not 0/0.
     n, low, high = 2 ** k - 1, -(2 ** (k - 1) - 1), 2 ** (k - 1)
     span = torch.where(span > 0, span, n)
     codes = torch.int8 if high <= 127 else torch.int16  # 8 bits reach +128
-    # x * (n / span), as the authors' code: 1 * (3 / 2) is 1.5 exactly, where 1 / fp32(2/3) rounds down to 1
+    # x * (n / span), as the authors' code: 1 * (3 / 2) is 1.5 exactly, where 1 / fp32(2/3) rounds
+    # down to 1
     levels = (x.detach() * (n / span)).round_().clamp_(low, high).add_(0.0)  # + 0: round's -0 is 0
     return with_codes(x, levels, span / n, codes)
 
 
 class QNN(nn.Module):
-    """Quantized neural networks: k-bit weights and activations (quantize_linear), binary by sign with the clipped
-    STE; latent weights clipped to [-1, 1] after every step (BNN Algorithm 1, at every bit width below 32), and the
-    network's first layer fed the image itself, 8-bit already (BNN sec. 1.6): only its weights quantized."""
+    """Quantized neural networks: k-bit weights and activations (quantize_linear), binary by sign
+    with the clipped STE; latent weights clipped to [-1, 1] after every step (BNN Algorithm 1, at
+    every bit width below 32), and the network's first layer fed the image itself, 8-bit already
+    (BNN sec. 1.6): only its weights quantized."""
 
-    # BNN/QNN nets have hardtanh where others have ReLU: after a ReLU, sign(x) = +1 and half the k-bit levels go unused
+    # BNN/QNN nets have hardtanh where others have ReLU: after a ReLU, sign(x) = +1 and half the
+    # k-bit levels go unused
     quantized_activation_nonlinearity = Hardtanh
 
     def __init__(self, layer, opts):
@@ -321,8 +355,9 @@ class QNN(nn.Module):
         if self.abits == 1:
             s = binarize(x, self.surrogate, self.progress)
             return s, codes_for_backward(s), scalar(1.0, x)
-        # the activations' span is hardtanh's fixed [-1, 1], the paper's [minV, maxV]: the authors' code takes the
-        # batch's max - min, which is 2 in training but makes one image's codes depend on the rest of its batch
+        # the activations' span is hardtanh's fixed [-1, 1], the paper's [minV, maxV]: the authors'
+        # code takes the batch's max - min, which is 2 in training but makes one image's codes
+        # depend on the rest of its batch
         x = at_least_fp32(x)
         return quantize_linear(x, self.abits, scalar(2.0, x))
 
@@ -335,9 +370,10 @@ class QNN(nn.Module):
 # ----------------------------------------------------------------------------- registry
 
 KBITS = (1, 2, 3, 4, 5, 6, 7, 8, 32)
-# wbits, abits: the bit widths --wbits and --abits take (None: the flag does not apply); takes_ste: whether
-# --ste applies. Without a flag a method takes its class's default: TWN 2-bit weights, XNOR 32-bit inputs;
-# DoReFa and QNN have none (qlayers.NEEDS_BITS: train.py asks for both widths)
+# wbits, abits: the bit widths --wbits and --abits take (None: the flag does not apply);
+# takes_ste: whether --ste applies. Without a flag a method takes its class's default: TWN 2-bit
+# weights, XNOR 32-bit inputs; DoReFa and QNN have none (qlayers.NEEDS_BITS: train.py asks for
+# both widths)
 Method = namedtuple("Method", "quantizer wbits abits takes_ste")
 METHODS = {
     "fp32": None,  # no conversion: the full-precision baseline
