@@ -1,31 +1,8 @@
-"""The study's tables in LaTeX (booktabs) and Markdown, from <processed>/aggregated.csv.
+"""The study's tables, from <processed>/aggregated.csv: main, gap, kd, layers, stem, power,
+efficiency, ttq_paper, ste, bc_sr, bits, and ours beside published.csv's figures (published_*);
+each rendered in LaTeX (booktabs) and Markdown.
 
-`python tables.py [--processed results/processed]` writes <processed>/tables/<name>.tex and
-<name>.md for each table and prints the Markdown to stdout:
-
-  main        top-1 of FP32 / BitNet / BitNet+FP32 conv1 / TTQ per model and dataset
-  gap         gap to FP32, and the share of it the recipe (conv1 kept in FP32) recovers
-  kd          FP32 and ternary students with and without knowledge distillation (Welch p)
-  layers      how much of the gap keeping one layer in FP32 recovers
-  stem        CIFAR stem (3x3 conv) against ImageNet stem (7x7 conv + max-pool)
-  power       configurations run with more than three distinct seeds, 95% t-intervals
-  efficiency  parameters, FP32 and deployed size, compression ratio (as train.py measured them)
-  ttq_paper, ste, bc_sr, bits   the other studies, when their runs exist
-  published_*  ours beside the published figures of published.csv: the results table (every model),
-               the TTQ paper's CIFAR-10 errors, the STE ablation's and the BitNet study's headlines
-
-Accuracy is the top1 column of aggregated.csv: report_top1 (what --report chose), or best_top1
-for a results.json without it. Only completed runs count, one per seed: n is the number of distinct
-seeds. A cell holds one recipe, never a mean over several: where its runs ran several recipes, the
-one with the most distinct seeds is used (ties: the first by tag; study.one_recipe), and a note
-under the table names it and each recipe left out (tags, n, the settings that differ); the notes,
-and the seeds run twice, are also printed to stderr as warnings. Methods are named from the config
-fields quant, keep, kd and stem, never from tags, with one exception: the results table's runs are those
-quant_table.sh and imagenet.sh tag table_*, since their recipes differ from other runs of the same method.
-A table with no runs is skipped with a note; a published table is always printed, with an empty cell
-where no run exists yet.
-The runs' grouping into methods and cells (Study) and the cells' formatting live in study.py, which figures.py
-draws from too. Nothing here reads run folders or draws figures.
+    python tables.py [--processed results/processed]   # <processed>/tables/<name>.tex and .md
 """
 import argparse
 import csv
@@ -39,29 +16,31 @@ from aggregate import load_runs
 from common import fail
 from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_FAMILY, QUANT_NAMES, RECIPE,
                    STANDARD_SEEDS, TTQ_PAPER_MODELS, Study,
-                   difference, group, interval, is_plain, mean_pm, number, order, p_value, quantizer,
-                   without_batchnorm)
+                   difference, group, interval, is_plain, mean_pm, number, order, p_value,
+                   quantizer, without_batchnorm)
 
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
 TABLE_TAG = "table_"  # the tag prefix of the results table's runs (quant_table.sh, imagenet.sh)
-ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; best_top1 where absent), "
-                 "mean ± sample std over seeds, (n) distinct seeds of one recipe.")
+ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; best_top1 "
+                 "where absent), mean ± sample std over seeds, (n) distinct seeds of one recipe.")
 
-# labels: how many leading columns are text; needs: which runs the table is built from (for the skip note)
+# labels: how many leading columns are text; needs: which runs the table is built from (for the
+# skip note)
 Table = namedtuple("Table", "name title header rows notes labels needs")
 
 
 # ----------------------------------------------------------------------------- the tables
 
 def main_table(study):
-    rows = [[m, d] + [mean_pm(study.top1(m, d, name)) for name in MAIN_METHODS] for m, d in study.pairs()]
+    rows = [[m, d] + [mean_pm(study.top1(m, d, name)) for name in MAIN_METHODS]
+            for m, d in study.pairs()]
     excluded = Counter(r["status"] for r in study.all_runs if r["status"] != "completed")
     notes = [ACCURACY_NOTE]
     if excluded:
         notes.append("Excluded runs (named in aggregate.py's warnings): "
                      + ", ".join(f"{n} {status}" for status, n in sorted(excluded.items())) + ".")
-    return Table("main", "Top-1 accuracy (%) by method", ["Model", "Dataset"] + MAIN_METHODS, rows, notes, 2,
-                 "BitNet runs")
+    return Table("main", "Top-1 accuracy (%) by method", ["Model", "Dataset"] + MAIN_METHODS, rows,
+                 notes, 2, "BitNet runs")
 
 
 def gap_table(study):
@@ -73,7 +52,8 @@ def gap_table(study):
         remaining = fp32 - recipe if recipe is not None else None
         rows.append([m, d, number(fp32), number(bitnet), number(fp32 - bitnet), number(recipe),
                      number(remaining), number(study.gap_recovered(m, d, RECIPE), 1)])
-    header = ["Model", "Dataset", "FP32", "BitNet", "Gap (pts)", RECIPE, "Remaining gap (pts)", "Recovered (%)"]
+    header = ["Model", "Dataset", "FP32", "BitNet", "Gap (pts)", RECIPE, "Remaining gap (pts)",
+              "Recovered (%)"]
     notes = ["Gap = FP32 - BitNet mean top-1; recovered = (recipe - BitNet) / gap."]
     return Table("gap", "Gap to FP32 and the share the recipe recovers", header, rows, notes, 2,
                  "pairs of FP32 and BitNet runs")
@@ -86,7 +66,8 @@ def kd_table(study):
             plain, distilled = study.top1(m, d, student), study.top1(m, d, student + "+KD")
             if plain and distilled:
                 rows.append([m, d, student, mean_pm(plain), mean_pm(distilled),
-                             number(difference(distilled, plain), signed=True), p_value(distilled, plain)])
+                             number(difference(distilled, plain), signed=True),
+                             p_value(distilled, plain)])
     header = ["Model", "Dataset", "Student", "Without KD", "With KD", "KD effect (pts)", "Welch p"]
     return Table("kd", "Knowledge distillation: FP32 and ternary students", header, rows,
                  [ACCURACY_NOTE, "KD effect = with - without; two-sided Welch t-test."], 3,
@@ -100,9 +81,11 @@ def layers_table(study):
         for layer in study.kept_layers():
             kept = study.top1(m, d, "BitNet+FP32 " + layer)
             if kept:
-                rows.append([m, d, layer, mean_pm(kept), number(difference(kept, bitnet), signed=True),
+                rows.append([m, d, layer, mean_pm(kept),
+                             number(difference(kept, bitnet), signed=True),
                              number(study.gap_recovered(m, d, "BitNet+FP32 " + layer), 1)])
-    header = ["Model", "Dataset", "Kept in FP32", "Top-1", "Gain over BitNet (pts)", "Gap recovered (%)"]
+    header = ["Model", "Dataset", "Kept in FP32", "Top-1", "Gain over BitNet (pts)",
+              "Gap recovered (%)"]
     return Table("layers", "Layer sensitivity: one layer kept in full precision", header, rows,
                  [ACCURACY_NOTE], 3, "BitNet runs with a layer kept in FP32")
 
@@ -113,10 +96,13 @@ def stem_table(study):
         if stem == "imagenet":
             cifar, imagenet = study.top1(m, d, name), study.top1(m, d, name, "imagenet")
             rows.append([m, d, name, mean_pm(cifar), mean_pm(imagenet),
-                         number(difference(imagenet, cifar), signed=True), p_value(imagenet, cifar)])
-    header = ["Model", "Dataset", "Method", "CIFAR stem", "ImageNet stem", "Difference (pts)", "Welch p"]
-    return Table("stem", "Stem ablation: 3x3 CIFAR stem against 7x7 + max-pool ImageNet stem", header, rows,
-                 [ACCURACY_NOTE, "Difference = ImageNet stem - CIFAR stem."], 3, "ImageNet-stem runs")
+                         number(difference(imagenet, cifar), signed=True),
+                         p_value(imagenet, cifar)])
+    header = ["Model", "Dataset", "Method", "CIFAR stem", "ImageNet stem", "Difference (pts)",
+              "Welch p"]
+    return Table("stem", "Stem ablation: 3x3 CIFAR stem against 7x7 + max-pool ImageNet stem",
+                 header, rows, [ACCURACY_NOTE, "Difference = ImageNet stem - CIFAR stem."], 3,
+                 "ImageNet-stem runs")
 
 
 def power_table(study):
@@ -128,11 +114,11 @@ def power_table(study):
         rows.append([m, d, name, str(len(values)), mean_pm(values, with_n=False), *interval(values),
                      *interval(standard)])
     seeds = "/".join(str(s) for s in sorted(STANDARD_SEEDS))
-    header = ["Model", "Dataset", "Method", "n", "Top-1", "95% CI", "Half-width", f"95% CI, seeds {seeds}",
-              "Half-width (3 seeds)"]
+    header = ["Model", "Dataset", "Method", "n", "Top-1", "95% CI", "Half-width",
+              f"95% CI, seeds {seeds}", "Half-width (3 seeds)"]
     notes = ["95% CI = mean ± t(0.975, n-1) s / sqrt(n), the Student-t interval of the mean."]
-    return Table("power", "Statistical power: configurations with more than three seeds", header, rows, notes,
-                 3, "configurations with more than three seeds")
+    return Table("power", "Statistical power: configurations with more than three seeds", header,
+                 rows, notes, 3, "configurations with more than three seeds")
 
 
 def efficiency_table(study):
@@ -144,12 +130,14 @@ def efficiency_table(study):
                      if r.get("params") and r.get("fp32_size_bytes") and r.get("model_size_bytes")]
             if sized:  # sizes are properties of the model, the same for every seed
                 r = sized[0]
-                rows.append([m, d, name, f"{r['params'] / 1e6:.2f}", f"{r['fp32_size_bytes'] / 1e6:.2f}",
+                rows.append([m, d, name, f"{r['params'] / 1e6:.2f}",
+                             f"{r['fp32_size_bytes'] / 1e6:.2f}",
                              f"{r['model_size_bytes'] / 1e6:.2f}",
                              f"{r['fp32_size_bytes'] / r['model_size_bytes']:.1f}×"])
-    header = ["Model", "Dataset", "Method", "Parameters (M)", "FP32 (MB)", "Deployed (MB)", "Compression"]
-    notes = ["Sizes as train.py measured the model (results.json): FP32 = 4 bytes per parameter, deployed = "
-             "quantized weights at their bit width, the rest in FP32; MB = 10^6 bytes."]
+    header = ["Model", "Dataset", "Method", "Parameters (M)", "FP32 (MB)", "Deployed (MB)",
+              "Compression"]
+    notes = ["Sizes as train.py measured the model (results.json): FP32 = 4 bytes per parameter, "
+             "deployed = quantized weights at their bit width, the rest in FP32; MB = 10^6 bytes."]
     return Table("efficiency", "Model size and compression", header, rows, notes, 3,
                  "runs with params and model sizes")
 
@@ -157,7 +145,8 @@ def efficiency_table(study):
 def ttq_paper_table(study):
     rows = []
     for m in TTQ_PAPER_MODELS:
-        fp32, ttq = study.top1(m, "cifar10", "FP32"), study.top1(m, "cifar10", "TTQ+FP32 conv1,fc") or study.top1(m, "cifar10", "TTQ")
+        fp32 = study.top1(m, "cifar10", "FP32")
+        ttq = study.top1(m, "cifar10", "TTQ+FP32 conv1,fc") or study.top1(m, "cifar10", "TTQ")
         if fp32 or ttq:
             errors = [[100 - v for v in values] for values in (fp32, ttq)]
             rows.append([m, mean_pm(errors[0]), mean_pm(errors[1]),
@@ -170,7 +159,8 @@ def ttq_paper_table(study):
 
 def ste_table(study):
     ablated = {(r["model"], r["dataset"]) for r in study.runs
-               if r.get("ste") is not None or r.get("clip_factor") is not None or without_batchnorm(r)}
+               if r.get("ste") is not None or r.get("clip_factor") is not None
+               or without_batchnorm(r)}
     runs = [r for r in study.runs if (r["model"], r["dataset"]) in ablated and r["quant"] != "fp32"
             and r.get("wbits") is None and r.get("abits") is None and not r.get("kd")]
     cells = study.choose(group(runs, ste_key), ste_label)
@@ -195,24 +185,26 @@ def ste_label(key):
 
 
 def bc_sr_table(study):
-    runs = [r for r in study.runs if quantizer(r) in ("BC", "SR") and is_plain(r) and not r.get("kd")]
+    runs = [r for r in study.runs
+            if quantizer(r) in ("BC", "SR") and is_plain(r) and not r.get("kd")]
     cells = study.choose(group(runs, lambda r: (r["model"], r["dataset"], r.get("batch_size"),
                                                 r["quant"])))
     rows = []
     for m, d, batch in sorted({key[:3] for key in cells}, key=order):
         bc, sr = ([r["top1"] for r in cells.get((m, d, batch, q), [])] for q in ("bc", "sr"))
-        rows.append([m, d, str(batch), mean_pm(bc), mean_pm(sr), number(difference(bc, sr), signed=True),
-                     p_value(bc, sr)])
+        rows.append([m, d, str(batch), mean_pm(bc), mean_pm(sr),
+                     number(difference(bc, sr), signed=True), p_value(bc, sr)])
     header = ["Model", "Dataset", "Batch size", "BC", "SR", "BC - SR (pts)", "Welch p"]
-    return Table("bc_sr", "BinaryConnect against stochastic rounding (Li et al. 2017)", header, rows,
-                 [ACCURACY_NOTE], 3, "bc or sr runs")
+    return Table("bc_sr", "BinaryConnect against stochastic rounding (Li et al. 2017)", header,
+                 rows, [ACCURACY_NOTE], 3, "bc or sr runs")
 
 
 TERNARY_WEIGHTS = ("twn", "ttq")  # methods of the bit-width table whose widths are fixed: 2/32
 
 
 def bit_pair(run):
-    """'weight bits/activation bits'; an unset width is full precision (32), unset ternary weights count as 2."""
+    """'weight bits/activation bits'; an unset width is full precision (32), unset ternary weights
+    count as 2."""
     wbits = run.get("wbits") or (2 if run["quant"] in TERNARY_WEIGHTS else 32)
     return f"{wbits}/{run.get('abits') or 32}"
 
@@ -220,39 +212,47 @@ def bit_pair(run):
 def bits_table(study):
     studied = {(r["model"], r["dataset"], r["stem"]) for r in study.runs
                if r.get("wbits") is not None or r.get("abits") is not None}
-    runs = [r for r in study.runs if (r["model"], r["dataset"], r["stem"]) in studied and not r.get("kd")
-            and not r.get("keep") and r.get("ste") is None and r.get("clip_factor") is None and not without_batchnorm(r)
-            and (r["quant"] in ("fp32",) + TERNARY_WEIGHTS or r.get("wbits") is not None or r.get("abits") is not None)]
+    runs = [r for r in study.runs
+            if (r["model"], r["dataset"], r["stem"]) in studied and not r.get("kd")
+            and not r.get("keep") and r.get("ste") is None and r.get("clip_factor") is None
+            and not without_batchnorm(r)
+            and (r["quant"] in ("fp32",) + TERNARY_WEIGHTS or r.get("wbits") is not None
+                 or r.get("abits") is not None)]
     cells = study.choose(group(runs, lambda r: (r["model"], r["dataset"], quantizer(r),
                                                 bit_pair(r))))
     found = {key[3] for key in cells}
     columns = [b for b in BIT_PAIRS if b in found] + sorted(found - set(BIT_PAIRS))
     rows = [[m, d, q] + [mean_pm([r["top1"] for r in cells.get((m, d, q, b), [])]) for b in columns]
             for m, d, q in sorted({key[:3] for key in cells}, key=order)]
-    return Table("bits", "Quantizer by bit width (weights/activations)", ["Model", "Dataset", "Quantizer"] + columns,
-                 rows, [ACCURACY_NOTE, "Columns are weight/activation bits; 32 = full precision."], 3,
+    return Table("bits", "Quantizer by bit width (weights/activations)",
+                 ["Model", "Dataset", "Quantizer"] + columns, rows,
+                 [ACCURACY_NOTE, "Columns are weight/activation bits; 32 = full precision."], 3,
                  "runs with wbits or abits set")
 
 
-# ----------------------------------------------------------------------------- ours beside the published figures
+# ------------------------------------------------------------ ours beside the published figures
 
 def read_published(path=PUBLISHED):
-    """The rows of published.csv (study, model, dataset, method, bits, metric, value, source), value a float."""
+    """The rows of published.csv (study, model, dataset, method, bits, metric, value, source), value
+    a float."""
     with open(path, newline="") as f:
         return [dict(row, value=float(row["value"])) for row in csv.DictReader(f)]
 
 
 def compared(values, published):
-    """[ours, n, 95% CI, published, ours - published]; no run leaves ours, n, CI and difference empty."""
+    """[ours, n, 95% CI, published, ours - published]; no run leaves ours, n, CI and difference
+    empty."""
     if not values:
         return ["", "", "", number(published), ""]
     mean = float(np.mean(values))
-    return [number(mean), str(len(values)), interval(values)[0], number(published), number(mean - published, signed=True)]
+    return [number(mean), str(len(values)), interval(values)[0], number(published),
+            number(mean - published, signed=True)]
 
 
 COMPARED = ["Ours", "n", "95% CI", "Published", "Ours - published (pts)"]
-COMPARED_NOTE = ("Ours = mean over seeds of our completed runs; 95% CI = Student-t interval of that mean (two or more "
-                 "seeds); an empty cell: no run yet. Published figures and their sources: published.csv.")
+COMPARED_NOTE = ("Ours = mean over seeds of our completed runs; 95% CI = Student-t interval of "
+                 "that mean (two or more seeds); an empty cell: no run yet. Published figures and "
+                 "their sources: published.csv.")
 
 
 def table_runs(study, model, dataset, method_name, bits):
@@ -265,12 +265,15 @@ def table_runs(study, model, dataset, method_name, bits):
 
 def published_bits_table(study, published):
     rows = [[p["model"], p["dataset"], p["method"], p["bits"]]
-            + compared(table_runs(study, p["model"], p["dataset"], p["method"], p["bits"]), p["value"])
+            + compared(table_runs(study, p["model"], p["dataset"], p["method"], p["bits"]),
+                       p["value"])
             for p in published if p["study"] == "quant_table" and p["metric"] == "top1"]
-    return Table("published_bits", "The quantization results table: ours against published (top-1 %)",
+    return Table("published_bits",
+                 "The quantization results table: ours against published (top-1 %)",
                  ["Model", "Dataset", "Method", "W/A bits"] + COMPARED, rows,
-                 [COMPARED_NOTE, "Ours: the runs of quant_table.sh and imagenet.sh (tags table_*), each row's own "
-                  "recipe; the accuracy is the best test top-1 over training, as the table reports it."], 4, "")
+                 [COMPARED_NOTE, "Ours: the runs of quant_table.sh and imagenet.sh (tags table_*), "
+                  "each row's own recipe; the accuracy is the best test top-1 over training, as "
+                  "the table reports it."], 4, "")
 
 
 def published_ttq_table(study, published):
@@ -282,15 +285,18 @@ def published_ttq_table(study, published):
         rows.append([p["model"], p["method"]] + compared([100 - v for v in top1], p["value"]))
     return Table("published_ttq_paper", "TTQ paper, CIFAR-10 error (%): ours against published",
                  ["Model", "Method"] + COMPARED, rows,
-                 [COMPARED_NOTE, "Error = 100 - top-1 (report_top1: the mean of the last 10 epochs in ttq_paper.sh)."],
+                 [COMPARED_NOTE, "Error = 100 - top-1 (report_top1: the mean of the last 10 epochs "
+                  "in ttq_paper.sh)."],
                  2, "")
 
 
 def ste_cells(study, quant_name):
-    """{ste: top-1 values} of the STE ablation's runs of one quantizer on ResNet-20 / CIFAR-10 (BN, no clipping)."""
+    """{ste: top-1 values} of the STE ablation's runs of one quantizer on ResNet-20 / CIFAR-10 (BN,
+    no clipping)."""
     cells = defaultdict(list)
     for r in study.runs:
-        if (r["model"], r["dataset"], r["quant"]) == ("resnet20", "cifar10", quant_name) and r.get("ste") \
+        if (r["model"], r["dataset"], r["quant"]) == ("resnet20", "cifar10", quant_name) \
+                and r.get("ste") \
                 and r.get("clip_factor") is None and not without_batchnorm(r):
             cells[r["ste"]].append(r)
     name = QUANT_NAMES[quant_name]
@@ -311,52 +317,66 @@ def published_ste_table(study, published):
     ternary, binary = ste_cells(study, "twn"), ste_cells(study, "bc")
 
     def worst_gap(cells):
-        return [float(np.mean(fp32)) - min(float(np.mean(v)) for v in cells.values())] if fp32 and cells else []
+        return ([float(np.mean(fp32)) - min(float(np.mean(v)) for v in cells.values())]
+                if fp32 and cells else [])
     ours = {"FP32": fp32, "ternary, best STE (polynomial)": ternary.get("polynomial", []),
-            "binary, best STE (tanh)": binary.get("tanh", []), "ternary, worst STE": worst_gap(ternary),
+            "binary, best STE (tanh)": binary.get("tanh", []),
+            "ternary, worst STE": worst_gap(ternary),
             "binary, worst STE": worst_gap(binary),
-            "TTQ": study.top1("resnet20", "cifar10", "TTQ+FP32 conv1,fc") or study.top1("resnet20", "cifar10", "TTQ"),
+            "TTQ": (study.top1("resnet20", "cifar10", "TTQ+FP32 conv1,fc")
+                    or study.top1("resnet20", "cifar10", "TTQ")),
             "XNOR": xnor_runs(study)}
     rows = [[p["method"], p["metric"]] + compared(ours.get(p["method"], []), p["value"])
             for p in published if p["study"] == "ste_ablation"]
-    return Table("published_ste", "STE ablation, ResNet-20 / CIFAR-10: ours against the headline figures",
+    return Table("published_ste",
+                 "STE ablation, ResNet-20 / CIFAR-10: ours against the headline figures",
                  ["Configuration", "Figure"] + COMPARED, rows,
-                 [COMPARED_NOTE, "top1 in %; gap_max = FP32 - the worst STE's mean (pts); drop_max = the largest loss "
-                  "from removing batch norm (pts; not computed here: read the ste table)."], 2, "")
+                 [COMPARED_NOTE, "top1 in %; gap_max = FP32 - the worst STE's mean (pts); "
+                  "drop_max = the largest loss from removing batch norm (pts; not computed here: "
+                  "read the ste table)."], 2, "")
 
 
 def published_bitnet_table(study, published):
     pairs = study.pairs()
     recovered = [v for v in (study.gap_recovered(m, d, RECIPE) for m, d in pairs) if v is not None]
-    kd = {student: [difference(study.top1(m, d, student + "+KD"), study.top1(m, d, student)) for m, d in pairs]
+    kd = {student: [difference(study.top1(m, d, student + "+KD"), study.top1(m, d, student))
+                    for m, d in pairs]
           for student in KD_STUDENTS}
     kd = {k: [v for v in values if v is not None] for k, values in kd.items()}
-    ranges = {("BitNet+FP32 conv1", "recovered"): recovered, ("BitNet+KD", "kd_effect"): kd["BitNet"] + kd[RECIPE],
+    ranges = {("BitNet+FP32 conv1", "recovered"): recovered,
+              ("BitNet+KD", "kd_effect"): kd["BitNet"] + kd[RECIPE],
               ("FP32+KD", "kd_effect"): kd["FP32"]}
     rows = []
     for p in (p for p in published if p["study"] == "bitnet_study" and p["metric"] == "gap"):
         for m, d in pairs:
-            if d == p["dataset"] and study.mean(m, d, "FP32") is not None and study.top1(m, d, RECIPE):
+            if (d == p["dataset"] and study.mean(m, d, "FP32") is not None
+                    and study.top1(m, d, RECIPE)):
                 gap = [study.mean(m, d, "FP32") - v for v in study.top1(m, d, RECIPE)]
                 rows.append([f"FP32 - {RECIPE} ({m})", d] + compared(gap, p["value"]))
         if not any(row[1] == p["dataset"] for row in rows):
             rows.append([f"FP32 - {RECIPE}", p["dataset"]] + compared([], p["value"]))
-    lows = {(p["method"], p["metric"][:-4]): p["value"] for p in published if p["metric"].endswith("_low")}
-    highs = {(p["method"], p["metric"][:-5]): p["value"] for p in published if p["metric"].endswith("_high")}
+    lows = {(p["method"], p["metric"][:-4]): p["value"]
+            for p in published if p["metric"].endswith("_low")}
+    highs = {(p["method"], p["metric"][:-5]): p["value"]
+             for p in published if p["metric"].endswith("_high")}
     for key, low in lows.items():
         ours = ranges.get(key, [])
         span = f"{min(ours):.1f} to {max(ours):.1f}" if ours else ""
-        rows.append([f"{key[0]}: {key[1]}", "all"] + [span, str(len(ours)) if ours else "", "",
-                                                       f"{low:.1f} to {highs[key]:.1f}", ""])
-    return Table("published_bitnet", "The 1.58-bit study's headline figures: ours against published",
+        rows.append([f"{key[0]}: {key[1]}", "all"]
+                    + [span, str(len(ours)) if ours else "", "",
+                       f"{low:.1f} to {highs[key]:.1f}", ""])
+    return Table("published_bitnet",
+                 "The 1.58-bit study's headline figures: ours against published",
                  ["Figure", "Dataset"] + COMPARED, rows,
-                 [COMPARED_NOTE, "gap in pts (per model, one value per recipe seed against the FP32 mean); recovered = "
-                  "share (%) of the FP32-BitNet gap the FP32 first conv closes, over model/dataset pairs; kd_effect = "
-                  "with KD - without (pts), over pairs (BitNet and BitNet+FP32 conv1 students for the ternary range)."],
+                 [COMPARED_NOTE, "gap in pts (per model, one value per recipe seed against the "
+                  "FP32 mean); recovered = share (%) of the FP32-BitNet gap the FP32 first conv "
+                  "closes, over model/dataset pairs; kd_effect = with KD - without (pts), over "
+                  "pairs (BitNet and BitNet+FP32 conv1 students for the ternary range)."],
                  2, "")
 
 
-PUBLISHED_TABLES = [published_bits_table, published_ttq_table, published_ste_table, published_bitnet_table]
+PUBLISHED_TABLES = [published_bits_table, published_ttq_table, published_ste_table,
+                    published_bitnet_table]
 
 
 TABLES = [main_table, gap_table, kd_table, layers_table, stem_table, power_table, efficiency_table,
@@ -365,7 +385,8 @@ TABLES = [main_table, gap_table, kd_table, layers_table, stem_table, power_table
 
 # ----------------------------------------------------------------------------- rendering
 
-LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                 "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                  "±": r"$\pm$", "–": "--", "×": r"$\times$", "<": r"$<$", ">": r"$>$"}
 
@@ -376,7 +397,8 @@ def latex_escape(text):
 
 def markdown(table):
     align = [":---" if i < table.labels else "---:" for i in range(len(table.header))]
-    lines = [f"### {table.title}", "", "| " + " | ".join(table.header) + " |", "|" + "|".join(align) + "|"]
+    lines = [f"### {table.title}", "", "| " + " | ".join(table.header) + " |",
+             "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in table.rows]
     return "\n".join(lines + [""] + table.notes) + "\n"
 
@@ -388,12 +410,14 @@ def latex(table):
              " & ".join(latex_escape(h) for h in table.header) + r" \\", r"\midrule"]
     lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.rows]
     lines += [r"\bottomrule", r"\end{tabular}"]
-    lines += [r"\par\smallskip{\footnotesize " + latex_escape(" ".join(table.notes)) + "}", r"\end{table}"]
+    lines += [r"\par\smallskip{\footnotesize " + latex_escape(" ".join(table.notes)) + "}",
+              r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
 def write_table(out, table):
-    """Write <name>.md and <name>.tex and return the Markdown; a table without rows leaves a note."""
+    """Write <name>.md and <name>.tex and return the Markdown; a table without rows leaves a
+    note."""
     if not table.rows:
         for stale in (out / f"{table.name}.md", out / f"{table.name}.tex"):
             stale.unlink(missing_ok=True)  # an old table must not outlive its runs
@@ -407,7 +431,8 @@ def write_table(out, table):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processed", default="results/processed",
-                        help="folder holding aggregated.csv; tables go to its tables/ (default results/processed)")
+                        help="folder holding aggregated.csv; tables go to its tables/ "
+                             "(default results/processed)")
     args = parser.parse_args()
     study = Study(load_runs(args.processed))
     published = read_published()
