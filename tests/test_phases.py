@@ -78,10 +78,12 @@ def listed(phase, **flags):
 
 @pytest.mark.parametrize("phase,match,expected", [
     # the results table (quantization-results-wiki.txt): each row its own optimizer and initial lr
-    ("quant_table", dict(model="lenet5", quant="qnn", wbits="1", abits="1"), dict(optimizer="adam", lr="0.01")),
-    ("quant_table", dict(model="lenet5", quant="dorefa", wbits="8", abits="8"),
+    ("quant_table", dict(model="lenet5_wide_max", quant="qnn", wbits="1", abits="1"),
+     dict(optimizer="adam", lr="0.01")),
+    ("quant_table", dict(model="lenet5_wide_avg", quant="dorefa", wbits="8", abits="8"),
      dict(optimizer="sgd", lr="0.1", momentum=None, weight_decay="0")),
-    ("quant_table", dict(model="lenet5", tag="table_fp32"), dict(optimizer="sgd", lr="0.01", weight_decay="1e-4")),
+    ("quant_table", dict(model="lenet5_wide_avg", tag="table_fp32"),
+     dict(optimizer="sgd", lr="0.01", weight_decay="1e-4")),
     ("quant_table", dict(model="resnet20", quant="qnn", wbits="2", abits="1"), dict(optimizer="adam", lr="0.001")),
     ("quant_table", dict(model="vgg16", quant="dorefa", wbits="8", abits="8"), dict(optimizer="adam", lr="1e-5")),
     ("imagenet", dict(model="resnet18", quant="dorefa", wbits="4", abits="4"),
@@ -109,9 +111,25 @@ def test_results_table_schedule_per_dataset_and_rows_it_marks_absent():
         assert (flag(argv, "--epochs"), flag(argv, "--milestones"), flag(argv, "--report")) == (epochs, milestones, "best")
         assert "--no-nesterov" in argv and flag(argv, "--seed") == "42"
     # 24 LeNet-5 rows: the baseline, QNN 9, DoReFa 9, XNOR 2, TWN 2, TTQ 1; VGG-16 has no TTQ row ('-')
-    assert len(listed("quant_table", model="lenet5")) == 24
+    assert len(listed("quant_table", dataset="mnist")) == 24
     assert listed("quant_table", model="vgg16", quant="ttq") == [] and len(listed("quant_table", model="vgg16")) == 19
-    assert len(dry_run("--only", "--model lenet5", "quant_table")) == 24  # run_all.sh --only: a subset of a phase
+    # run_all.sh --only: a subset of a phase
+    assert len(dry_run("--only", "--dataset mnist", "quant_table")) == 24
+
+
+def test_results_table_lenet5_rows_run_redbits_model_pooling_and_augmentation():
+    # RedBit's LeNet_5.py per method folder: Baseline and DoReFa-Net average-pool, QNN, TWN and TTQ
+    # max-pool, XNOR-Net normalizes before its binary layers; main_mnist.py rotates and crops
+    model = dict(fp32="lenet5_wide_avg", dorefa="lenet5_wide_avg", qnn="lenet5_wide_max",
+                 twn="lenet5_wide_max", ttq="lenet5_wide_max", xnor="lenet5_wide_xnor")
+    lines = dry_run("quant_table")
+    for argv in (shlex.split(line) for line in lines):
+        if flag(argv, "--dataset") == "mnist":
+            assert flag(argv, "--model") == model[flag(argv, "--quant") or "fp32"], argv
+            assert flag(argv, "--augment") == "rotate-crop", argv
+        else:  # the CIFAR-10 rows keep their crop and flip
+            assert flag(argv, "--augment") is None and "lenet5" not in flag(argv, "--model")
+    assert {resolved(line).augment for line in lines} == {"rotate-crop", "crop-flip"}
 
 
 def test_results_table_rows_keep_first_and_last_layers_as_each_methods_paper():
