@@ -1,4 +1,5 @@
-"""Collect every training run into two CSV files, and read them back.
+"""The collection of every training run into two CSV files (one row per run, one per recipe) and
+their reading back.
 
 `python aggregate.py [--results results/raw] [--processed DIR]` walks the run folders
 RESULTS/<dataset>/<model>/<tag>_s<seed>/, reads config.json and results.json and writes
@@ -16,7 +17,6 @@ first by tag, with a warning naming both folders. A diverged, unfinished, failed
 missing results.json is named in a warning with its reason, kept in aggregated.csv with that status,
 and counted in the last line. The default <processed> is 'processed' beside the results folder; one
 that holds the aggregate of another results folder is refused, never replaced.
-It draws no tables or figures (tables.py, figures.py) and computes no statistics itself (stats.py).
 """
 import argparse
 import csv
@@ -31,29 +31,34 @@ import numpy as np
 from common import FREE_SETTINGS, fail, read_json
 from stats import mean_std, t_interval
 
-RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "best_top5", "final_top1", "final_top5",
+RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "best_top5",
+                  "final_top1", "final_top5",
                   "epochs_completed", "wall_seconds", "train_images_per_second", "params",
                   "quantized_params", "model_size_bytes", "fp32_size_bytes", "diverged_epoch"]
-# config fields that are not settings of a recipe: the seed, those that change nothing computed, and the
-# normalization statistics, read off each run's data (a synthetic set's depend on its seed)
+# config fields that are not settings of a recipe: the seed, those that change nothing computed, and
+# the normalization statistics, read off each run's data (a synthetic set's depend on its seed)
 PER_RUN_FIELDS = {"seed", "norm_mean", "norm_std"} | FREE_SETTINGS
-# checkpoints a run starts from (teacher, initial weights) name a per-seed file under a free results root:
-# a configuration keys on the run they come from without its seed (source_run)
+# checkpoints a run starts from (teacher, initial weights) name a per-seed file under a free results
+# root: a configuration keys on the run they come from without its seed (source_run)
 PATH_FIELDS = {"kd", "init_from"}
 # columns read back as text; all others are JSON values (numbers, true/false, lists)
-TEXT_COLUMNS = {"dataset", "model", "tag", "status", "reason", "path", "quant", "stem", "kd", "init_from",
-                "optimizer", "schedule", "ste", "shortcut", "report", "device", "data_dir", "out", "run_dir",
-                "git_commit", "torch_version"}
-SUMMARY_STATS = ["n", "mean", "std", "ci95_low", "ci95_high", "min", "max", "seeds", "diverged", "excluded"]
+TEXT_COLUMNS = {"dataset", "model", "tag", "status", "reason", "path", "quant", "stem", "kd",
+                "init_from",
+                "optimizer", "schedule", "ste", "shortcut", "report", "device", "data_dir", "out",
+                "run_dir", "git_commit", "torch_version"}
+SUMMARY_STATS = ["n", "mean", "std", "ci95_low", "ci95_high", "min", "max", "seeds", "diverged",
+                 "excluded"]
 
 
 def run_folders(results):
-    """Every <dataset>/<model>/<run> folder, whatever it holds (an empty one is a run that never started)."""
+    """Every <dataset>/<model>/<run> folder, whatever it holds (an empty one is a run that never
+    started)."""
     return sorted(p for p in results.glob("*/*/*") if p.is_dir() and not p.name.startswith("."))
 
 
 def read_run(folder):
-    """One aggregated.csv row: config fields, results fields, status and (for excluded runs) the reason."""
+    """One aggregated.csv row: config fields, results fields, status and (for excluded runs) the
+    reason."""
     config, results = read_json(folder / "config.json"), read_json(folder / "results.json")
     name = re.fullmatch(r"(.*)_s(\d+)", folder.name)
     row = {"dataset": folder.parent.parent.name, "model": folder.parent.name,
@@ -86,8 +91,9 @@ def run_status(folder, config, results):
             return "corrupt", "results.json says completed but holds no report_top1 or best_top1"
         return "completed", ""
     if status == "running":
-        return "running", (f"unfinished: status 'running' after {results.get('epochs_completed', '?')}"
-                           f" of {results.get('epochs', '?')} epochs")
+        return "running", ("unfinished: status 'running' after "
+                           f"{results.get('epochs_completed', '?')} of "
+                           f"{results.get('epochs', '?')} epochs")
     if status == "diverged":
         where = results.get("message") or (f"at epoch {results.get('diverged_epoch', '?')}, step "
                                            f"{results.get('diverged_step', '?')}")
@@ -123,7 +129,8 @@ def parse_cell(column, text):
 
 
 def load_runs(processed):
-    """aggregated.csv back as a list of dicts with typed values (the reader tables.py and figures.py share)."""
+    """aggregated.csv back as a list of dicts with typed values (the reader tables.py and figures.py
+    share)."""
     path = Path(processed) / "aggregated.csv"
     if not path.exists():
         fail(f"{path} not found; run `python aggregate.py` first (or pass --processed)")
@@ -139,7 +146,8 @@ def write_csv(path, columns, rows):
 
 
 def source_run(path):
-    """'dataset/model/tag' of the run folder holding checkpoint `path`, without its seed, or None."""
+    """'dataset/model/tag' of the run folder holding checkpoint `path`, without its seed, or
+    None."""
     if not path:
         return None
     *where, name = Path(path).parts[-4:-1]
@@ -228,8 +236,10 @@ def refuse_foreign(processed, results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--results", default="results/raw", help="root of the run folders (default results/raw)")
-    parser.add_argument("--processed", help="output folder (default: 'processed' beside the results folder)")
+    parser.add_argument("--results", default="results/raw",
+                        help="root of the run folders (default results/raw)")
+    parser.add_argument("--processed",
+                        help="output folder (default: 'processed' beside the results folder)")
     args = parser.parse_args()
     results = Path(args.results)
     if not results.is_dir():
@@ -252,8 +262,10 @@ def main():
     settings = [c for c in config_columns if c not in PER_RUN_FIELDS | {"dataset", "model"}]
     try:
         processed.mkdir(parents=True, exist_ok=True)
-        write_csv(processed / "aggregated.csv", config_columns + RESULT_COLUMNS + ["reason", "path"], rows)
-        write_csv(processed / "summary.csv", ["dataset", "model", "tags"] + settings + SUMMARY_STATS, summary)
+        write_csv(processed / "aggregated.csv",
+                  config_columns + RESULT_COLUMNS + ["reason", "path"], rows)
+        write_csv(processed / "summary.csv", ["dataset", "model", "tags"] + settings
+                  + SUMMARY_STATS, summary)
     except OSError as e:
         fail(f"cannot write to {processed}: {e.strerror}")
 

@@ -1,8 +1,8 @@
-"""Shared helpers below every other file: user-facing errors (one line, exit code 2), atomic file writes,
-JSON, checkpoints and seeding.
+"""Shared helpers below every other file: user-facing errors (one line, exit code 2), atomic file
+writes, JSON, checkpoints and seeding.
 
-It holds no dataset, model, quantizer or training-loop code (see datasets.py, models.py, quant.py, train.py) and
-imports torch only inside the functions that need it, so the analysis scripts run with numpy alone.
+Torch is imported only inside the functions that need it, so the analysis scripts run with numpy
+alone.
 """
 import json
 import os
@@ -17,8 +17,9 @@ import numpy as np
 FREE_SETTINGS = frozenset({"tag", "out", "run_dir", "data_dir", "device", "workers", "threads",
                            "quiet", "summary", "channels_last", "git_commit", "torch_version",
                            "fp32_conv1",  # train.py folds it into keep
-                           # how the graph runs, not what: a compile error's advice, --no-compile, resumes
-                           # the same folder (stochastic quantizers then draw from another random stream)
+                           # how the graph runs, not what: a compile error's advice, --no-compile,
+                           # resumes the same folder (stochastic quantizers then draw from another
+                           # random stream)
                            "compile",
                            "resumed"})  # train.py's record of the resumptions
 

@@ -1,7 +1,6 @@
-"""How a run uses its devices: the default memory layout per device and model, the process group under torchrun
-and the mean over its processes, and torch.compile as one graph with its error and its counters.
-
-It holds no training loop (train.py) and no data (datasets.py).
+"""How a run uses its devices: the default memory layout per device and model, the process group
+under torchrun and the mean over its processes, and torch.compile as one graph with its errors and
+its counters.
 """
 import os
 
@@ -12,22 +11,26 @@ import common
 
 # ----------------------------------------------------------------------------- memory layout
 
-# models whose every quantizer trains faster in channels_last than in contiguous memory on a CPU, measured side by
-# side with `bench.py --layout both` (docs/speed.md): the ResNets (ResNet-20: 0.73-0.88x the step time; ResNet-18:
-# 0.82-0.94x); not LeNet-5 (1.12-1.31x) or VGG-16 (0.96-1.02x). ResNet-32..56, WRN and ResNet-50 share those blocks
-CPU_CHANNELS_LAST_MODELS = frozenset({"resnet18", "resnet50", "resnet20", "resnet32", "resnet44", "resnet56", "wrn56_2"})
+# models whose every quantizer trains faster in channels_last than in contiguous memory on a CPU,
+# measured side by side with `bench.py --layout both` (docs/speed.md): the ResNets (ResNet-20:
+# 0.73-0.88x the step time; ResNet-18: 0.82-0.94x); not LeNet-5 (1.12-1.31x) or VGG-16 (0.96-1.02x).
+# ResNet-32..56, WRN and ResNet-50 share those blocks
+CPU_CHANNELS_LAST_MODELS = frozenset({"resnet18", "resnet50", "resnet20", "resnet32", "resnet44",
+                                      "resnet56", "wrn56_2"})
 
 
 def default_channels_last(device, model_name):
-    """--channels-last when not given: always on CUDA (tensor cores want NHWC), for the ResNets on a CPU."""
+    """--channels-last when not given: always on CUDA (tensor cores want NHWC), for the ResNets on a
+    CPU."""
     return device.startswith("cuda") or model_name in CPU_CHANNELS_LAST_MODELS
 
 
-# ----------------------------------------------------------------------------- several processes (torchrun)
+# --------------------------------------------------------------------- several processes (torchrun)
 
 def setup_distributed(args):
-    """Under torchrun (WORLD_SIZE > 1): join the process group and take this process's GPU. Returns (rank, world
-    size); (0, 1) for a plain run. On GPUs the group has both backends, NCCL for CUDA tensors and gloo for CPU ones."""
+    """Under torchrun (WORLD_SIZE > 1): join the process group and take this process's GPU. Returns
+    (rank, world size); (0, 1) for a plain run. On GPUs the group has both backends, NCCL for CUDA
+    tensors and gloo for CPU ones."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 1
@@ -49,8 +52,9 @@ def end_distributed(world):
 
 
 def share_buffers(model, world):
-    """Every process takes rank 0's buffers (batch norm's running statistics), so that each scores its share
-    of the test set with the model rank 0 saves: DDP syncs them at each forward, before the step updates them."""
+    """Every process takes rank 0's buffers (batch norm's running statistics), so that each scores
+    its share of the test set with the model rank 0 saves: DDP syncs them at each forward, before
+    the step updates them."""
     if world == 1:
         return
     import torch.distributed as dist
@@ -59,20 +63,22 @@ def share_buffers(model, world):
 
 
 def check_same_epoch(epoch, world):
-    """Every process resumes at the same epoch: each reads last.pt itself, so the run folder must be on a
-    filesystem they all share."""
+    """Every process resumes at the same epoch: each reads last.pt itself, so the run folder must be
+    on a filesystem they all share."""
     if world == 1:
         return
     import torch.distributed as dist
     seen = torch.tensor([epoch, -epoch], dtype=torch.float64)
     dist.all_reduce(seen, op=dist.ReduceOp.MAX)  # a CPU tensor: the group has gloo for those
     if seen[0] != -seen[1]:
-        common.fail(f"the processes resume at different epochs ({int(-seen[1])} to {int(seen[0])}): every "
-                    "process reads the run folder's last.pt, so it must be on a filesystem they all share")
+        common.fail(f"the processes resume at different epochs ({int(-seen[1])} to "
+                    f"{int(seen[0])}): every process reads the run folder's last.pt, so it must be "
+                    "on a filesystem they all share")
 
 
 def mean_over_processes(t, world):
-    """The mean of tensor t over the processes, reduced on t's own device (NCCL takes no CPU tensors)."""
+    """The mean of tensor t over the processes, reduced on t's own device (NCCL takes no CPU
+    tensors)."""
     if world == 1:
         return t
     import torch.distributed as dist
@@ -83,21 +89,24 @@ def mean_over_processes(t, world):
 
 # ----------------------------------------------------------------------------- torch.compile
 
-COMPILE_BACKEND = "inductor"  # torch.compile's default; the CPU tests use aot_eager, which generates no code
+# torch.compile's default; the CPU tests use aot_eager, which generates no code
+COMPILE_BACKEND = "inductor"
 
 
 def compile_model(module):
-    """torch.compile of the whole model as one graph: a graph break is an error at the first step, and so is
-    reaching the recompile limit, where dynamo would otherwise run the model eagerly without a word."""
+    """torch.compile of the whole model as one graph: a graph break is an error at the first step,
+    and so is reaching the recompile limit, where dynamo would otherwise run the model eagerly
+    without a word."""
     import torch._dynamo
     torch._dynamo.config.fail_on_recompile_limit_hit = True
     return torch.compile(module, backend=COMPILE_BACKEND, fullgraph=True)
 
 
 def describe_compile_error(e):
-    """What went wrong in torch.compile, in one line, or None when e is not a compile error. Reaching the
-    recompile limit raises FailOnRecompileLimitHit, which is not a TorchDynamoException: it is named with the
-    function that recompiled and the guard that failed."""
+    """What went wrong in torch.compile, in one line, or None when e is not a compile error.
+    Reaching the recompile limit raises FailOnRecompileLimitHit, which is not a
+    TorchDynamoException: it is named with the function that recompiled and the guard that
+    failed."""
     import torch._dynamo.exc
     if isinstance(e, torch._dynamo.exc.FailOnRecompileLimitHit):
         return "recompiled past its limit: " + last_recompile()
@@ -117,10 +126,13 @@ def last_recompile():
 
 
 def compile_stats(args, teacher):
-    """What results.json records of torch.compile in this process: graphs compiled, graph breaks, recompiles."""
+    """What results.json records of torch.compile in this process: graphs compiled, graph breaks,
+    recompiles."""
     if not args.compile:
         return dict(compiled=False)
     from torch._dynamo.utils import counters
     graphs = counters["stats"]["unique_graphs"]
-    return dict(compiled=True, compiled_graphs=graphs, graph_breaks=sum(counters["graph_break"].values()),
-                recompiles=max(0, graphs - 1 - (teacher is not None)))  # one graph per compiled model
+    return dict(compiled=True, compiled_graphs=graphs,
+                graph_breaks=sum(counters["graph_break"].values()),
+                # one graph per compiled model
+                recompiles=max(0, graphs - 1 - (teacher is not None)))

@@ -1,9 +1,6 @@
-"""Quantized layers: Conv2d and Linear layers whose weight and input pass through a method's quantizer (quant.py),
-the turning of a built model's layers into them, the model's deployed size (model_size), and what runs around the
-optimizer step (annealing progress, the methods' weight updates, weight clipping); a method's options are checked
-here before a model is converted.
-
-It holds no quantizer equation (quant.py) and no model (models.py).
+"""Quantized Conv2d and Linear layers (weight and input through a method's quantizer), the turning of
+a built model's layers into them with the check of a method's options, the model's deployed size
+(model_size), and what runs around the optimizer step (annealing progress, weight updates, clipping).
 """
 import torch
 import torch.nn as nn
@@ -14,7 +11,8 @@ import kernels
 import quant
 
 
-NEEDS_BITS = ("dorefa", "qnn")  # k-bit methods: no default width (their 32/32 would train in full precision)
+# k-bit methods: no default width (their 32/32 would train in full precision)
+NEEDS_BITS = ("dorefa", "qnn")
 
 
 def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
@@ -22,7 +20,8 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
     if stochastic and method != "bc":
         return "--stochastic applies to bc only"
     if quant.METHODS[method] is None:
-        return None if (wbits, abits, ste) == (None, None, None) else "fp32 takes no --wbits, --abits or --ste"
+        return None if (wbits, abits,
+                        ste) == (None, None, None) else "fp32 takes no --wbits, --abits or --ste"
     _, wchoices, achoices, takes_ste = quant.METHODS[method]
     if method in NEEDS_BITS and (wbits is None or abits is None):
         return (f"{method} needs its bit widths: --wbits and --abits, each one of "
@@ -47,8 +46,9 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
 
 
 def set_progress(model, progress):
-    """Tell every quantizer the fraction of training done (EDE and ReSTE anneal with it), in place in a 0-d
-    buffer on the model's device: compiled code reads it as an input and is not recompiled when it changes."""
+    """Tell every quantizer the fraction of training done (EDE and ReSTE anneal with it), in place
+    in a 0-d buffer on the model's device: compiled code reads it as an input and is not recompiled
+    when it changes."""
     for m in quantized_layers(model):
         m.quantizer.progress.fill_(progress)
 
@@ -66,17 +66,19 @@ def after_step(model, clip_factor=None):
 
 
 def quantized_forward(layer, x):
-    """The forward of a quantized layer: its quantizer's input and weight, then the layer's own operation
-    (`apply_to`), or the whole layer computed by the quantizer when it has `compute` (XNOR-Net's eq. 11)."""
+    """The forward of a quantized layer: its quantizer's input and weight, then the layer's own
+    operation (`apply_to`), or the whole layer computed by the quantizer when it has `compute`
+    (XNOR-Net's eq. 11)."""
     q = layer.quantizer
     if hasattr(q, "compute"):
         return q.compute(layer, x)
-    return layer.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)), q.weight(layer.weight))
+    return layer.apply_to(*(q.input(x) if hasattr(q, "input") else (x, None, None)),
+                          q.weight(layer.weight))
 
 
 class QConv2d(nn.Conv2d):
-    """A Conv2d whose input and weight pass through `self.quantizer` first (or whose quantizer computes
-    the whole layer, when it has `compute`)."""
+    """A Conv2d whose input and weight pass through `self.quantizer` first (or whose quantizer
+    computes the whole layer, when it has `compute`)."""
 
     forward = quantized_forward
 
@@ -84,20 +86,23 @@ class QConv2d(nn.Conv2d):
         bias = self.bias if bias else None
         if codes is None:  # full-precision activations, or no backward to come (evaluation)
             return self._conv_forward(x_q, weight, bias)
-        return kernels.ConvFromCodes.apply(x_q, codes, scale, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        return kernels.ConvFromCodes.apply(x_q, codes, scale, weight, bias, self.stride,
+                                           self.padding, self.dilation, self.groups)
 
 
 class QLinear(nn.Linear):
-    """A Linear whose input and weight pass through `self.quantizer` first (or whose quantizer computes
-    the whole layer, when it has `compute`)."""
+    """A Linear whose input and weight pass through `self.quantizer` first (or whose quantizer
+    computes the whole layer, when it has `compute`)."""
 
     forward = quantized_forward
 
     def apply_to(self, x_q, codes, scale, weight, bias=True):
         bias = self.bias if bias else None
-        if codes is None or not torch.is_autocast_enabled(x_q.device.type):  # a linear layer's input is small: no codes kept
+        # a linear layer's input is small: no codes kept
+        if codes is None or not torch.is_autocast_enabled(x_q.device.type):
             return F.linear(x_q, weight, bias)
-        # under autocast, as ConvFromCodes: the exact integer codes in, the scale applied to the output
+        # under autocast, as ConvFromCodes: the exact integer codes in, the scale applied to the
+        # output
         y = F.linear(kernels.StraightThrough.apply(x_q / scale, codes.to(x_q.dtype)), weight)
         y = (y * scale).to(y.dtype)
         return y if bias is None else y + bias.to(y.dtype)
@@ -115,20 +120,25 @@ def quantize_layer(layer, method, **opts):
     """Turn one Conv2d/Linear into its quantized form with `method`'s quantizer, in place."""
     layer.__class__ = QUANTIZED[type(layer)]  # same parameters, new forward
     layer.quantizer = quant.METHODS[method].quantizer(layer, opts)
-    layer.quantizer.register_buffer("progress", torch.zeros(()), persistent=False)  # not in checkpoints
+    # not in checkpoints
+    layer.quantizer.register_buffer("progress", torch.zeros(()), persistent=False)
     return layer
 
 
 def quantize_model(model, method, keep=(), **opts):
-    """Turn every Conv2d/Linear not under a kept name into its quantized form, in place, and the model's
-    ReLUs into the method's own nonlinearity where it has one for quantized activations (QNN's hardtanh)."""
+    """Turn every Conv2d/Linear not under a kept name into its quantized form, in place, and the
+    model's ReLUs into the method's own nonlinearity where it has one for quantized activations
+    (QNN's hardtanh)."""
     if quant.METHODS[method] is None:
         return model
-    first = next((name for name, module in model.named_modules() if type(module) in QUANTIZED), None)  # sees the image
+    # sees the image
+    first = next((name for name, module in model.named_modules() if type(module) in QUANTIZED),
+                 None)
     for name, module in list(model.named_modules()):
         if type(module) in QUANTIZED and not is_kept(name, keep):
             quantize_layer(module, method, first=name == first, **opts)
-    nonlinearity = getattr(quant.METHODS[method].quantizer, "quantized_activation_nonlinearity", None)
+    nonlinearity = getattr(quant.METHODS[method].quantizer, "quantized_activation_nonlinearity",
+                           None)
     if nonlinearity and (opts.get("abits") or 32) < 32:
         for parent in list(model.modules()):
             for child_name, child in parent.named_children():
@@ -148,5 +158,6 @@ def model_size(model):
     params = sum(p.numel() for p in model.parameters())
     layers = [m for m in quantized_layers(model) if m.quantizer.weight_bits < 32]
     quantized = sum(m.weight.numel() for m in layers)
-    bits = sum(m.weight.numel() * m.quantizer.weight_bits for m in layers) + 32 * (params - quantized)
+    bits = sum(m.weight.numel() * m.quantizer.weight_bits
+               for m in layers) + 32 * (params - quantized)
     return params, quantized, (bits + 7) // 8, 4 * params

@@ -1,8 +1,6 @@
-"""A run folder's bookkeeping: one process per folder (an flock), the last checkpoint kept with its predecessor,
-the check that a folder holds one run's settings (finished or not) and the record of its resumptions, the
-final.pt a run starts from (--kd, --init-from), and the commit a run was trained from.
-
-It holds no training code (train.py) and no file format beyond checkpoints and JSON (common.py).
+"""A run folder's bookkeeping: its lock (one process per folder), the last checkpoint kept with its
+predecessor, the check that a folder holds one run's settings and the record of its resumptions,
+the final.pt a run starts from (--kd, --init-from), and the commit a run was trained from.
 """
 import fcntl
 import os
@@ -16,7 +14,8 @@ import common
 # ----------------------------------------------------------------------------- the lock
 
 def acquire_lock(run_dir):
-    """One process per run folder: an flock on run_dir/lock, which the kernel drops when its owner dies."""
+    """One process per run folder: an flock on run_dir/lock, which the kernel drops when its owner
+    dies."""
     path = run_dir / "lock"
     for _ in range(3):
         stale = path.exists()
@@ -26,7 +25,8 @@ def acquire_lock(run_dir):
         except BlockingIOError:
             pid = os.read(fd, 32).decode().strip() or "unknown"
             os.close(fd)
-            common.fail(f"{run_dir} is being trained by another process (pid {pid}); wait for it or stop it")
+            common.fail(f"{run_dir} is being trained by another process (pid {pid}); wait for it "
+                        "or stop it")
         try:
             replaced = os.stat(path).st_ino != os.fstat(fd).st_ino
         except FileNotFoundError:
@@ -35,7 +35,8 @@ def acquire_lock(run_dir):
             os.close(fd)
             continue
         if stale:
-            print(f"note: taking over the stale lock of {run_dir} (its process is gone)", file=sys.stderr)
+            print(f"note: taking over the stale lock of {run_dir} (its process is gone)",
+                  file=sys.stderr)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         return path, fd
@@ -44,7 +45,8 @@ def acquire_lock(run_dir):
 
 def release_lock(lock):
     path, fd = lock
-    path.unlink(missing_ok=True)  # removed while still held, so no process can lock the old file after us
+    # removed while still held, so no process can lock the old file after us
+    path.unlink(missing_ok=True)
     os.close(fd)
 
 
@@ -56,7 +58,8 @@ def load_resume_state(run_dir):
             try:
                 return common.load_checkpoint(path)
             except Exception as e:
-                print(f"warning: {path} is corrupt ({type(e).__name__}); trying the previous checkpoint",
+                print(f"warning: {path} is corrupt ({type(e).__name__}); trying the previous "
+                      "checkpoint",
                       file=sys.stderr)
     return None
 
@@ -68,64 +71,73 @@ def save_last(run_dir, ckpt):
     common.save_checkpoint(last, ckpt)
 
 
-# ----------------------------------------------------------------------------- the settings of a run
+# ---------------------------------------------------------------------------- the settings of a run
 
 def git_commit():
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, timeout=5).stdout.strip() or None
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                              capture_output=True, text=True, timeout=5).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
 
 
 def check_same_run(saved, config, run_dir):
-    """A folder holds one run: one clear line and exit 2 when its config.json differs from these settings in any
-    field but the free ones (common.FREE_SETTINGS), finished or not. A field either side lacks is not compared:
-    the saved run predates it, or it is derived from the data after this check (stem, image size)."""
+    """A folder holds one run: one clear line and exit 2 when its config.json differs from these
+    settings in any field but the free ones (common.FREE_SETTINGS), finished or not. A field either
+    side lacks is not compared: the saved run predates it, or it is derived from the data after this
+    check (stem, image size)."""
     if isinstance(saved.get("warmup_epochs"), int) and isinstance(saved.get("epochs"), int):
-        # train.py once saved the default 5 for shorter runs and capped it at epochs - 1 when training
+        # train.py once saved the default 5 for shorter runs and capped it at epochs - 1 when
+        # training
         saved = dict(saved, warmup_epochs=min(saved["warmup_epochs"], max(saved["epochs"] - 1, 0)))
-    changed = sorted(k for k in config if k not in common.FREE_SETTINGS and k in saved and saved[k] != config[k])
+    changed = sorted(k for k in config if k not in common.FREE_SETTINGS and k in saved
+                     and saved[k] != config[k])
     if changed:
         diff = ", ".join(f"{k}: {saved[k]} -> {config[k]}" for k in changed)
-        common.fail(f"{run_dir} holds a run with other settings ({diff}); pass --tag NAME to train these "
-                    "settings in a folder of their own")
+        common.fail(f"{run_dir} holds a run with other settings ({diff}); pass --tag NAME to train "
+                    "these settings in a folder of their own")
 
 
 def record_resumption(saved, config, epoch):
-    """The saved config.json with this resumption added to its 'resumed' list: the epoch it resumes at and the
-    free settings (threads, device, commit, ...) that differ from the run's start; the original values stay."""
+    """The saved config.json with this resumption added to its 'resumed' list: the epoch it resumes
+    at and the free settings (threads, device, commit, ...) that differ from the run's start; the
+    original values stay."""
     changed = {k: config[k] for k in config
                if k in common.FREE_SETTINGS and k != "resumed" and saved.get(k) != config[k]}
     return dict(saved, resumed=saved.get("resumed", []) + [dict(at_epoch=epoch, **changed)])
 
 
-# ----------------------------------------------------------------------------- checkpoints a run starts from
+# -------------------------------------------------------------------- checkpoints a run starts from
 
 def load_final(path, flag, model_name, num_classes, dataset):
-    """The final.pt of a completed full-precision run of this architecture, class count and dataset, for --kd and
-    --init-from: never best.pt, whose epoch was chosen by test accuracy and would carry it into this run."""
+    """The final.pt of a completed full-precision run of this architecture, class count and dataset,
+    for --kd and --init-from: never best.pt, whose epoch was chosen by test accuracy and would carry
+    it into this run."""
     try:
         ckpt = common.load_checkpoint(path)
         source, weights = ckpt["config"], ckpt["model"]
     except Exception as e:
-        common.fail(f"cannot load {flag} {path}: {(str(e).splitlines() or [type(e).__name__])[0][:200]}")
+        common.fail(f"cannot load {flag} {path}: "
+                    f"{(str(e).splitlines() or [type(e).__name__])[0][:200]}")
     if ckpt.get("kind") != "final":
-        common.fail(f"{flag} {path} is not a run's final weights: give its final.pt, written when the run "
-                    "completes (best.pt is chosen by test accuracy, which would leak into this run)")
+        common.fail(f"{flag} {path} is not a run's final weights: give its final.pt, written when "
+                    "the run completes (best.pt is chosen by test accuracy, which would leak into "
+                    "this run)")
     if source.get("quant") != "fp32":
-        common.fail(f"{flag} {path} is a {source.get('quant')} model; {flag} takes a full-precision run")
+        common.fail(f"{flag} {path} is a {source.get('quant')} model; {flag} takes a "
+                    "full-precision run")
     if source.get("model") != model_name or source.get("num_classes") != num_classes:
-        common.fail(f"{flag} {path} holds a {source.get('model')} of {source.get('num_classes')} classes; "
-                    f"this run trains a {model_name} of {num_classes}")
+        common.fail(f"{flag} {path} holds a {source.get('model')} of {source.get('num_classes')} "
+                    f"classes; this run trains a {model_name} of {num_classes}")
     if source.get("dataset") != dataset:
-        common.fail(f"{flag} {path} was trained on {source.get('dataset')}; this run trains on {dataset}")
+        common.fail(f"{flag} {path} was trained on {source.get('dataset')}; this run trains on "
+                    f"{dataset}")
     return ckpt
 
 
 def final_from_last(run_dir, config):
-    """Write final.pt of a run that completed before runs wrote it, from its last.pt (the last epoch's
-    weights), so that it can serve as a teacher or a starting point."""
+    """Write final.pt of a run that completed before runs wrote it, from its last.pt (the last
+    epoch's weights), so that it can serve as a teacher or a starting point."""
     results = common.read_json(run_dir / "results.json") or {}
     if (run_dir / "final.pt").exists() or not (run_dir / "last.pt").exists() or not config:
         return
@@ -133,8 +145,9 @@ def final_from_last(run_dir, config):
     if last["epoch"] != results.get("epochs_completed") or not last["history"]:
         return
     final = last["history"][-1]
-    common.save_checkpoint(run_dir / "final.pt", dict(kind="final", model=last["model"], config=config,
+    common.save_checkpoint(run_dir / "final.pt",
+                           dict(kind="final", model=last["model"], config=config,
                                                       epoch=last["epoch"], top1=final["test_top1"],
                                                       top5=final["test_top5"]))
-    print(f"note: wrote {run_dir / 'final.pt'} from last.pt (epoch {last['epoch']}): the run completed before "
-          "runs wrote final.pt")
+    print(f"note: wrote {run_dir / 'final.pt'} from last.pt (epoch {last['epoch']}): the run "
+          "completed before runs wrote final.pt")

@@ -1,5 +1,5 @@
-"""The statistics of the analysis scripts, with numpy and math only (no scipy): mean and sample standard deviation,
-Student-t quantiles and intervals, Welch's t-test. Nothing here touches torch or a run folder."""
+"""The statistics of the analysis scripts, in numpy and math alone: mean and sample standard
+deviation, Student-t quantiles and intervals, Welch's t-test."""
 import math
 
 import numpy as np
@@ -39,7 +39,8 @@ def betainc(a, b, x):
         return 0.0
     if x >= 1.0:
         return 1.0
-    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b
+                     * math.log1p(-x))
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _betacf(a, b, x) / a
     return 1.0 - front * _betacf(b, a, 1.0 - x) / b
@@ -52,7 +53,8 @@ def t_cdf(t, df):
 
 
 def t_quantile(p, df):
-    """Inverse of t_cdf by bisection (monotone; the bracket covers p in [1e-9, 1 - 1e-9] for df >= 1)."""
+    """Inverse of t_cdf by bisection (monotone; the bracket covers p in [1e-9, 1 - 1e-9] for df >=
+    1)."""
     lo, hi = -1e9, 1e9
     for _ in range(200):
         mid = 0.5 * (lo + hi)

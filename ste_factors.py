@@ -115,7 +115,8 @@ def main(argv=None):
                    help="a resnet20 run's final.pt or last.pt: one more column (repeatable)")
     args = p.parse_args(argv)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # thousands of ops on small layers: threads add handoffs, 7x on a busy CPU
+    # thousands of ops on small layers: threads add handoffs, 7x on a busy CPU
+    torch.set_num_threads(1)
     try:
         labels, sets = [f"init (seed {args.seed})"], [list(latent_weights(args.seed, {}).values())]
         for path in args.checkpoint:

@@ -1,6 +1,6 @@
-"""The runs of the studies as the tables and figures see them: completed runs named by their recipe (method,
-kept layers, KD), grouped into cells of model, dataset, method and stem (Study), and each cell's numbers formatted
-as text (mean ± std, differences, p-values, intervals).
+"""The runs of the studies as the tables and figures see them: completed runs named by their recipe
+(method, kept layers, KD), grouped into cells of model, dataset, method and stem (Study), and each
+cell's numbers as text (mean ± std, differences, p-values, intervals).
 
 A cell holds one recipe (aggregate.recipe: the whole configuration but the seed and
 common.FREE_SETTINGS) and one run per seed, so its n is its number of distinct seeds. Where runs
@@ -9,8 +9,7 @@ first by tag) and writes a note naming it and each recipe left out (tags, n, the
 differ); a seed run twice with one recipe counts once, with a warning naming both folders. Study
 hands a table the notes of the cells it read (take_notes).
 
-Methods are named from the config fields quant, keep, kd and stem, never from tags. Nothing here reads run folders
-(aggregate.py) or writes a table or figure (tables.py, figures.py).
+Methods are named from the config fields quant, keep, kd and stem, never from tags.
 """
 import json
 import math
@@ -29,10 +28,10 @@ KD_STUDENTS = ["FP32", "BitNet", RECIPE]
 KEPT_LAYERS = ["conv1", "layer1", "layer4", "fc"]
 TTQ_PAPER_MODELS = ["resnet20", "resnet32", "resnet44", "resnet56"]
 BIT_PAIRS = ["32/32", "8/8", "4/4", "2/32", "1/32", "2/2", "2/1", "1/2", "1/1"]
-QUANT_NAMES = {"fp32": "FP32", "bitnet": "BitNet", "ttq": "TTQ", "twn": "TWN", "bc": "BC", "sr": "SR",
-               "xnor": "XNOR", "dorefa": "DoReFa", "qnn": "QNN"}
-QUANT_FAMILY = {"bitnet": "ternary", "ttq": "ternary", "twn": "ternary", "bc": "binary", "sr": "binary",
-                "xnor": "binary", "dorefa": "k-bit", "qnn": "k-bit"}
+QUANT_NAMES = {"fp32": "FP32", "bitnet": "BitNet", "ttq": "TTQ", "twn": "TWN", "bc": "BC",
+               "sr": "SR", "xnor": "XNOR", "dorefa": "DoReFa", "qnn": "QNN"}
+QUANT_FAMILY = {"bitnet": "ternary", "ttq": "ternary", "twn": "ternary", "bc": "binary",
+                "sr": "binary", "xnor": "binary", "dorefa": "k-bit", "qnn": "k-bit"}
 # train.py's defaults, for a run whose config.json lacks the field
 DEFAULTS = {"quant": "fp32", "stem": "cifar", "keep": []}
 
@@ -41,7 +40,8 @@ DEFAULTS = {"quant": "fp32", "stem": "cifar", "keep": []}
 
 def quantizer(run):
     """'BC', 'BC (stochastic)', 'DoReFa', ...: the quantizer's name."""
-    return QUANT_NAMES.get(run["quant"], run["quant"]) + (" (stochastic)" if run.get("stochastic") else "")
+    return QUANT_NAMES.get(run["quant"],
+                           run["quant"]) + (" (stochastic)" if run.get("stochastic") else "")
 
 
 def method(run):
@@ -186,7 +186,8 @@ class Study:
 
     def gap_recovered(self, model, dataset, method_name):
         """Share (%) of the FP32-BitNet gap that method_name closes; None without a positive gap."""
-        fp32, bitnet, other = (self.mean(model, dataset, k) for k in ("FP32", "BitNet", method_name))
+        fp32, bitnet, other = (self.mean(model, dataset, k)
+                               for k in ("FP32", "BitNet", method_name))
         if None in (fp32, bitnet, other) or fp32 <= bitnet:
             return None
         return 100 * (other - bitnet) / (fp32 - bitnet)

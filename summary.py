@@ -1,9 +1,8 @@
-"""The per-layer summary of a quantized model: one row per Conv2d/Linear (shape, method, weight and activation bits,
-parameters, deployed bytes, multiply-accumulates per image) and totals equal to qlayers.model_size's, as text for
-the terminal and as the summary.md of a run folder.
+"""The per-layer summary of a quantized model: one row per Conv2d/Linear (shape, method, weight and
+activation bits, parameters, deployed bytes, multiply-accumulates per image) and totals equal to
+qlayers.model_size's, as terminal text and as a run folder's summary.md.
 
-It depends on no weight value (a model is summarized before training as well as after) and holds no packing
-(export.py) or training (train.py).
+It reads no weight value, so a model is summarized the same before training and after.
 """
 import torch
 import torch.nn as nn
@@ -29,7 +28,8 @@ def activation_bits(q):
 
 
 def kind(q):
-    """binary, ternary, k-bit or fp: the class of a layer's weights, and of its multiply-accumulates."""
+    """binary, ternary, k-bit or fp: the class of a layer's weights, and of its
+    multiply-accumulates."""
     bits = 32 if q is None else q.weight_bits
     if bits >= 32:
         return "fp"
@@ -40,11 +40,13 @@ def kind(q):
 
 @torch.no_grad()
 def count_macs(model, image_size, in_channels):
-    """{layer name: multiply-accumulates per image} of every Conv2d/Linear, from forward hooks on one input."""
+    """{layer name: multiply-accumulates per image} of every Conv2d/Linear, from forward hooks on
+    one input."""
     macs, hooks = {}, []
 
     def count(name):
-        def hook(layer, inputs, out):  # one output value costs in_channels/groups x kernel area, or in_features
+        # one output value costs in_channels/groups x kernel area, or in_features
+        def hook(layer, inputs, out):
             macs[name] = macs.get(name, 0) + out[0].numel() * layer.weight[0].numel()
         return hook
 
@@ -52,8 +54,11 @@ def count_macs(model, image_size, in_channels):
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
             hooks.append(layer.register_forward_hook(count(name)))
     training = model.training
-    try:  # eval mode: batch norm of one image, and no random draw (BC's stochastic sign) that would move a run's RNG
-        model.eval()(torch.zeros(1, in_channels, image_size, image_size, device=next(model.parameters()).device))
+    # eval mode: batch norm of one image, and no random draw (BC's stochastic sign) that would move
+    # a run's RNG
+    try:
+        model.eval()(torch.zeros(1, in_channels, image_size, image_size,
+                                 device=next(model.parameters()).device))
     finally:
         model.train(training)
         for h in hooks:
@@ -62,7 +67,8 @@ def count_macs(model, image_size, in_channels):
 
 
 def layer_table(model, config):
-    """Per-layer rows and totals of a built model (trained or not: nothing here depends on weight values)."""
+    """Per-layer rows and totals of a built model (trained or not: nothing here depends on weight
+    values)."""
     macs = count_macs(model, config["image_size"], config.get("in_channels", 3))
     layers = dict(model.named_modules())
     rows = []
@@ -70,23 +76,28 @@ def layer_table(model, config):
         layer = layers[name]
         q = getattr(layer, "quantizer", None)
         wbits, weights = (32 if q is None else q.weight_bits), layer.weight.numel()
-        params = sum(p.numel() for p in layer.parameters())  # weight, bias and the quantizer's trained scales
+        # weight, bias and the quantizer's trained scales
+        params = sum(p.numel() for p in layer.parameters())
         rows.append(dict(layer=name, shape="x".join(map(str, layer.weight.shape)),
-                         method="fp32" if q is None else METHOD_NAMES[type(q)], wbits=wbits, abits=activation_bits(q),
-                         kind=kind(q), weights=weights, params=params, bits=weights * wbits + 32 * (params - weights),
-                         macs=count))
+                         method="fp32" if q is None else METHOD_NAMES[type(q)], wbits=wbits,
+                         abits=activation_bits(q),
+                         kind=kind(q), weights=weights, params=params,
+                         bits=weights * wbits + 32 * (params - weights), macs=count))
     params = sum(p.numel() for p in model.parameters())
     other = params - sum(r["params"] for r in rows)  # batch norm's scale and shift
     bits = sum(r["bits"] for r in rows) + 32 * other
     by_precision = {}
     for r in sorted((r for r in rows if r["kind"] != "fp"), key=lambda r: r["wbits"]):
-        label = {"binary": "binary (1 bit)", "ternary": "ternary (2 bits)"}.get(r["kind"], f"{r['wbits']}-bit")
+        label = {"binary": "binary (1 bit)",
+                 "ternary": "ternary (2 bits)"}.get(r["kind"], f"{r['wbits']}-bit")
         by_precision[label] = by_precision.get(label, 0) + r["weights"]
-    by_precision["full precision (32 bits)"] = params - sum(by_precision.values())  # the rest: biases, batch norm, ...
+    # the rest: biases, batch norm, ...
+    by_precision["full precision (32 bits)"] = params - sum(by_precision.values())
     total_macs = sum(macs.values())
     deployed = (bits + 7) // 8
     return dict(title=title(config), rows=rows, other_params=other, totals=dict(
-        params=params, quantized=sum(r["weights"] for r in rows if r["kind"] != "fp"), deployed_bytes=deployed,
+        params=params, quantized=sum(r["weights"] for r in rows
+                                     if r["kind"] != "fp"), deployed_bytes=deployed,
         fp32_bytes=4 * params, compression_ratio=4 * params / deployed, by_precision=by_precision,
         buffers=sum(b.numel() for b in model.buffers()), macs=total_macs,
         mac_share={k: sum(r["macs"] for r in rows if r["kind"] == k) / total_macs for k in KINDS}))
@@ -95,15 +106,18 @@ def layer_table(model, config):
 def title(config):
     bits = f" w{config.get('wbits') or 32}a{config.get('abits') or 32}" if config.get("wbits") or config.get("abits") else ""
     keep = f", kept in full precision: {', '.join(config['keep'])}" if config.get("keep") else ""
-    return (f"{config['model']}, {config['quant']}{bits}{keep}; input {config.get('in_channels', 3)}x{config['image_size']}"
-            f"x{config['image_size']}, {config['num_classes']} classes")
+    return (f"{config['model']}, {config['quant']}{bits}{keep}; input "
+            f"{config.get('in_channels', 3)}x{config['image_size']}x{config['image_size']}, "
+            f"{config['num_classes']} classes")
 
 
-HEADER = ("layer", "shape", "method", "W bits", "A bits", "params", "bytes", "MACs")  # text left, numbers right
+# text left, numbers right
+HEADER = ("layer", "shape", "method", "W bits", "A bits", "params", "bytes", "MACs")
 
 
 def table_cells(summary):
-    return [[r["layer"], r["shape"], r["method"], str(r["wbits"]), str(r["abits"]), f"{r['params']:,}",
+    return [[r["layer"], r["shape"], r["method"], str(r["wbits"]), str(r["abits"]),
+             f"{r['params']:,}",
              f"{-(-r['bits'] // 8):,}", f"{r['macs']:,}"] for r in summary["rows"]]
 
 
@@ -115,25 +129,31 @@ def totals_lines(summary):
     t = summary["totals"]
     return [
         f"other parameters (batch norm): {summary['other_params']:,}, at 32 bits",
-        f"parameters: {t['params']:,} = " + " + ".join(f"{n:,} {label}" for label, n in t["by_precision"].items()),
-        f"deployed: {t['deployed_bytes']:,} bytes ({human(t['deployed_bytes'])}) against {t['fp32_bytes']:,} in FP32 "
+        f"parameters: {t['params']:,} = "
+            + " + ".join(f"{n:,} {label}" for label, n in t["by_precision"].items()),
+        f"deployed: {t['deployed_bytes']:,} bytes ({human(t['deployed_bytes'])}) against "
+            f"{t['fp32_bytes']:,} in FP32 "
         f"({human(t['fp32_bytes'])}): {t['compression_ratio']:.2f}x smaller",
-        f"buffers (batch norm's running statistics, quantizer state; not counted above): {t['buffers']:,} values",
-        f"MACs per image: {t['macs']:,} = " + ", ".join(f"{100 * t['mac_share'][k]:.1f}% {KIND_NAMES[k]}" for k in KINDS),
+        "buffers (batch norm's running statistics, quantizer state; not counted above): "
+            f"{t['buffers']:,} values",
+        f"MACs per image: {t['macs']:,} = "
+            + ", ".join(f"{100 * t['mac_share'][k]:.1f}% {KIND_NAMES[k]}" for k in KINDS),
     ]
 
 
 def as_text(summary):
     header, cells = HEADER, table_cells(summary)
     widths = [max(len(row[i]) for row in [header] + cells) for i in range(len(header))]
-    line = lambda row: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    line = lambda row: "  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                                 for i, (c, w) in enumerate(zip(row, widths)))
     return "\n".join([summary["title"], line(header), *map(line, cells), *totals_lines(summary)])
 
 
 def as_markdown(summary):
     row = lambda cells: "| " + " | ".join(cells) + " |"
     table = [row(HEADER), row(["---"] * 3 + ["---:"] * 5), *map(row, table_cells(summary))]
-    return "\n".join([f"# {summary['title']}", "", *table, "", *(f"- {line}" for line in totals_lines(summary))]) + "\n"
+    return "\n".join([f"# {summary['title']}", "", *table, "",
+                      *(f"- {line}" for line in totals_lines(summary))]) + "\n"
 
 
 def write_summary(path, model, config):
