@@ -15,8 +15,8 @@ TINY = ["--steps", "1", "--warmup", "1", "--repeats", "1", "--device", "cpu"]
 
 
 def test_rows_and_ratios(tmp_path):
-    r = run_script("bench.py", "--models", "resnet20", "--quants", "fp32,bitnet", "--batch-size", "8",
-                   "--image-size", "16", "--out", tmp_path, *TINY)
+    r = run_script("bench.py", "--models", "resnet20", "--quants", "fp32,bitnet", "--batch-size",
+                   "8", "--image-size", "16", "--out", tmp_path, *TINY)
     assert r.returncode == 0, r.stderr
     files = list(tmp_path.glob("cpu-*cores.json"))
     assert len(files) == 1
@@ -31,26 +31,30 @@ def test_rows_and_ratios(tmp_path):
 
 
 def test_layout_both_times_each_quantizer_in_both_memory_formats(tmp_path):
-    r = run_script("bench.py", "--models", "resnet20", "--quants", "fp32,ttq", "--batch-size", "4", "--image-size", "8",
-                   "--layout", "both", "--out", tmp_path, *TINY)
+    r = run_script("bench.py", "--models", "resnet20", "--quants", "fp32,ttq", "--batch-size", "4",
+                   "--image-size", "8", "--layout", "both", "--out", tmp_path, *TINY)
     assert r.returncode == 0, r.stderr
     result = json.loads(next(tmp_path.glob("cpu-*cores.json")).read_text())
     rows = result["rows"]
-    assert [(row["quant"], row["channels_last"]) for row in rows] == [("fp32", False), ("fp32", True),
+    assert [(row["quant"], row["channels_last"])
+            for row in rows] == [("fp32", False), ("fp32", True),
                                                                        ("ttq", False), ("ttq", True)]
     ms = {(row["quant"], row["channels_last"]): row["ms_step"] for row in rows}
     ratios = result["channels_last_over_contiguous"]["resnet20"]
     for q in ("fp32", "ttq"):
         assert abs(ratios[q] - ms[(q, True)] / ms[(q, False)]) < 1e-12
-    assert rows[3]["time_ratio"] == rows[3]["ms_step"] / rows[1]["ms_step"]  # over FP32 in the same layout
+    # over FP32 in the same layout
+    assert rows[3]["time_ratio"] == rows[3]["ms_step"] / rows[1]["ms_step"]
     assert "nhwc" in r.stdout and "nchw" in r.stdout and "channels_last step time / contiguous" in r.stdout
 
 
 def test_study_projection_against_hand_arithmetic():
-    # every configuration trains at 1000 images/s and evaluates at 4000; a KD step adds the teacher's
-    # forward at 4000 images/s, so KD trains at 1 / (1/1000 + 1/4000) = 800 images/s
-    rows = [dict(model=m, quant=q, stem=stem, image_size=size, images_s=1000.0, eval_images_s=4000.0)
-            for m in ("resnet18", "resnet50") for q in ("fp32", "bitnet", "ttq") for stem in ("cifar", "imagenet")
+    # every configuration trains at 1000 images/s and evaluates at 4000; a KD step adds the
+    # teacher's forward at 4000 images/s, so KD trains at 1 / (1/1000 + 1/4000) = 800 images/s
+    rows = [dict(model=m, quant=q, stem=stem, image_size=size, images_s=1000.0,
+                 eval_images_s=4000.0)
+            for m in ("resnet18", "resnet50") for q in ("fp32", "bitnet", "ttq")
+            for stem in ("cifar", "imagenet")
             for size in (32, 64)]
     study = study_hours.project(rows)
     assert study["total_runs"] == 153
@@ -59,7 +63,8 @@ def test_study_projection_against_hand_arithmetic():
     # with KD: 12 runs on each dataset (phase 2: 9 FP32 + 18 BitNet students, phase 4: 9)
     expected = 77 * hours(50_000, 1000) + 40 * hours(100_000, 1000) + 24 * hours(50_000, 800) + 12 * hours(100_000, 800)
     assert abs(study["total_hours"] - expected) < 1e-9 * expected and abs(expected - 936.0417) < 1e-3
-    assert abs(sum(p["hours"] for p in study["phases"].values()) - study["total_hours"]) < 1e-9 * expected
+    assert abs(sum(p["hours"]
+                   for p in study["phases"].values()) - study["total_hours"]) < 1e-9 * expected
 
 
 def test_study_composition():

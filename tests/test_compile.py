@@ -24,7 +24,8 @@ STES = [(method, dict(ste=ste)) for method in ("bc", "twn") for ste in estimator
 
 
 def mixed_model(configs):
-    """One quantized conv per (method, options), each followed by batch norm and hardtanh, then a quantized linear."""
+    """One quantized conv per (method, options), each followed by batch norm and hardtanh, then a
+    quantized linear."""
     layers = []
     for method, opts in configs:
         layers += [qlayers.quantize_layer(nn.Conv2d(4, 4, 3, padding=1, bias=False), method, **opts), nn.BatchNorm2d(4),
@@ -64,14 +65,15 @@ def test_compiled_and_eager_steps_agree():
     a.square().sum().backward()
     b.square().sum().backward()
     assert torch.allclose(a, b, atol=1e-5)
-    assert all(torch.allclose(p.grad, q.grad, atol=1e-4) for p, q in zip(eager.parameters(), twin.parameters()))
+    assert all(torch.allclose(p.grad, q.grad, atol=1e-4) for p,
+               q in zip(eager.parameters(), twin.parameters()))
 
 
 def run_compiled(tmp_path, monkeypatch, capsys, *flags):
     monkeypatch.setattr(devices, "COMPILE_BACKEND", "aot_eager")
     torch._dynamo.reset()
-    argv = ["--model", "lenet5", "--dataset", "mnist", "--fake-data", "--fake-size", "28", "--epochs", "2",
-            "--steps-per-epoch", "2", "--device", "cpu", "--quiet", "--compile",
+    argv = ["--model", "lenet5", "--dataset", "mnist", "--fake-data", "--fake-size", "28",
+            "--epochs", "2", "--steps-per-epoch", "2", "--device", "cpu", "--quiet", "--compile",
             "--out", str(tmp_path), *flags]
     try:
         code = train.main(argv)
@@ -81,8 +83,8 @@ def run_compiled(tmp_path, monkeypatch, capsys, *flags):
 
 
 def test_train_records_that_the_run_was_compiled_in_one_graph(tmp_path, monkeypatch, capsys):
-    code, _ = run_compiled(tmp_path, monkeypatch, capsys, "--quant", "xnor", "--wbits", "1", "--abits", "1",
-                           "--ste", "ede")
+    code, _ = run_compiled(tmp_path, monkeypatch, capsys, "--quant", "xnor", "--wbits", "1",
+                           "--abits", "1", "--ste", "ede")
     assert code == 0
     results = common.read_json(tmp_path / "mnist/lenet5/xnor_w1a1_ste-ede_s0/results.json")
     assert results["status"] == "completed" and results["compiled"] is True
@@ -90,7 +92,8 @@ def test_train_records_that_the_run_was_compiled_in_one_graph(tmp_path, monkeypa
 
 
 def test_a_model_that_cannot_be_compiled_is_one_error_line(tmp_path, monkeypatch, capsys):
-    def breaking(self, w):  # a graph break inside the quantizer, as an unsupported operation would make one
+    # a graph break inside the quantizer, as an unsupported operation would make one
+    def breaking(self, w):
         torch._dynamo.graph_break()
         return w
     monkeypatch.setattr(quant.TWN, "weight", breaking)
@@ -110,12 +113,14 @@ class AtenOps(torch.utils._python_dispatch.TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func.overloadpacket.__name__  # index, not index.Tensor
         if name == "index" and any(t is not None and t.dtype == torch.bool for t in args[1]):
-            name = "index with a boolean mask"  # its output size needs the mask's count, read back from the device
+            # its output size needs the mask's count, read back from the device
+            name = "index with a boolean mask"
         self.names.append(name)
         return func(*args, **(kwargs or {}))
 
 
-# operations that wait for the device: a value read back (item, nonzero's output size, a boolean mask's selection)
+# operations that wait for the device: a value read back (item, nonzero's output size, a boolean
+# mask's selection)
 SYNCING = {"_local_scalar_dense", "nonzero", "masked_select", "index with a boolean mask"}
 
 
@@ -132,14 +137,18 @@ def test_no_quantizer_waits_for_the_device_in_its_step():
 
 
 def test_a_steps_batch_draws_nothing_and_copies_nothing_from_the_host():
-    # the epoch's crops, flips, order and mixup partners are drawn at its start and sent in one transfer; a step only
-    # indexes them (on a GPU a draw or a tensor made from host values is a copy and a wait at every step)
-    args = flags.resolve(flags.parse_args(["--dataset", "cifar10", "--device", "cpu", "--batch-size", "8"]))
-    data = dict(train_x=torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8), train_y=torch.arange(40) % 10,
+    # the epoch's crops, flips, order and mixup partners are drawn at its start and sent in one
+    # transfer; a step only indexes them (on a GPU a draw or a tensor made from host values is a
+    # copy and a wait at every step)
+    args = flags.resolve(flags.parse_args(["--dataset", "cifar10", "--device", "cpu",
+                                           "--batch-size", "8"]))
+    data = dict(train_x=torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8),
+                train_y=torch.arange(40) % 10,
                 mean=torch.tensor([120.0, 110.0, 100.0]), std=torch.tensor([60.0, 60.0, 60.0]))
     draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
     again = datasets.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
-    assert all(torch.equal(draws[k], again[k]) for k in draws)  # the same (seed, epoch), the same epoch
+    # the same (seed, epoch), the same epoch
+    assert all(torch.equal(draws[k], again[k]) for k in draws)
     assert sorted(draws["order"].flatten().tolist()) == list(range(40)) and draws["partner"].shape == (5, 8)
     with AtenOps() as ops:
         for x, y, partner in datasets.train_batches(args, data, draws, 5):

@@ -24,16 +24,20 @@ IDS = ["-".join([m] + [f"{k}{v}" for k, v in o.items()]) for m, o in METHODS]
 
 
 def setup(method, opts, model_name="lenet5", batch=64):
-    """train.py's pieces on CUDA: model (channels_last), fused SGD, data on the device, the epoch's draws."""
+    """train.py's pieces on CUDA: model (channels_last), fused SGD, data on the device, the epoch's
+    draws."""
     torch.manual_seed(0)
     bits = [w for k in ("wbits", "abits") if k in opts for w in (f"--{k}", str(opts[k]))]
-    args = flags.resolve(flags.parse_args(["--model", model_name, "--quant", method, "--device", "cuda",
+    args = flags.resolve(flags.parse_args(["--model", model_name, "--quant", method, "--device",
+                                           "cuda",
                                            "--batch-size", str(batch), "--mixup", "0.2", *bits]))
     size, channels = (28, 1) if model_name == "lenet5" else (32, 3)
-    data = datasets.load_synthetic(seed=0, size=size, channels=channels, n_train=batch * 8, n_test=batch)
+    data = datasets.load_synthetic(seed=0, size=size, channels=channels, n_train=batch * 8,
+                                   n_test=batch)
     data["mean"], data["std"] = torch.full((channels,), 128.0), torch.full((channels,), 40.0)
     args.dataset = "synthetic"
-    data = {k: v.cuda() if torch.is_tensor(v) else v for k, v in data.items()}  # as datasets.prepare_data
+    # as datasets.prepare_data
+    data = {k: v.cuda() if torch.is_tensor(v) else v for k, v in data.items()}
     model = models.build_model(model_name, 10, size, channels)
     qlayers.quantize_model(model, method, **opts)
     model.cuda().to(memory_format=torch.channels_last)
@@ -41,8 +45,9 @@ def setup(method, opts, model_name="lenet5", batch=64):
 
 
 def steps(args, data, model, forward, optimizer, n, progress=0.5, strict=False):
-    """n training steps as train_epoch takes them (bf16 autocast); returns the losses as device tensors. strict:
-    the steps (after the epoch's draws, sent at its start) run with any host sync raising an error."""
+    """n training steps as train_epoch takes them (bf16 autocast); returns the losses as device
+    tensors. strict: the steps (after the epoch's draws, sent at its start) run with any host sync
+    raising an error."""
     qlayers.set_progress(model, progress)
     g = torch.Generator().manual_seed(1)
     draws = datasets.epoch_draws(args, data, g, n)
@@ -72,11 +77,15 @@ def test_compiled_steps_follow_eager_ones_in_one_graph_without_waiting(method, o
     twin_args, _, twin, twin_optimizer = setup(method, opts)
     compiled = devices.compile_model(twin)
     eager_losses = torch.stack(steps(args, data, model, model, optimizer, 3)).tolist()
-    compiled_losses = torch.stack(steps(twin_args, data, twin, compiled, twin_optimizer, 3)).tolist()
-    if method not in ("sr",) and not opts.get("stochastic"):  # the stochastic ones draw other numbers compiled
+    compiled_losses = torch.stack(steps(twin_args, data, twin, compiled, twin_optimizer,
+                                        3)).tolist()
+    # the stochastic ones draw other numbers compiled
+    if method not in ("sr",) and not opts.get("stochastic"):
         assert compiled_losses == pytest.approx(eager_losses, rel=0.05, abs=0.05)
-    steps(twin_args, data, twin, compiled, twin_optimizer, 1, progress=0.9)  # a new progress: no recompile
-    assert counters["stats"]["unique_graphs"] <= 2 and not counters["graph_break"]  # fullgraph, <= one recompile
+    # a new progress: no recompile
+    steps(twin_args, data, twin, compiled, twin_optimizer, 1, progress=0.9)
+    # fullgraph, <= one recompile
+    assert counters["stats"]["unique_graphs"] <= 2 and not counters["graph_break"]
     try:  # train.py's one sync a step, the loss it checks before the update, is left out here
         steps(twin_args, data, twin, compiled, twin_optimizer, 2, strict=True)
     finally:
@@ -96,9 +105,11 @@ def peak_bytes(method, opts, compile_it):
 
 
 @pytest.mark.parametrize("method,opts", [("bitnet", {}), ("dorefa", dict(wbits=2, abits=2)),
-                                         ("xnor", dict(wbits=1, abits=1))], ids=["bitnet", "dorefa", "xnor"])
+                                         ("xnor", dict(wbits=1, abits=1))],
+                         ids=["bitnet", "dorefa", "xnor"])
 def test_compiled_peak_memory_is_not_above_eagers(method, opts):
-    # the one-byte codes ConvFromCodes keeps for its backward must survive AOTAutograd's choice of saved tensors
+    # the one-byte codes ConvFromCodes keeps for its backward must survive AOTAutograd's choice of
+    # saved tensors
     eager, compiled = peak_bytes(method, opts, False), peak_bytes(method, opts, True)
     assert compiled <= 1.02 * eager, (compiled / 2**20, eager / 2**20)
 
@@ -118,9 +129,12 @@ def test_two_nccl_processes_train_and_evaluate(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    r = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-                   "--master_port", port, "train.py", "--model", "resnet20", "--quant", "bitnet", "--dataset",
-                   "synthetic", "--epochs", "2", "--steps-per-epoch", "3", "--out", tmp_path, "--quiet")
+    r = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                   "127.0.0.1",
+                   "--master_port", port, "train.py", "--model", "resnet20", "--quant", "bitnet",
+                   "--dataset",
+                   "synthetic", "--epochs", "2", "--steps-per-epoch", "3", "--out", tmp_path,
+                   "--quiet")
     assert r.returncode == 0, r.stderr[-2000:]
     results = common.read_json(tmp_path / "synthetic/resnet20/bitnet_s0/results.json")
     assert results["status"] == "completed" and results["compiled"] is True and results["graph_breaks"] == 0

@@ -13,15 +13,19 @@ def free_port():
 
 
 def test_two_gloo_processes_match_the_single_process_losses(tmp_path):
-    # without batch norm the sharded batch gives the very same mean gradient, so losses agree to rounding
-    flags = ["--model", "resnet20", "--dataset", "synthetic", "--epochs", "2", "--steps-per-epoch", "3", "--no-bn",
+    # without batch norm the sharded batch gives the very same mean gradient, so losses agree to
+    # rounding
+    flags = ["--model", "resnet20", "--dataset", "synthetic", "--epochs", "2", "--steps-per-epoch",
+             "3", "--no-bn",
              "--lr", "0.02", "--mixup", "0", "--device", "cpu", "--quiet", "--threads", "1"]
     single = run_script("train.py", *flags, "--out", tmp_path / "single")
     assert single.returncode == 0, single.stderr
-    ddp = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+    ddp = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                     "127.0.0.1",
                      "--master_port", free_port(), "train.py", *flags, "--out", tmp_path / "ddp")
     assert ddp.returncode == 0, ddp.stderr
-    assert ddp.stdout.count("run: ") == 1 and "x 2 processes" in ddp.stdout  # only rank 0 reports and writes
+    # only rank 0 reports and writes
+    assert ddp.stdout.count("run: ") == 1 and "x 2 processes" in ddp.stdout
     a = common.read_json(tmp_path / "single/synthetic/resnet20/fp32_nobn_s0/results.json")
     b = common.read_json(tmp_path / "ddp/synthetic/resnet20/fp32_nobn_s0/results.json")
     assert b["status"] == "completed" and common.read_json(
@@ -31,7 +35,8 @@ def test_two_gloo_processes_match_the_single_process_losses(tmp_path):
 
 
 def test_the_loss_is_reduced_on_its_own_device(monkeypatch):
-    # NCCL takes no CPU tensors: the old reduction of a CPU float64 copy stopped every GPU run at its first step
+    # NCCL takes no CPU tensors: the old reduction of a CPU float64 copy stopped every GPU run at
+    # its first step
     import torch
     import torch.distributed as dist
     seen = []
@@ -77,8 +82,8 @@ print("ended", rank, dist.is_initialized())
 def test_processes_evaluate_rank_zeros_statistics_and_resume_at_one_epoch(tmp_path):
     script = tmp_path / "shared.py"
     script.write_text(SHARED.format(root=str(ROOT)))
-    r = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-                   "--master_port", free_port(), script)
+    r = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                   "127.0.0.1", "--master_port", free_port(), script)
     out = r.stdout
     assert "mean 0 [1.0, 1.0, 1.0]" in out and "mean 1 [1.0, 1.0, 1.0]" in out, (out, r.stderr)
     assert "exit 0 2" in out and "exit 1 2" in out and "different epochs (0 to 4)" in r.stderr

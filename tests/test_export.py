@@ -25,8 +25,8 @@ import summary
 import train
 from conftest import ROOT, run_script
 
-TINY = ["--dataset", "synthetic", "--fake-data", "--fake-size", "8", "--epochs", "1", "--steps-per-epoch", "2",
-        "--batch-size", "32", "--device", "cpu", "--quiet"]
+TINY = ["--dataset", "synthetic", "--fake-data", "--fake-size", "8", "--epochs", "1",
+        "--steps-per-epoch", "2", "--batch-size", "32", "--device", "cpu", "--quiet"]
 RESNET20 = ["--model", "resnet20"]
 RUNS = {  # run name -> flags; weight bits of the method, as its paper states it
     "bitnet": (RESNET20 + ["--quant", "bitnet", "--fp32-conv1"], 2),
@@ -46,8 +46,8 @@ RUNS = {  # run name -> flags; weight bits of the method, as its paper states it
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    """Tiny tensors: one thread is faster than two, and not slowed down by a busy machine (threads that wait for each
-    other on two shared cores took this file from 20 s to 150 s)."""
+    """Tiny tensors: one thread is faster than two, and not slowed down by a busy machine (threads
+    that wait for each other on two shared cores took this file from 20 s to 150 s)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -56,25 +56,30 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """run name -> its run folder, trained on first use (one epoch of two steps), in this process."""
+    """run name -> its run folder, trained on first use (one epoch of two steps), in this
+    process."""
     out, folders = tmp_path_factory.mktemp("raw"), {}
 
     def run(name):
         if name not in folders:
             argv = RUNS[name][0] if name in RUNS else RESNET20 + ["--quant", "fp32"]
-            assert train.main([*TINY, *argv, "--out", str(out), "--tag", name]) == 0  # argv after TINY wins
+            # argv after TINY wins
+            assert train.main([*TINY, *argv, "--out", str(out), "--tag", name]) == 0
             folders[name] = out / "synthetic" / argv[1] / f"{name}_s0"
         return folders[name]
     return run
 
 
 def reference_model(config, state):
-    """The checkpoint's model built from models.py and qlayers.py directly (not through export.py)."""
-    model = models.build_model(config["model"], config["num_classes"], config["image_size"], config["in_channels"],
+    """The checkpoint's model built from models.py and qlayers.py directly (not through
+    export.py)."""
+    model = models.build_model(config["model"], config["num_classes"], config["image_size"],
+                               config["in_channels"],
                                stem=config["stem"], bn=config["bn"], shortcut=config["shortcut"])
-    qlayers.quantize_model(model, config["quant"], config["keep"], sub_ln=config["sub_ln"], wbits=config["wbits"],
-                           abits=config["abits"], ste=config["ste"], stochastic=config["stochastic"],
-                           ttq_threshold=config["ttq_threshold"])
+    qlayers.quantize_model(model, config["quant"], config["keep"], sub_ln=config["sub_ln"],
+                           wbits=config["wbits"],
+                           abits=config["abits"], ste=config["ste"],
+                           stochastic=config["stochastic"], ttq_threshold=config["ttq_threshold"])
     model.load_state_dict(state)
     return model.eval()
 
@@ -104,14 +109,17 @@ def test_packed_weights_are_the_quantized_weights_bit_for_bit(trained, name, cap
                 # equal as bit patterns too: a -0.0 of BitNet's rounding comes back as -0.0
                 assert torch.equal(got, expected) and torch.equal(got.view(torch.int32), expected.view(torch.int32))
                 codes_bytes += math.ceil(layer.weight.numel() * bits / 8)
-            elif isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):  # kept in full precision, as trained
+            # kept in full precision, as trained
+            elif isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
                 assert torch.equal(unpacked.get_submodule(layer_name).weight, layer.weight)
-        assert packed["codes"].dtype == torch.uint8 and packed["codes"].numel() == codes_bytes  # `bits` per weight
+        # `bits` per weight
+        assert packed["codes"].dtype == torch.uint8 and packed["codes"].numel() == codes_bytes
         size = ckpt["config"]["image_size"]
         x = torch.randn(4, ckpt["config"]["in_channels"], size, size)
         assert torch.equal(unpacked(x), model(x))  # the same logits, bit for bit
     result = common.read_json(folder / "export.json")
-    assert result["packed_top1"] == result["float_top1"] == ckpt["top1"]  # train.py's own evaluation of best.pt
+    # train.py's own evaluation of best.pt
+    assert result["packed_top1"] == result["float_top1"] == ckpt["top1"]
     assert result["weights_bit_exact"] is True
     assert result["packed_bytes"] == (folder / "packed.pt").stat().st_size
     assert result["fp32_bytes"] == common.read_json(folder / "results.json")["fp32_size_bytes"]
@@ -123,19 +131,23 @@ def test_the_packed_file_alone_scores_the_reported_top1(trained):
         assert export.main([str(folder), "--device", "cpu"]) == 0
     packed = common.load_checkpoint(folder / "packed.pt")
     model = export.load_packed(folder / "packed.pt")
-    # the run's test images, made as train.py makes them, normalized with the file's own mean and std
+    # the run's test images, made as train.py makes them, normalized with the file's own mean and
+    # std
     config = packed["config"]
-    data = datasets.load_synthetic(seed=config["seed"], size=config["image_size"], n_train=256, n_test=16)
+    data = datasets.load_synthetic(seed=config["seed"], size=config["image_size"], n_train=256,
+                                   n_test=16)
     with torch.no_grad():
-        logits = model(datasets.normalize(data["test_x"], packed["mean"], packed["std"], torch.float32))
+        logits = model(datasets.normalize(data["test_x"], packed["mean"], packed["std"],
+                                          torch.float32))
     top1 = 100 * (logits.argmax(1) == data["test_y"]).sum().item() / len(data["test_y"])
     assert top1 == common.read_json(folder / "export.json")["packed_top1"]
 
 
 def test_packed_size_is_the_deployed_size_plus_the_configuration(tmp_path, capsys):
-    # ResNet-18 rather than a tiny net: beside the k-bit codes the file holds the configuration, a zip record per
-    # tensor, an index of the layers, and batch norm's running statistics (buffers, which qlayers.model_size leaves
-    # out); on a ternary ResNet-20 the statistics alone are 8% of the deployed bytes, on ResNet-18 1.4%
+    # ResNet-18 rather than a tiny net: beside the k-bit codes the file holds the configuration, a
+    # zip record per tensor, an index of the layers, and batch norm's running statistics (buffers,
+    # which qlayers.model_size leaves out); on a ternary ResNet-20 the statistics alone are 8% of
+    # the deployed bytes, on ResNet-18 1.4%
     args = flags.resolve(flags.parse_args(["--model", "resnet18", "--quant", "bitnet", *TINY]))
     model, stem = train.build(args, 10, 8, 3)
     config = dict(vars(args), stem=stem, num_classes=10, image_size=8, in_channels=3)
@@ -143,7 +155,8 @@ def test_packed_size_is_the_deployed_size_plus_the_configuration(tmp_path, capsy
     assert export.main([str(tmp_path), "--device", "cpu"]) == 0
     result = common.read_json(tmp_path / "export.json")
     deployed = summary.layer_table(model, config)["totals"]["deployed_bytes"]
-    expected = deployed + len(pickle.dumps(config, protocol=2))  # torch.save pickles with protocol 2
+    # torch.save pickles with protocol 2
+    expected = deployed + len(pickle.dumps(config, protocol=2))
     assert abs(result["packed_bytes"] - expected) <= 0.05 * expected, (result["packed_bytes"], expected)
     assert result["packed_bytes"] == (tmp_path / "packed.pt").stat().st_size
     assert f"{result['packed_bytes']:,} bytes" in capsys.readouterr().out
@@ -153,33 +166,41 @@ def test_packed_size_is_the_deployed_size_plus_the_configuration(tmp_path, capsy
 
 RESNET20_MACS = (16 * 27 * 32 * 32  # conv1: 3 -> 16 channels at 32x32, 3x3 kernels
                  + 6 * 16 * 144 * 32 * 32  # layer1: six 16 -> 16 convs at 32x32
-                 + 32 * 144 * 16 * 16 + 5 * 32 * 288 * 16 * 16  # layer2: 16 -> 32 stride 2, five 32 -> 32 at 16x16
-                 + 64 * 288 * 8 * 8 + 5 * 64 * 576 * 8 * 8  # layer3: 32 -> 64 stride 2, five 64 -> 64 at 8x8
+                 # layer2: 16 -> 32 stride 2, five 32 -> 32 at 16x16
+                 + 32 * 144 * 16 * 16 + 5 * 32 * 288 * 16 * 16
+                 # layer3: 32 -> 64 stride 2, five 64 -> 64 at 8x8
+                 + 64 * 288 * 8 * 8 + 5 * 64 * 576 * 8 * 8
                  + 64 * 10)  # fc
 CONV1_MACS, FC_MACS = 16 * 27 * 32 * 32, 64 * 10
 
 
 @pytest.mark.parametrize("argv,shares", [
-    (["--quant", "bitnet", "--fp32-conv1"], dict(ternary=RESNET20_MACS - CONV1_MACS, fp=CONV1_MACS)),
-    (["--quant", "xnor", "--wbits", "1", "--abits", "1", "--keep", "fc"], dict(binary=RESNET20_MACS - FC_MACS, fp=FC_MACS)),
+    (["--quant", "bitnet", "--fp32-conv1"],
+     dict(ternary=RESNET20_MACS - CONV1_MACS, fp=CONV1_MACS)),
+    (["--quant", "xnor", "--wbits", "1", "--abits", "1", "--keep", "fc"],
+     dict(binary=RESNET20_MACS - FC_MACS, fp=FC_MACS)),
     (["--quant", "dorefa", "--wbits", "4", "--abits", "4"], {"k-bit": RESNET20_MACS}),
     (["--quant", "ttq"], dict(ternary=RESNET20_MACS)),
     (["--quant", "fp32"], dict(fp=RESNET20_MACS)),
 ])
 def test_summary_totals_equal_model_size_and_macs_counted_by_hand(argv, shares):
-    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10", "--device", "cpu", *argv]))
+    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10",
+                                           "--device", "cpu", *argv]))
     model, stem = train.build(args, 10, 32, 3)
     layers = summary.layer_table(model, dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3))
     t = layers["totals"]
-    assert (t["params"], t["quantized"], t["deployed_bytes"], t["fp32_bytes"]) == qlayers.model_size(model)
-    assert sum(t["by_precision"].values()) == t["params"] and len(layers["rows"]) == 20  # 19 convs and fc
+    assert (t["params"], t["quantized"], t["deployed_bytes"],
+            t["fp32_bytes"]) == qlayers.model_size(model)
+    # 19 convs and fc
+    assert sum(t["by_precision"].values()) == t["params"] and len(layers["rows"]) == 20
     assert t["macs"] == RESNET20_MACS == 40_551_040
     assert t["mac_share"] == {k: shares.get(k, 0) / RESNET20_MACS for k in summary.KINDS}
     assert f"{t['deployed_bytes']:,} bytes" in summary.as_text(layers)
 
 
 def test_train_summary_flag_prints_without_data_or_training(tmp_path):
-    r = run_script("train.py", "--model", "resnet20", "--quant", "bitnet", "--fp32-conv1", "--dataset", "cifar10",
+    r = run_script("train.py", "--model", "resnet20", "--quant", "bitnet", "--fp32-conv1",
+                   "--dataset", "cifar10",
                    "--data-dir", tmp_path / "no-data", "--out", tmp_path / "raw", "--summary")
     assert r.returncode == 0, r.stderr
     model = models.build_model("resnet20", 10)
@@ -190,7 +211,8 @@ def test_train_summary_flag_prints_without_data_or_training(tmp_path):
 
 def test_a_run_keeps_its_summary_and_export_summary_prints_it(trained, capsys):
     folder = trained("ttq")
-    deployed = common.read_json(folder / "results.json")["model_size_bytes"]  # train.py's qlayers.model_size
+    # train.py's qlayers.model_size
+    deployed = common.read_json(folder / "results.json")["model_size_bytes"]
     assert f"{deployed:,} bytes" in (folder / "summary.md").read_text()
     (folder / "summary.md").unlink()
     assert export.main(["--summary", str(folder)]) == 0
@@ -198,13 +220,14 @@ def test_a_run_keeps_its_summary_and_export_summary_prints_it(trained, capsys):
         folder / "summary.md").read_text()
 
 
-# ----------------------------------------------------------------------------- errors and atomic writes
+# ------------------------------------------------------------------------- errors and atomic writes
 
 def test_a_folder_without_checkpoint_and_a_corrupt_checkpoint_are_one_line_errors(tmp_path, trained, capsys):
     with pytest.raises(SystemExit) as e:
         export.main([str(tmp_path), "--device", "cpu"])
     assert one_line_error(capsys, e, "no checkpoint")
-    (tmp_path / "best.pt").write_bytes((trained("bitnet") / "best.pt").read_bytes()[:5000])  # truncated
+    # truncated
+    (tmp_path / "best.pt").write_bytes((trained("bitnet") / "best.pt").read_bytes()[:5000])
     with pytest.raises(SystemExit) as e:
         export.main([str(tmp_path), "--device", "cpu"])
     assert one_line_error(capsys, e, "corrupt checkpoint")
@@ -222,20 +245,26 @@ def test_a_full_precision_run_has_nothing_to_pack_but_its_size(trained, capsys):
 
 
 def test_an_unwritable_folder_is_one_line_error(trained, tmp_path):
-    # tests may run as root, which file permissions do not stop; a file-size limit of 0 fails every write for anyone
+    # tests may run as root, which file permissions do not stop; a file-size limit of 0 fails every
+    # write for anyone
     limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     folder = tmp_path / "run"
     folder.mkdir()
     (folder / "best.pt").write_bytes((trained("twn") / "best.pt").read_bytes())
-    r = subprocess.run([sys.executable, "export.py", str(folder), "--device", "cpu"], cwd=ROOT, capture_output=True,
-                       text=True, preexec_fn=limit, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"), timeout=300)
+    r = subprocess.run([sys.executable, "export.py", str(folder), "--device", "cpu"], cwd=ROOT,
+                       capture_output=True,
+                       text=True, preexec_fn=limit,
+                       env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"), timeout=300)
     err = r.stderr.strip()
-    assert r.returncode == 2 and len(err.splitlines()) == 1 and err.startswith("error: cannot write to"), err
-    assert [p.name for p in folder.iterdir()] == ["best.pt"]  # nothing written, no temporary file left
+    assert (r.returncode == 2 and len(err.splitlines()) == 1
+            and err.startswith("error: cannot write to")), err
+    # nothing written, no temporary file left
+    assert [p.name for p in folder.iterdir()] == ["best.pt"]
 
 
 @pytest.mark.parametrize("previous", [None, b"the previous export"])
-def test_a_failure_while_writing_leaves_no_half_packed_file(trained, monkeypatch, capsys, tmp_path, previous):
+def test_a_failure_while_writing_leaves_no_half_packed_file(trained, monkeypatch, capsys,
+                                                            tmp_path, previous):
     folder = tmp_path / "run"
     folder.mkdir()
     (folder / "best.pt").write_bytes((trained("sr") / "best.pt").read_bytes())
@@ -260,11 +289,13 @@ def test_a_failure_while_writing_leaves_no_half_packed_file(trained, monkeypatch
 
 def test_bench_inference_times_every_variant_with_the_same_logits(tmp_path):
     bench_inference.main(["--models", "resnet20", "--quants", "fp32,xnor", "--batch-size", "2",
-                "--image-size", "8", "--steps", "1", "--warmup", "0", "--repeats", "1", "--out", str(tmp_path)])
+                "--image-size", "8", "--steps", "1", "--warmup", "0", "--repeats", "1", "--out",
+                          str(tmp_path)])
     rows = json.loads(next(tmp_path.glob("*-inference.json")).read_text())["rows"]
     assert {(r["quant"], r["variant"], r["batch_size"]) for r in rows} == {
         (q, v, b) for b in (1, 2) for q, vs in (("fp32", ["fp32"]), ("xnor", bench_inference.VARIANTS)) for v in vs}
-    assert all(r["ms_batch"] > 0 and r["same_logits"] is (None if r["quant"] == "fp32" else True) for r in rows)
+    assert all(r["ms_batch"] > 0 and r["same_logits"] is (None if r["quant"] == "fp32" else True)
+               for r in rows)
     packed = next(r["weights_mb"] for r in rows if r["variant"] == "packed")
     fp32 = next(r["weights_mb"] for r in rows if r["quant"] == "fp32")
     assert packed < fp32 / 8  # 1-bit codes, not floats, held in memory

@@ -12,8 +12,8 @@ import flags
 import train
 from conftest import train_run
 
-TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs", "2",
-        "--steps-per-epoch", "2"]
+TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs",
+        "2", "--steps-per-epoch", "2"]
 
 
 def main(*argv):
@@ -35,9 +35,11 @@ def test_the_advice_after_a_compile_error_resumes_the_same_folder(tmp_path, caps
     assert len(err) == 1 and "Unsupported" in err[0] and "--no-compile" in err[0]
     run_dir = tmp_path / "synthetic" / "resnet20" / "fp32_s0"
     assert common.read_json(run_dir / "results.json")["status"] == "failed"
-    assert main(*TINY, "--no-compile", "--out", tmp_path) == 0  # was: "other settings (compile: True -> False)"
+    # was: "other settings (compile: True -> False)"
+    assert main(*TINY, "--no-compile", "--out", tmp_path) == 0
     config = common.read_json(run_dir / "config.json")
-    assert config["compile"] is False  # no epoch had run compiled: the run starts afresh, eager, and says so
+    # no epoch had run compiled: the run starts afresh, eager, and says so
+    assert config["compile"] is False
     assert common.read_json(run_dir / "results.json")["status"] == "completed"
 
 
@@ -91,21 +93,25 @@ def test_a_run_assigned_a_gpu_that_torch_cannot_see_refuses_the_cpu(monkeypatch,
         flags.resolve(flags.parse_args(argv))
     err = capsys.readouterr().err.strip().splitlines()
     assert caught.value.code == 2 and len(err) == 1 and "CUDA_VISIBLE_DEVICES=3" in err[0]
-    assert flags.resolve(flags.parse_args([*argv, "--device", "cpu"])).device == "cpu"  # asked for: allowed
+    # asked for: allowed
+    assert flags.resolve(flags.parse_args([*argv, "--device", "cpu"])).device == "cpu"
     for hidden in ("", "-1"):  # GPUs hidden on purpose: the CPU is what was asked for
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
         assert flags.resolve(flags.parse_args(argv)).device == "cpu"
 
 
 def test_a_step_reads_the_previous_steps_loss_once_this_one_is_queued(monkeypatch):
-    # the host sync before backward() left the GPU idle every step; the divergence check reads a step late
+    # the host sync before backward() left the GPU idle every step; the divergence check reads a
+    # step late
     args = flags.resolve(flags.parse_args([*TINY, "--fake-data"]))
     data = datasets.prepare_data(args)
     model, _ = train.build(args, 10, 16, 3)
     optimizer = train.make_optimizer(args, model)
     events, step, mean = [], optimizer.step, devices.mean_over_processes
-    monkeypatch.setattr(optimizer, "step", lambda *a, **k: (events.append("update"), step(*a, **k))[1])
-    monkeypatch.setattr(devices, "mean_over_processes", lambda t, w: (events.append("read"), mean(t, w))[1])
+    monkeypatch.setattr(optimizer, "step", lambda *a,
+                        **k: (events.append("update"), step(*a, **k))[1])
+    monkeypatch.setattr(devices, "mean_over_processes", lambda t,
+                        w: (events.append("read"), mean(t, w))[1])
     state = dict(step=0, last_loss=None)
     train.train_epoch(train_run(args, model, data, 2, optimizer=optimizer), 0, state)
     assert events == ["update", "update", "read", "read"]
@@ -119,13 +125,16 @@ AMP_FLAGS = {"fp32": [], "bitnet": [], "ttq": [], "twn": [], "bc": [], "sr": [],
 
 @pytest.mark.parametrize("name", AMP_FLAGS)
 def test_every_layer_computes_in_bf16_under_autocast(name):
-    # an fp32 per-sample scale on a bf16 conv output made batch norm, ReLU and the backward run in fp32
+    # an fp32 per-sample scale on a bf16 conv output made batch norm, ReLU and the backward run in
+    # fp32
     args = flags.resolve(flags.parse_args([*TINY, "--quant", name, *AMP_FLAGS[name], "--amp"]))
     model, _ = train.build(args, 10, 16, 3)
     dtypes = {}
     for layer_name, m in model.named_modules():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
-            m.register_forward_hook(lambda m, i, out, n=layer_name: dtypes.__setitem__(n, out.dtype))
+            m.register_forward_hook(lambda m, i, out,
+                                    n=layer_name: dtypes.__setitem__(n, out.dtype))
     with torch.autocast("cpu", torch.bfloat16):
         model(torch.randn(4, 3, 16, 16)).float().sum().backward()
-    assert set(dtypes.values()) == {torch.bfloat16}, {n: d for n, d in dtypes.items() if d != torch.bfloat16}
+    assert set(dtypes.values()) == {torch.bfloat16}, {
+        n: d for n, d in dtypes.items() if d != torch.bfloat16}

@@ -8,16 +8,18 @@ import pytest
 from conftest import ROOT
 
 # bottom to top: a file may import only the files before it (the README's reading order)
-READING_ORDER = ["common", "stats", "datasets", "models", "kernels", "estimators", "quant", "qlayers", "summary",
-                 "run_folder", "devices", "flags", "train", "export", "study_hours", "bench", "bench_inference",
-                 "ste_factors", "aggregate", "study", "tables", "figures"]
+READING_ORDER = ["common", "stats", "datasets", "models", "kernels", "estimators", "quant",
+                 "qlayers", "summary",
+                 "run_folder", "devices", "flags", "train", "export", "study_hours", "bench",
+                 "bench_inference", "ste_factors", "aggregate", "study", "tables", "figures"]
 MAX_LINES = 500
 
 
 def project_imports(path):
     """Project files that a file imports, at the top or inside a function."""
     text = path.read_text()
-    names = re.findall(r"^\s*import (\w+)", text, re.M) + re.findall(r"^\s*from (\w+) import", text, re.M)
+    names = re.findall(r"^\s*import (\w+)", text,
+                       re.M) + re.findall(r"^\s*from (\w+) import", text, re.M)
     return {n for n in names if (ROOT / f"{n}.py").exists()}
 
 

@@ -23,9 +23,11 @@ def quantized_linear(method, weight, **opts):
 
 def test_twn_threshold_and_scale():
     w = torch.tensor([[1.0, -0.2, 0.5, -0.9, 0.05, 0.25]])
-    # mean|W| = 2.9/6 = 0.48333, delta = 0.7 * 0.48333 = 0.33833; above: 1.0, 0.5, 0.9 -> alpha = 0.8
+    # mean|W| = 2.9/6 = 0.48333, delta = 0.7 * 0.48333 = 0.33833; above: 1.0, 0.5, 0.9 -> alpha =
+    # 0.8
     layer = quantized_linear("twn", w)
-    assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[0.8, 0, 0.8, -0.8, 0, 0]]))
+    assert torch.allclose(layer.quantizer.weight(layer.weight),
+                          torch.tensor([[0.8, 0, 0.8, -0.8, 0, 0]]))
 
 
 def test_binaryconnect_sign_stochastic_probability_and_clipping():
@@ -41,10 +43,12 @@ def test_binaryconnect_sign_stochastic_probability_and_clipping():
 
 def test_stochastic_rounding_keeps_weights_on_the_grid_with_the_right_odds():
     torch.manual_seed(0)
-    layer = quantized_linear("sr", torch.full((1, 20000), 0.25) * torch.tensor([1.0, -1.0]).repeat(10000))
+    layer = quantized_linear("sr",
+                             torch.full((1, 20000), 0.25) * torch.tensor([1.0, -1.0]).repeat(10000))
     s = layer.quantizer.s.item()
     assert math.isclose(s, 0.25) and set(layer.weight.unique().tolist()) == {-0.25, 0.25}
-    # a step that moves every weight to 0.125 (a quarter of the way from -s to +s... up from the middle):
+    # a step that moves every weight to 0.125 (a quarter of the way from -s to +s... up from the
+    # middle):
     layer.weight.data.fill_(0.125)
     qlayers.after_step(nn.Sequential(layer))
     # Q_s(w + s) with step 2s: (0.375 / 0.5) = 0.75 -> up with probability 0.75
@@ -55,10 +59,12 @@ def test_stochastic_rounding_keeps_weights_on_the_grid_with_the_right_odds():
 def test_xnor_scales_per_output_channel_and_binarizes_normalized_input():
     w = torch.tensor([[1.0, -3.0], [0.5, 0.5]])
     layer = quantized_linear("xnor", w, wbits=1, abits=1)
-    assert torch.allclose(layer.quantizer.weight(layer.weight), torch.tensor([[2.0, -2.0], [0.5, 0.5]]))
+    assert torch.allclose(layer.quantizer.weight(layer.weight),
+                          torch.tensor([[2.0, -2.0], [0.5, 0.5]]))
     layer.quantizer.eval()  # BN with running stats 0 and 1: the identity up to eps
     x = torch.tensor([[2.0, -1.0], [-0.5, -0.5]])
-    beta = x.abs().mean(1, keepdim=True) / math.sqrt(1 + 1e-5)  # a linear layer's K: mean |I| per sample
+    # a linear layer's K: mean |I| per sample
+    beta = x.abs().mean(1, keepdim=True) / math.sqrt(1 + 1e-5)
     # (sign(I) . sign(W)^T) * K * alpha: sample 1 signs (+, -), sample 2 (-, -)
     expected = torch.tensor([[1 + 1, 1 - 1], [-1 + 1, -1 - 1]]) * beta * torch.tensor([2.0, 0.5])
     assert torch.allclose(layer(x), expected, atol=1e-5)
@@ -74,23 +80,30 @@ def test_dorefa_weights_and_activations():
     expected = 2 * torch.round(r * 3) / 3 - 1
     assert torch.allclose(layer.quantizer.weight(layer.weight), expected)
     x_q, codes, scale = layer.quantizer.input(torch.tensor([-1.0, 0.2, 0.5, 0.9, 3.0]))
-    assert torch.allclose(x_q, torch.tensor([0.0, 1 / 3, 2 / 3, 1.0, 1.0]))  # round(3x)/3 of clip(x, 0, 1)
-    assert codes.dtype == torch.int8 and codes.tolist() == [0, 1, 2, 3, 3] and abs(scale.item() - 1 / 3) < 1e-7
-    eight_bit = quantized_linear("dorefa", w, wbits=8, abits=8).quantizer.input(torch.tensor([0.5, 1.0]))[1]
-    assert eight_bit.dtype == torch.uint8 and eight_bit.tolist() == [128, 255]  # round(127.5) = 128 (half to even)
+    # round(3x)/3 of clip(x, 0, 1)
+    assert torch.allclose(x_q, torch.tensor([0.0, 1 / 3, 2 / 3, 1.0, 1.0]))
+    assert (codes.dtype == torch.int8 and codes.tolist() == [0, 1, 2, 3, 3]
+            and abs(scale.item() - 1 / 3) < 1e-7)
+    eight_bit = quantized_linear("dorefa", w, wbits=8,
+                                 abits=8).quantizer.input(torch.tensor([0.5, 1.0]))[1]
+    # round(127.5) = 128 (half to even)
+    assert eight_bit.dtype == torch.uint8 and eight_bit.tolist() == [128, 255]
     one_bit = quantized_linear("dorefa", w, wbits=1)
-    assert torch.allclose(one_bit.quantizer.weight(one_bit.weight), torch.tensor([[1, 1, -1, 1]]) * 0.875)
+    assert torch.allclose(one_bit.quantizer.weight(one_bit.weight),
+                          torch.tensor([[1, 1, -1, 1]]) * 0.875)
 
 
 def test_qnn_binary_uses_clipped_ste_and_kbit_is_linear():
     layer = quantized_linear("qnn", torch.ones(1, 4), wbits=1, abits=1)
-    layer.quantizer.sees_image = False  # a hidden layer (a model's first layer takes the image as it is)
+    # a hidden layer (a model's first layer takes the image as it is)
+    layer.quantizer.sees_image = False
     x = torch.tensor([0.5, -2.0, 0.9, -0.3], requires_grad=True)
     y = layer.quantizer.input(x)[0]
     assert y.tolist() == [1.0, -1.0, 1.0, -1.0]
     y.sum().backward()
     assert x.grad.tolist() == [1.0, 0.0, 1.0, 1.0]  # cancelled where |x| > 1
-    # 3 bits: step (0.5 - -2) / 7 = 5/14, levels round(x / step) in [-3, 4]: 1.4 -> 1, -5.6 -> -3, 0.56 -> 1
+    # 3 bits: step (0.5 - -2) / 7 = 5/14, levels round(x / step) in [-3, 4]: 1.4 -> 1, -5.6 -> -3,
+    # 0.56 -> 1
     assert torch.allclose(quant.quantize_linear(torch.tensor([0.5, -2.0, 0.2]), 3, torch.tensor(2.5))[0],
                           torch.tensor([1.0, -3.0, 1.0]) * 5 / 14)
 
@@ -131,12 +144,15 @@ def test_ede_anneals_from_flat_to_sharp():
 def test_reste_is_the_authors_power_function_with_o_on_their_cosine_schedule():
     x = torch.tensor([0.05, -0.125, 0.9, 1.5, -1.6])
     # o = 1 at the start: the identity on |x| <= t = 1.5, zero past it
-    assert torch.allclose(estimators.SURROGATES["reste"](x, 0.0), torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0]))
-    # o = 3 at the end: (1/3)|x|^(-2/3) for 0.1 < |x| <= 1.5; the secant slope 0.1^(1/3) / 0.1 inside |x| <= 0.1
-    expected = torch.tensor([0.1 ** (1 / 3) / 0.1, 0.125 ** (-2 / 3) / 3, 0.9 ** (-2 / 3) / 3, 1.5 ** (-2 / 3) / 3, 0.0])
+    assert torch.allclose(estimators.SURROGATES["reste"](x, 0.0),
+                          torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0]))
+    # o = 3 at the end: (1/3)|x|^(-2/3) for 0.1 < |x| <= 1.5; the secant slope 0.1^(1/3) / 0.1
+    # inside |x| <= 0.1
+    expected = torch.tensor([0.1 ** (1 / 3) / 0.1, 0.125 ** (-2 / 3) / 3, 0.9 ** (-2 / 3) / 3,
+                             1.5 ** (-2 / 3) / 3, 0.0])
     assert torch.allclose(estimators.SURROGATES["reste"](x, 1.0), expected)
-    # the authors' schedule (main.py, ReSTE): o = 1 + (1 - cos(p pi / 2)) (3 - 1); halfway o = 3 - sqrt(2),
-    # 1.586, not the linear 2; then (1/o)|x|^(1/o - 1)
+    # the authors' schedule (main.py, ReSTE): o = 1 + (1 - cos(p pi / 2)) (3 - 1); halfway o = 3 -
+    # sqrt(2), 1.586, not the linear 2; then (1/o)|x|^(1/o - 1)
     for p in (0.25, 0.5, 0.75):
         o = 1 + (1 - math.cos(p * math.pi / 2)) * 2
         got = estimators.SURROGATES["reste"](torch.tensor([0.64]), p).item()
@@ -174,8 +190,8 @@ def test_unsupported_combinations_are_named(method, wbits, abits, ste, problem):
 
 
 def test_unsupported_bits_on_the_command_line_exit_2(tmp_path):
-    r = run_script("train.py", "--quant", "bitnet", "--abits", "4", "--dataset", "synthetic", "--device", "cpu",
-                   "--out", tmp_path)
+    r = run_script("train.py", "--quant", "bitnet", "--abits", "4", "--dataset", "synthetic",
+                   "--device", "cpu", "--out", tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "--abits" in r.stderr
 
 
@@ -191,7 +207,8 @@ def test_every_method_and_bit_width_trains_a_few_steps(method, wbits, abits, mod
     torch.manual_seed(0)
     channels, size = (1, 28) if model_name == "lenet5" else (3, 8)
     model = models.build_model(model_name, 10, size, channels)
-    qlayers.quantize_model(model, method, keep=["conv1", "fc"], wbits=wbits, abits=abits)  # as the results table does
+    # as the results table does
+    qlayers.quantize_model(model, method, keep=["conv1", "fc"], wbits=wbits, abits=abits)
     layers = qlayers.quantized_layers(model)
     before = [m.weight.detach().clone() for m in layers]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -201,7 +218,8 @@ def test_every_method_and_bit_width_trains_a_few_steps(method, wbits, abits, mod
         loss = nn.functional.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
-        if step == 0:  # the gradient reaches every quantized layer's latent weights through its quantizer
+        # the gradient reaches every quantized layer's latent weights through its quantizer
+        if step == 0:
             assert all(m.weight.grad is not None and m.weight.grad.abs().sum() > 0 for m in layers)
         optimizer.step()
         qlayers.after_step(model)

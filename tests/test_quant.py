@@ -34,12 +34,14 @@ def test_absmax_8bit_has_at_most_256_levels_and_keeps_the_max():
         levels = torch.unique(torch.round(qs * 127 / gamma))
         assert len(torch.unique(qs)) <= 256 and levels.abs().max() == 127
         assert torch.allclose(qs.abs().max(), gamma)
-        assert (qs - sample).abs().max() <= gamma / 127 / 2 + 1e-6  # rounding error at most half a step
+        # rounding error at most half a step
+        assert (qs - sample).abs().max() <= gamma / 127 / 2 + 1e-6
 
 
 def test_absmax_hand_example():
     x = torch.tensor([[1.0, -0.5, 0.26, 0.0]])  # gamma = 1, step 1/127
-    expected = torch.tensor([[127, -64, 33, 0]]) / 127  # round(-63.5) = -64 (half to even), round(33.02) = 33
+    # round(-63.5) = -64 (half to even), round(33.02) = 33
+    expected = torch.tensor([[127, -64, 33, 0]]) / 127
     assert torch.allclose(quant.quantize_absmax(x, 8)[0], expected)
 
 
@@ -55,7 +57,8 @@ def test_bitnet_layer_forward_and_straight_through_gradient():
     assert torch.allclose(out, x_q @ w_q.T, atol=1e-6)
     assert set((w_q / gamma).round().unique().tolist()) <= {-1.0, 0.0, 1.0}
     out.sum().backward()
-    # straight-through: dL/dW = dL/dW_q = x_q summed over outputs, as if the quantizer were the identity
+    # straight-through: dL/dW = dL/dW_q = x_q summed over outputs, as if the quantizer were the
+    # identity
     assert torch.allclose(layer.weight.grad, x_q.expand(2, 4), atol=1e-6)
 
 
@@ -64,7 +67,8 @@ def test_bitnet_sub_layernorm_normalizes_each_sample_before_quantizing():
     qlayers.quantize_model(nn.Sequential(conv), "bitnet")
     x = torch.randn(3, 2, 4, 4) * 5 + 2
     normalized = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / (x.var(dim=(1, 2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
-    assert torch.allclose(conv.quantizer.input(x)[0], quant.quantize_absmax(normalized, 8)[0], atol=1e-5)
+    assert torch.allclose(conv.quantizer.input(x)[0], quant.quantize_absmax(normalized, 8)[0],
+                          atol=1e-5)
 
 
 def test_ttq_forward_and_paper_gradients():
@@ -77,7 +81,8 @@ def test_ttq_forward_and_paper_gradients():
     assert torch.allclose(out, torch.tensor([1.5, 0.0, 0.0, -0.7, 1.5, -0.7]))
     g = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     out.backward(g)
-    # dL/dWp = sum of g over I_p = {0, 4}; dL/dWn = -(sum of g over I_n = {3, 5}) since w_t = -Wn there
+    # dL/dWp = sum of g over I_p = {0, 4}; dL/dWn = -(sum of g over I_n = {3, 5}) since w_t = -Wn
+    # there
     assert abs(wp.grad.item() - (0.1 + 0.5)) < 1e-6
     assert abs(wn.grad.item() - -(0.4 + 0.6)) < 1e-6
     # latent gradient scaled by Wp on I_p, 1 on I_z, Wn on I_n
@@ -91,7 +96,8 @@ def test_ttq_layer_threshold_is_t_times_max_abs_weight():
     qlayers.quantize_model(nn.Sequential(conv), "ttq", ttq_threshold=0.05)  # delta = 0.1
     conv.quantizer.sp.data.fill_(2.0 / conv.quantizer.wp0.item())  # Wp = Wp0 * sp = 2
     conv.quantizer.sn.data.fill_(3.0 / conv.quantizer.wn0.item())
-    assert torch.allclose(conv.quantizer.weight(conv.weight).flatten(), torch.tensor([2.0, -3.0, 0.0, -3.0, 2.0]))
+    assert torch.allclose(conv.quantizer.weight(conv.weight).flatten(),
+                          torch.tensor([2.0, -3.0, 0.0, -3.0, 2.0]))
 
 
 def test_keep_leaves_named_layers_and_their_children_in_full_precision():
@@ -122,14 +128,16 @@ def test_conv_from_codes_has_the_gradients_of_a_plain_conv_on_the_dequantized_in
     expected = [t.grad.clone() for t in (x_q, conv.weight, conv.bias)]
     for t in (x_q, conv.weight, conv.bias):
         t.grad = None
-    torch.autograd.backward(kernels.ConvFromCodes.apply(x_q, codes, scale, conv.weight, conv.bias, conv.stride, conv.padding,
-                                                     conv.dilation, conv.groups), grad)
+    torch.autograd.backward(kernels.ConvFromCodes.apply(x_q, codes, scale, conv.weight, conv.bias,
+                                                        conv.stride, conv.padding, conv.dilation,
+                                                        conv.groups), grad)
     for got, want in zip((x_q.grad, conv.weight.grad, conv.bias.grad), expected):
         assert torch.allclose(got, want, atol=1e-5)
 
 
 def saved_bytes(method, **opts):
-    """Bytes of the distinct tensors a ResNet-20 forward keeps for its backward, parameters aside."""
+    """Bytes of the distinct tensors a ResNet-20 forward keeps for its backward, parameters
+    aside."""
     import models
     torch.manual_seed(0)
     model = qlayers.quantize_model(models.build_model("resnet20", 10), method, **opts)
@@ -141,7 +149,8 @@ def saved_bytes(method, **opts):
             kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
         return t
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(torch.randn(64, 3, 32, 32))  # a batch large enough that activations dominate, as in training
+        # a batch large enough that activations dominate, as in training
+        model(torch.randn(64, 3, 32, 32))
     return sum(kept.values())
 
 
@@ -154,12 +163,14 @@ def fp32_saved_bytes():
                                                ("qnn", dict(wbits=2, abits=2), 1.2), ("xnor", dict(wbits=1, abits=1), 1.3),
                                                ("ttq", {}, 1.05), ("twn", {}, 1.05)])
 def test_quantized_activations_are_kept_as_one_byte_codes(method, opts, bound, fp32_saved_bytes):
-    # a float copy of every quantized conv input would add 4 bytes per value: about 1.5x FP32 (2x for XNOR)
+    # a float copy of every quantized conv input would add 4 bytes per value: about 1.5x FP32 (2x
+    # for XNOR)
     assert saved_bytes(method, **opts) <= bound * fp32_saved_bytes
 
 
 def test_absmax_codes_stay_in_int8_range_in_bfloat16():
-    # in bf16, x * (127 / gamma) can round above 127 at the max: the Clip keeps it, so int8 never wraps
+    # in bf16, x * (127 / gamma) can round above 127 at the max: the Clip keeps it, so int8 never
+    # wraps
     x = torch.randn(64, 3, 8, 8).bfloat16().requires_grad_()
     x_q, codes, scale = quant.quantize_absmax(x)
     assert codes.dtype == torch.int8 and codes.max() == 127 and codes.min() >= -127
@@ -168,8 +179,8 @@ def test_absmax_codes_stay_in_int8_range_in_bfloat16():
 
 @pytest.mark.parametrize("method", ["dorefa", "qnn"])
 def test_eight_bit_activation_codes_under_bf16_autocast_are_those_of_fp32(method):
-    # a layer under autocast hands the next quantizer a bf16 tensor; x * 255 formed in bf16 (spacing 0.5 in [64, 128))
-    # would round a second time: the quantizer's arithmetic stays in fp32
+    # a layer under autocast hands the next quantizer a bf16 tensor; x * 255 formed in bf16 (spacing
+    # 0.5 in [64, 128)) would round a second time: the quantizer's arithmetic stays in fp32
     x = torch.linspace(-0.1, 1.1, 4096).to(torch.bfloat16)
     layer = qlayers.quantize_layer(nn.Linear(4096, 2), method, wbits=8, abits=8)
     reference = layer.quantizer.input(x.float())[1]
@@ -179,7 +190,8 @@ def test_eight_bit_activation_codes_under_bf16_autocast_are_those_of_fp32(method
         conv.weight.data.fill_(1.0)
         y = conv(x.view(1, 1, 64, 64))
     assert torch.equal(codes, reference)
-    # the conv computes with the exact codes and scales its output: one rounding of code * scale, in bf16
+    # the conv computes with the exact codes and scales its output: one rounding of code * scale, in
+    # bf16
     _, codes_2d, scale = conv.quantizer.input(x.float().view(1, 1, 64, 64))
     assert torch.equal(y, (codes_2d.float().to(torch.bfloat16) * scale).to(y.dtype))
 

@@ -24,16 +24,19 @@ def test_divergence_stops_within_a_step_and_is_recorded(tmp_path, fast_flags):
     assert r.returncode == 1 and "Traceback" not in r.stderr and "diverged" in r.stderr
     results = common.read_json(run_dir(tmp_path, "fp32") / "results.json")
     assert results["status"] == "diverged" and results["diverged_epoch"] == 1
-    assert results["diverged_step"] >= 2  # the first loss is computed before any update, so it is finite
-    assert isinstance(results["last_finite_loss"], float) and results["last_finite_loss"] == results["last_finite_loss"]
+    # the first loss is computed before any update, so it is finite
+    assert results["diverged_step"] >= 2
+    assert isinstance(results["last_finite_loss"],
+                      float) and results["last_finite_loss"] == results["last_finite_loss"]
 
 
 def hold_lock(path, code):
     """A process that takes run_dir/lock as train.py does, then runs `code`."""
     return subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time\n"
                              f"fd = os.open({str(path)!r}, os.O_CREAT | os.O_RDWR)\n"
-                             "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, str(os.getpid()).encode())\n"
-                             "print('locked', flush=True)\n" + code], stdout=subprocess.PIPE, text=True)
+                             "fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, "
+                             "str(os.getpid()).encode())\nprint('locked', flush=True)\n" + code],
+                            stdout=subprocess.PIPE, text=True)
 
 
 def test_a_live_lock_refuses_a_second_process_and_a_dead_owners_lock_is_taken_over(tmp_path, fast_flags):
@@ -63,7 +66,8 @@ def test_a_corrupt_last_checkpoint_falls_back_to_the_previous_one(tmp_path, fast
     folder = tmp_path / "raw/synthetic/resnet20/bitnet_s0"
     kill_after_first_epoch(cmd, folder, epochs_done=2)
     assert (folder / "last.pt.prev").exists()
-    (folder / "last.pt").write_bytes((folder / "last.pt").read_bytes()[:1000])  # truncated, as by a crash
+    # truncated, as by a crash
+    (folder / "last.pt").write_bytes((folder / "last.pt").read_bytes()[:1000])
     r = run_script("train.py", *cmd)
     assert r.returncode == 0 and "corrupt" in r.stderr and "resuming at epoch" in r.stdout
     a = common.load_checkpoint(tmp_path / "whole/synthetic/resnet20/bitnet_s0/last.pt")["model"]
@@ -103,16 +107,20 @@ def test_atomic_write_keeps_the_old_file_when_the_disk_fills(tmp_path):
 
 
 def test_a_run_folder_with_other_settings_is_not_silently_reused(tmp_path, fast_flags):
-    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags, "--tag", "x").returncode == 0
+    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags,
+                      "--tag", "x").returncode == 0
     (run_dir(tmp_path, "x") / "results.json").unlink()  # unfinished, so it would resume
-    r = run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", "--lr", "0.2", *fast_flags, "--tag", "x")
+    r = run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", "--lr", "0.2",
+                   *fast_flags, "--tag", "x")
     assert one_line_error(r) and "lr: 0.05 -> 0.2" in r.stderr
 
 
 def test_a_resumed_run_keeps_its_amp_setting_and_may_change_compile(tmp_path, capsys):
-    # bf16 computes other values; compile changes how the graph runs (a compile error's advice, --no-compile)
+    # bf16 computes other values; compile changes how the graph runs (a compile error's advice,
+    # --no-compile)
     saved = dict(model="resnet20", compile=True, amp=False, threads=2, run_dir=str(tmp_path))
-    run_folder.check_same_run(saved, dict(saved, threads=1, compile=False), tmp_path)  # free settings
+    # free settings
+    run_folder.check_same_run(saved, dict(saved, threads=1, compile=False), tmp_path)
     with pytest.raises(SystemExit) as e:
         run_folder.check_same_run(saved, dict(saved, amp=True), tmp_path)
     assert e.value.code == 2 and "amp: False -> True" in capsys.readouterr().err

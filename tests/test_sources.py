@@ -19,9 +19,11 @@ from conftest import train_run
 # every method and bit width with a distinct quantizer path: (method, options for quantize_model)
 METHODS = {
     "bitnet": ("bitnet", {}), "ttq": ("ttq", {}), "twn": ("twn", {}), "bc": ("bc", {}),
-    "bc-stochastic": ("bc", dict(stochastic=True)), "bc-no-bn": ("bc", dict(bn=False)), "sr": ("sr", {}),
+    "bc-stochastic": ("bc", dict(stochastic=True)), "bc-no-bn": ("bc", dict(bn=False)),
+           "sr": ("sr", {}),
     "xnor-w1a1": ("xnor", dict(wbits=1, abits=1)), "xnor-w1a32": ("xnor", dict(wbits=1, abits=32)),
-    "dorefa-w2a2": ("dorefa", dict(wbits=2, abits=2)), "dorefa-w1a1": ("dorefa", dict(wbits=1, abits=1)),
+    "dorefa-w2a2": ("dorefa", dict(wbits=2, abits=2)),
+           "dorefa-w1a1": ("dorefa", dict(wbits=1, abits=1)),
     "qnn-w2a2": ("qnn", dict(wbits=2, abits=2)), "qnn-w1a1": ("qnn", dict(wbits=1, abits=1)),
     "qnn-w8a8": ("qnn", dict(wbits=8, abits=8)), "twn-swish": ("twn", dict(ste="swish")),
     "bc-reste": ("bc", dict(ste="reste")),
@@ -31,7 +33,8 @@ DEGENERATE = {"zero": lambda w: torch.zeros_like(w), "constant": lambda w: torch
 
 
 def test_dorefa_weight_gradient_goes_through_max_tanh_as_the_authors_code():
-    # eq. 9 with the STE on quantize_k: d w_k / dw = d/dw [tanh(w) / max|tanh(w)|], max included (tensorpack)
+    # eq. 9 with the STE on quantize_k: d w_k / dw = d/dw [tanh(w) / max|tanh(w)|], max included
+    # (tensorpack)
     torch.manual_seed(0)
     w = torch.randn(6, 36, dtype=torch.float64)
     layer = nn.Linear(36, 6, bias=False).double()
@@ -48,7 +51,8 @@ def test_dorefa_weight_gradient_goes_through_max_tanh_as_the_authors_code():
 
 
 def test_binaryconnect_without_batch_norm_binarizes_to_glorots_bound():
-    # BinaryConnect's code, H = "Glorot": sqrt(1.5 / (fan_in + fan_out)); a 3x3 conv 16 -> 32: fans 144 and 288
+    # BinaryConnect's code, H = "Glorot": sqrt(1.5 / (fan_in + fan_out)); a 3x3 conv 16 -> 32: fans
+    # 144 and 288
     conv = nn.Conv2d(16, 32, 3, bias=False)
     qlayers.quantize_model(nn.Sequential(conv), "bc", bn=False)
     h = math.sqrt(1.5 / (144 + 288))
@@ -65,8 +69,8 @@ def test_binaryconnect_without_batch_norm_binarizes_to_glorots_bound():
 def test_binaryconnect_resnet20_without_batch_norm_has_sane_logits():
     # with +-1 weights and no batch norm ResNet-20's logits reached about 1e20 at initialisation
     torch.manual_seed(0)
-    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10", "--quant", "bc",
-                                           "--no-bn", "--device", "cpu"]))
+    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10",
+                                           "--quant", "bc", "--no-bn", "--device", "cpu"]))
     model, _ = train.build(args, 10, 32, 3)
     assert model(torch.randn(8, 3, 32, 32)).abs().max() < 100
 
@@ -74,7 +78,8 @@ def test_binaryconnect_resnet20_without_batch_norm_has_sane_logits():
 @pytest.mark.parametrize("name", METHODS)
 @pytest.mark.parametrize("kind", DEGENERATE)
 def test_every_method_stays_finite_on_a_degenerate_layer(name, kind):
-    # all-zero, constant and single-sign weights: finite weights, outputs and gradients, converted and after a step
+    # all-zero, constant and single-sign weights: finite weights, outputs and gradients, converted
+    # and after a step
     method, opts = METHODS[name]
     torch.manual_seed(0)
     model = models.build_model("lenet5", 10, 28, 1, bn=opts.get("bn", True))
@@ -97,16 +102,20 @@ def test_every_method_stays_finite_on_a_degenerate_layer(name, kind):
     assert torch.isfinite(model(x)).all()
 
 
-TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--fake-data"]
+TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet",
+        "--fake-data"]
 BATCH_FLAGS = {"fp32": [], "bitnet": [], "ttq": [], "twn": [], "bc": [], "sr": [],
                "xnor": ["--wbits", "1", "--abits", "1"], "dorefa": ["--wbits", "2", "--abits", "2"],
-               "qnn-w2a2": ["--wbits", "2", "--abits", "2"], "qnn-w4a4": ["--wbits", "4", "--abits", "4"]}
+               "qnn-w2a2": ["--wbits", "2", "--abits", "2"],
+               "qnn-w4a4": ["--wbits", "4", "--abits", "4"]}
 
 
 @pytest.mark.parametrize("name", BATCH_FLAGS)
 def test_evaluation_does_not_depend_on_how_the_test_set_is_batched(name):
-    # one image's prediction may not change with the other images in its batch (QNN's k-bit activations did)
-    args = flags.resolve(flags.parse_args([*TINY, "--quant", name.split("-")[0], *BATCH_FLAGS[name]]))
+    # one image's prediction may not change with the other images in its batch (QNN's k-bit
+    # activations did)
+    args = flags.resolve(flags.parse_args([*TINY, "--quant", name.split("-")[0],
+                                           *BATCH_FLAGS[name]]))
     data = datasets.prepare_data(args)
     torch.manual_seed(0)
     model, _ = train.build(args, 10, 16, 3)
@@ -117,8 +126,10 @@ def test_evaluation_does_not_depend_on_how_the_test_set_is_batched(name):
         alone = torch.cat([model(x[i:i + 1]) for i in range(len(x))])
         sevens = torch.cat([model(x[i:i + 7]) for i in range(0, len(x), 7)])
         whole = model(x)
-    # the same class for every image (logits may differ in rounding: a conv sums in another order per batch size)
-    assert torch.equal(alone.argmax(1), whole.argmax(1)) and torch.equal(sevens.argmax(1), whole.argmax(1))
+    # the same class for every image (logits may differ in rounding: a conv sums in another order
+    # per batch size)
+    assert torch.equal(alone.argmax(1),
+                       whole.argmax(1)) and torch.equal(sevens.argmax(1), whole.argmax(1))
     top1 = {train.evaluate(args, model, data, batch_size=b)[0] for b in (1, 7, 1024)}
     assert len(top1) == 1
 
@@ -150,7 +161,8 @@ def test_the_divergence_check_sees_absurd_logits_behind_a_finite_loss():
     model, _ = train.build(args, 10, 16, 3)
     state = dict(step=0, last_loss=None)
     with pytest.raises(train.Diverged) as caught:  # the loss of logits * 1e6 is large but finite
-        train.train_epoch(train_run(args, model, data, 2, forward=lambda x: model(x) * 1e6), 0, state)
+        train.train_epoch(train_run(args, model, data, 2, forward=lambda x: model(x) * 1e6), 0,
+                          state)
     assert caught.value.args[0]["diverged_step"] == 1 and "logits" in caught.value.args[0]["reason"]
 
 
@@ -159,4 +171,5 @@ def test_every_surrogate_is_finite_for_any_finite_input(name):
     # SignSwish's 1 + cosh(5x) overflowed past |x| ~ 18 and gave inf / inf
     x = torch.tensor([0.0, 0.05, -3.0, 20.0, -40.0, 1e10, -1e30, 3e38, -3e38])
     for progress in (0.0, 0.5, 1.0):
-        assert torch.isfinite(torch.as_tensor(estimators.SURROGATES[name](x, progress), dtype=torch.float32)).all()
+        assert torch.isfinite(torch.as_tensor(estimators.SURROGATES[name](x, progress),
+                                              dtype=torch.float32)).all()

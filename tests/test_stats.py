@@ -11,7 +11,8 @@ import warnings
 import numpy as np
 import pytest
 
-from stats import mean_std, t_interval, t_quantile, welch_t_test  # the root is on sys.path (conftest.py)
+# the root is on sys.path (conftest.py)
+from stats import mean_std, t_interval, t_quantile, welch_t_test
 
 
 def t_density(x, df):
@@ -21,7 +22,8 @@ def t_density(x, df):
 
 
 def t_cdf_by_simpson(t, df, intervals=4000):
-    """1/2 + the integral of the density from 0 to t, by Simpson's rule (independent of stats.py)."""
+    """1/2 + the integral of the density from 0 to t, by Simpson's rule (independent of
+    stats.py)."""
     x = np.linspace(0.0, t, intervals + 1)
     weights = np.ones(intervals + 1)
     weights[1:-1:2], weights[2:-1:2] = 4, 2
@@ -29,7 +31,8 @@ def t_cdf_by_simpson(t, df, intervals=4000):
 
 
 def t4_cdf(t):
-    """Closed form for 4 degrees of freedom: 1/2 + (3/8) u (1 - t^2 / (12 (1 + t^2/4))), u = t / sqrt(1 + t^2/4)."""
+    """Closed form for 4 degrees of freedom: 1/2 + (3/8) u (1 - t^2 / (12 (1 + t^2/4))), u = t /
+    sqrt(1 + t^2/4)."""
     u = t / math.sqrt(1 + t * t / 4)
     return 0.5 + 0.375 * u * (1 - t * t / (12 * (1 + t * t / 4)))
 
@@ -45,7 +48,8 @@ def test_mean_std():
 
 
 def test_t_quantile_closed_forms():
-    # 1 df is the Cauchy distribution, F(t) = 1/2 + atan(t)/pi: t = tan(pi (0.975 - 0.5)) = tan(0.475 pi) = 12.706205
+    # 1 df is the Cauchy distribution, F(t) = 1/2 + atan(t)/pi: t = tan(pi (0.975 - 0.5)) =
+    # tan(0.475 pi) = 12.706205
     assert t_quantile(0.975, 1) == pytest.approx(12.7062, abs=1e-4)
     assert t_quantile(0.975, 1) == pytest.approx(math.tan(0.475 * math.pi), rel=1e-9)
     # 2 df: F(t) = 1/2 + t / (2 sqrt(2 + t^2)), so t = (2p - 1) / sqrt(2 p (1 - p))
@@ -69,12 +73,14 @@ def test_t_quantile_nine_degrees_of_freedom():
 
 
 def test_t_interval():
-    # [1, 2, 3, 4, 5]: mean 3, s = sqrt(10 / 4) = 1.581139, n = 5; half-width t_{0.975,4} s / sqrt(5)
-    # = 2.776445 * 1.581139 / 2.236068 = 1.963243
+    # [1, 2, 3, 4, 5]: mean 3, s = sqrt(10 / 4) = 1.581139, n = 5; half-width t_{0.975,4} s /
+    # sqrt(5) = 2.776445 * 1.581139 / 2.236068 = 1.963243
     low, high = t_interval([1, 2, 3, 4, 5])
     assert (low, high) == pytest.approx((3 - 1.963243, 3 + 1.963243), abs=1e-6)
-    # [1, 2, 3] at 90%: mean 2, s = 1, half-width t_{0.95,2} / sqrt(3) = 2.919986 / 1.732051 = 1.685854
-    assert t_interval([1, 2, 3], confidence=0.90) == pytest.approx((2 - 1.685854, 2 + 1.685854), abs=1e-6)
+    # [1, 2, 3] at 90%: mean 2, s = 1, half-width t_{0.95,2} / sqrt(3) = 2.919986 / 1.732051 =
+    # 1.685854
+    assert t_interval([1, 2, 3],
+                      confidence=0.90) == pytest.approx((2 - 1.685854, 2 + 1.685854), abs=1e-6)
     # one value has no interval
     assert all(math.isnan(v) for v in t_interval([7.0]))
 

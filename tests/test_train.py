@@ -36,8 +36,8 @@ def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, q
     assert results["best_top1"] > 30, results["history"]  # chance is 10%
     assert results["final_top1"] == results["history"][-1]["test_top1"]
     assert results["best_top1"] == max(h["test_top1"] for h in results["history"])
-    for key in ("final_top5", "wall_seconds", "train_images_per_second", "params", "quantized_params",
-                "model_size_bytes"):
+    for key in ("final_top5", "wall_seconds", "train_images_per_second", "params",
+                "quantized_params", "model_size_bytes"):
         assert results[key] > 0 or (key == "quantized_params" and tag == "fp32")
     assert config["quant"] == quant_flags[1] and config["stem"] == "cifar" and config["seed"] == 0
     assert config["torch_version"] == torch.__version__ and config["num_classes"] == 10
@@ -49,13 +49,15 @@ def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, q
 
 
 def test_deployed_size_counts_ternary_layers_at_two_bits(tmp_path, fast_flags):
-    r = run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", "--quant", "bitnet", "--fp32-conv1", *fast_flags)
+    r = run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", "--quant",
+                   "bitnet", "--fp32-conv1", *fast_flags)
     assert r.returncode == 0, r.stderr
     results = common.read_json(run_dir(tmp_path, "bitnet_keep-conv1") / "results.json")
     import models
     model = models.build_model("resnet20", 10)
     conv1 = model.conv1.weight.numel()
-    quantized = sum(m.weight.numel() for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))) - conv1
+    quantized = sum(m.weight.numel() for m in model.modules()
+                    if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))) - conv1
     params = sum(p.numel() for p in model.parameters())
     assert results["params"] == params and results["quantized_params"] == quantized
     assert results["model_size_bytes"] == (2 * quantized + 32 * (params - quantized) + 7) // 8
@@ -88,20 +90,24 @@ def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_pa
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     ra = common.read_json(tmp_path / "whole/synthetic/resnet20/bitnet_s0/results.json")
     rb = common.read_json(folder / "results.json")
-    strip = lambda h: [{k: v for k, v in e.items() if k not in ("seconds", "images_per_second")} for e in h]
+    strip = lambda h: [{k: v for k, v in e.items() if k not in ("seconds", "images_per_second")}
+                       for e in h]
     assert strip(ra["history"]) == strip(rb["history"]) and ra["final_top1"] == rb["final_top1"]
 
 
 def test_kd_with_a_teacher_of_another_architecture_is_a_clear_error(tmp_path, fast_flags):
-    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags).returncode == 0
+    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0",
+                      *fast_flags).returncode == 0
     teacher = run_dir(tmp_path, "fp32") / "final.pt"
-    r = run_script("train.py", "--model", "resnet32", "--epochs", "1", "--quant", "bitnet", "--kd", teacher, *fast_flags)
+    r = run_script("train.py", "--model", "resnet32", "--epochs", "1", "--quant", "bitnet", "--kd",
+                   teacher, *fast_flags)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "--kd" in r.stderr and "resnet20" in r.stderr and "resnet32" in r.stderr
 
 
 def test_kd_with_a_matching_teacher_trains(tmp_path, fast_flags):
-    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0", *fast_flags).returncode == 0
+    assert run_script("train.py", *RESNET20, "--epochs", "1", "--warmup-epochs", "0",
+                      *fast_flags).returncode == 0
     teacher = run_dir(tmp_path, "fp32") / "final.pt"
     r = run_script("train.py", *RESNET20, "--quant", "bitnet", "--kd", teacher, *fast_flags)
     assert r.returncode == 0, r.stderr
@@ -134,7 +140,8 @@ def test_stem_auto_picks_cifar_for_small_inputs_and_imagenet_for_large():
     cifar = models.build_model("resnet18", 10, stem="cifar")
     imagenet = models.build_model("resnet18", 10, stem="imagenet")
     assert cifar(torch.zeros(2, 3, 32, 32)).shape == (2, 10) and imagenet(torch.zeros(2, 3, 64, 64)).shape == (2, 10)
-    assert cifar.conv1.kernel_size == (3, 3) and cifar.conv1.stride == (1, 1) and isinstance(cifar.pool, torch.nn.Identity)
+    assert cifar.conv1.kernel_size == (3,
+                                       3) and cifar.conv1.stride == (1, 1) and isinstance(cifar.pool, torch.nn.Identity)
     assert imagenet.conv1.kernel_size == (7, 7) and imagenet.conv1.stride == (2, 2)
     assert abs(sum(p.numel() for p in cifar.parameters()) - 11.17e6) < 0.01e6
 
@@ -142,19 +149,22 @@ def test_stem_auto_picks_cifar_for_small_inputs_and_imagenet_for_large():
 def test_lr_schedule_warms_up_then_follows_the_cosine():
     import math
     import train
-    args = flags.resolve(flags.parse_args(["--epochs", "10", "--warmup-epochs", "2", "--lr", "0.1", "--min-lr", "0",
-                                           "--device", "cpu"]))
-    assert math.isclose(train.lr_at(args, 0, 5), 0.1 / 10) and math.isclose(train.lr_at(args, 9, 5), 0.1)
+    args = flags.resolve(flags.parse_args(["--epochs", "10", "--warmup-epochs", "2", "--lr", "0.1",
+                                           "--min-lr", "0", "--device", "cpu"]))
+    assert math.isclose(train.lr_at(args, 0, 5),
+                        0.1 / 10) and math.isclose(train.lr_at(args, 9, 5), 0.1)
     # half way through the 40 post-warm-up steps the cosine is at half the peak
     assert math.isclose(train.lr_at(args, 10 + 20, 5), 0.05)
-    step = flags.resolve(flags.parse_args(["--schedule", "step", "--milestones", "4,8", "--warmup-epochs", "0",
+    step = flags.resolve(flags.parse_args(["--schedule", "step", "--milestones", "4,8",
+                                           "--warmup-epochs", "0",
                                            "--epochs", "10", "--device", "cpu"]))
     assert [round(train.lr_at(step, e * 5, 5), 6) for e in (0, 4, 8)] == [0.1, 0.01, 0.001]
 
 
 def test_ttq_scales_train_in_their_own_group_without_weight_decay():
     import train
-    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--quant", "ttq", "--device", "cpu", "--scale-lr", "0.01"]))
+    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--quant", "ttq", "--device",
+                                           "cpu", "--scale-lr", "0.01"]))
     model, _ = train.build(args, 10, 32, 3)
     weights, scales = train.make_optimizer(args, model).param_groups
     assert len(scales["params"]) == 2 * len(qlayers.quantized_layers(model))
@@ -164,11 +174,13 @@ def test_ttq_scales_train_in_their_own_group_without_weight_decay():
 
 def test_channels_last_defaults_to_the_layout_measured_faster_on_a_cpu():
     import train
-    # bench.py --layout both measured NHWC faster for the ResNets and slower for LeNet-5 on a CPU; CUDA always NHWC
+    # bench.py --layout both measured NHWC faster for the ResNets and slower for LeNet-5 on a CPU;
+    # CUDA always NHWC
     layout = lambda *argv: flags.resolve(flags.parse_args(list(argv))).channels_last
     assert layout("--model", "resnet20", "--device", "cpu") is True
     assert layout("--model", "resnet18", "--quant", "bitnet", "--device", "cpu") is True
     assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu") is False
     assert layout("--model", "resnet20", "--device", "cpu", "--no-channels-last") is False
-    assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu", "--channels-last") is True
+    assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu",
+                  "--channels-last") is True
     assert devices.default_channels_last("cuda:0", "lenet5") is True

@@ -17,8 +17,8 @@ import summary
 import train
 from conftest import ROOT, run_script, train_run
 
-TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs", "2",
-        "--steps-per-epoch", "2"]
+TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs",
+        "2", "--steps-per-epoch", "2"]
 
 
 def folder(out, tag, seed=0):
@@ -39,7 +39,7 @@ def error_line(capsys):
     return err[0]
 
 
-# ----------------------------------------------------------------------------- one folder, one run's settings
+# ------------------------------------------------------------------- one folder, one run's settings
 
 def test_a_finished_run_rerun_with_other_settings_is_refused_naming_each_change(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
@@ -47,10 +47,13 @@ def test_a_finished_run_rerun_with_other_settings_is_refused_naming_each_change(
     assert main(*TINY, "--out", tmp_path, "--lr", "0.05", "--weight-decay", "0") == 2
     line = error_line(capsys)
     assert "lr: 0.1 -> 0.05" in line and "weight_decay: 0.0005 -> 0.0" in line and "--tag" in line
-    assert main(*TINY, "--out", tmp_path, "--epochs", "3") == 2 and "epochs: 2 -> 3" in error_line(capsys)
-    assert main(*TINY, "--out", tmp_path, "--ttq-threshold", "0.1") == 2  # not a ttq run, still a setting
+    assert main(*TINY, "--out", tmp_path, "--epochs",
+                "3") == 2 and "epochs: 2 -> 3" in error_line(capsys)
+    # not a ttq run, still a setting
+    assert main(*TINY, "--out", tmp_path, "--ttq-threshold", "0.1") == 2
     # settings that change nothing computed stay free; the finished run is reported, not retrained
-    assert main(*TINY, "--out", tmp_path, "--workers", "1", "--data-dir", tmp_path / "elsewhere") == 0
+    assert main(*TINY, "--out", tmp_path, "--workers", "1", "--data-dir",
+                tmp_path / "elsewhere") == 0
     assert "nothing to do" in capsys.readouterr().out
     # a sweep with --tag trains the new setting in its own folder
     assert main(*TINY, "--out", tmp_path, "--lr", "0.05", "--tag", "lr0.05") == 0
@@ -59,7 +62,8 @@ def test_a_finished_run_rerun_with_other_settings_is_refused_naming_each_change(
 
 
 def interrupt_at_evaluation(monkeypatch, call, exception):
-    """train.evaluate raises `exception` at its call-th call (1-based): mid-run, after call - 1 epochs."""
+    """train.evaluate raises `exception` at its call-th call (1-based): mid-run, after call - 1
+    epochs."""
     calls, evaluate = [0], train.evaluate
 
     def failing(*a, **k):
@@ -100,10 +104,14 @@ def test_a_run_that_raises_after_starting_is_recorded_as_failed(tmp_path, monkey
 
 
 def test_sigint_mid_epoch_is_one_line_and_the_rerun_ends_as_an_uninterrupted_run(tmp_path):
-    cmd = [sys.executable, "train.py", *TINY, "--epochs", "3", "--steps-per-epoch", "12", "--threads", "1"]
-    proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "cut")], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True,  # SIGINT as in a terminal, even under a
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # background job
+    cmd = [sys.executable, "train.py", *TINY, "--epochs", "3", "--steps-per-epoch", "12",
+           "--threads", "1"]
+    proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "cut")], cwd=ROOT,
+                            stdout=subprocess.DEVNULL,
+                            # SIGINT as in a terminal, even under a
+                            stderr=subprocess.PIPE, text=True,
+                            # background job
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     results = folder(tmp_path / "cut", "fp32") / "results.json"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None and not results.exists():
@@ -111,16 +119,20 @@ def test_sigint_mid_epoch_is_one_line_and_the_rerun_ends_as_an_uninterrupted_run
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=120)[1]
     assert proc.returncode == 130 and "Traceback" not in err
-    assert err.strip() in (f"interrupted in epoch {e}; rerun the same command to resume" for e in (2, 3))
-    rerun = subprocess.run([*cmd, "--out", str(tmp_path / "cut")], cwd=ROOT, capture_output=True, text=True)
+    assert err.strip() in (f"interrupted in epoch {e}; rerun the same command to resume"
+                           for e in (2, 3))
+    rerun = subprocess.run([*cmd, "--out", str(tmp_path / "cut")], cwd=ROOT, capture_output=True,
+                           text=True)
     assert rerun.returncode == 0 and "(resuming at epoch" in rerun.stdout
-    whole = subprocess.run([*cmd, "--out", str(tmp_path / "whole")], cwd=ROOT, capture_output=True, text=True)
+    whole = subprocess.run([*cmd, "--out", str(tmp_path / "whole")], cwd=ROOT, capture_output=True,
+                           text=True)
     assert whole.returncode == 0
-    a, b = (common.load_checkpoint(folder(tmp_path / d, "fp32") / "final.pt")["model"] for d in ("cut", "whole"))
+    a, b = (common.load_checkpoint(folder(tmp_path / d, "fp32") / "final.pt")["model"]
+            for d in ("cut", "whole"))
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-# ----------------------------------------------------------------------------- what a method trains at
+# -------------------------------------------------------------------------- what a method trains at
 
 def test_a_k_bit_method_without_its_widths_is_refused(capsys):
     for method in ("dorefa", "qnn"):
@@ -130,12 +142,13 @@ def test_a_k_bit_method_without_its_widths_is_refused(capsys):
         with pytest.raises(SystemExit):
             flags.resolve(flags.parse_args(["--quant", method, "--wbits", "2", "--device", "cpu"]))
         capsys.readouterr()
-    assert flags.resolve(flags.parse_args(["--quant", "dorefa", "--wbits", "32", "--abits", "32"])).wbits == 32
+    assert flags.resolve(flags.parse_args(["--quant", "dorefa", "--wbits", "32", "--abits",
+                                           "32"])).wbits == 32
 
 
 def test_only_weights_below_32_bits_count_as_quantized():
-    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--quant", "dorefa", "--wbits", "32",
-                                           "--abits", "4", "--device", "cpu"]))
+    args = flags.resolve(flags.parse_args(["--model", "resnet20", "--quant", "dorefa", "--wbits",
+                                           "32", "--abits", "4", "--device", "cpu"]))
     model, stem = train.build(args, 10, 32, 3)
     params, quantized, size, fp32 = qlayers.model_size(model)
     config = dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3)
@@ -144,10 +157,11 @@ def test_only_weights_below_32_bits_count_as_quantized():
     args.wbits = 2
     model, _ = train.build(args, 10, 32, 3)
     convs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    assert qlayers.model_size(model)[1] == sum(m.weight.numel() for m in convs)  # every layer: no --keep
+    # every layer: no --keep
+    assert qlayers.model_size(model)[1] == sum(m.weight.numel() for m in convs)
 
 
-# ----------------------------------------------------------------------------- starting from another run
+# ------------------------------------------------------------------------ starting from another run
 
 def test_teachers_and_fine_tunes_take_final_weights_never_the_test_selected_best(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
@@ -162,24 +176,28 @@ def test_teachers_and_fine_tunes_take_final_weights_never_the_test_selected_best
         assert "not a run's final weights" in error_line(capsys)
     assert main(*TINY, "--out", tmp_path, "--quant", "bitnet", "--kd", fp32 / "final.pt") == 0
     assert main(*TINY, "--out", tmp_path, "--quant", "ttq", "--init-from", fp32 / "final.pt") == 0
-    kd, tuned = (common.read_json(folder(tmp_path, t) / "config.json") for t in ("bitnet_kd", "ttq"))
+    kd, tuned = (common.read_json(folder(tmp_path, t) / "config.json")
+                 for t in ("bitnet_kd", "ttq"))
     assert kd["kd"] == str(fp32 / "final.pt") and kd["kd_epoch"] == 2 and kd["init_from_epoch"] is None
     assert tuned["init_from"] == str(fp32 / "final.pt") and tuned["init_from_epoch"] == 2
     # another model, or a quantized one, is one line naming both
     capsys.readouterr()
-    assert main(*TINY, "--out", tmp_path, "--model", "resnet32", "--init-from", fp32 / "final.pt") == 2
+    assert main(*TINY, "--out", tmp_path, "--model", "resnet32", "--init-from",
+                fp32 / "final.pt") == 2
     line = error_line(capsys)
     assert "resnet20" in line and "resnet32" in line
-    assert main(*TINY, "--out", tmp_path, "--init-from", folder(tmp_path, "ttq") / "final.pt", "--tag", "x") == 2
+    assert main(*TINY, "--out", tmp_path, "--init-from", folder(tmp_path, "ttq") / "final.pt",
+                "--tag", "x") == 2
     assert "is a ttq model" in error_line(capsys)
     assert not folder(tmp_path, "x").exists() and not (tmp_path / "synthetic" / "resnet32").exists()
 
 
 # ----------------------------------------------------------------------------- evaluation and data
 
-METHOD_FLAGS = {"fp32": [], "bitnet": [], "ttq": [], "twn": [], "bc": [], "bc-stochastic": ["--stochastic"],
-                "sr": [], "xnor": ["--wbits", "1", "--abits", "1"], "dorefa": ["--wbits", "2", "--abits", "2"],
-                "qnn": ["--wbits", "1", "--abits", "1"]}
+METHOD_FLAGS = {"fp32": [], "bitnet": [], "ttq": [], "twn": [], "bc": [],
+                "bc-stochastic": ["--stochastic"],
+                "sr": [], "xnor": ["--wbits", "1", "--abits", "1"],
+                "dorefa": ["--wbits", "2", "--abits", "2"], "qnn": ["--wbits", "1", "--abits", "1"]}
 
 
 @pytest.mark.parametrize("name", METHOD_FLAGS)
@@ -188,7 +206,8 @@ def test_evaluating_twice_gives_the_same_numbers_and_changes_no_parameter_or_buf
     args = flags.resolve(flags.parse_args(argv))
     data = datasets.prepare_data(args)
     model, _ = train.build(args, 10, 16, 3)
-    state = dict(step=0, last_loss=None)  # two steps, so that running statistics and scales have moved
+    # two steps, so that running statistics and scales have moved
+    state = dict(step=0, last_loss=None)
     train.train_epoch(train_run(args, model, data, 2), 0, state)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     first, second = train.evaluate(args, model, data), train.evaluate(args, model, data)
@@ -199,7 +218,8 @@ def test_evaluating_twice_gives_the_same_numbers_and_changes_no_parameter_or_buf
 
 def test_normalization_statistics_come_from_the_whole_training_set(monkeypatch):
     # a class-major listing: 10,000 black images of the first classes, then 40,000 of grey 200
-    x = torch.cat([torch.zeros(10_000, 3, 2, 2), torch.full((40_000, 3, 2, 2), 200.0)]).to(torch.uint8)
+    x = torch.cat([torch.zeros(10_000, 3, 2, 2),
+                   torch.full((40_000, 3, 2, 2), 200.0)]).to(torch.uint8)
     stand_in = dict(train_x=x, train_y=torch.zeros(50_000, dtype=torch.long), test_x=x[:4],
                     test_y=torch.zeros(4, dtype=torch.long), num_classes=2, classes=["a", "b"])
     monkeypatch.setitem(datasets.DATASETS, "class-major", lambda data_dir, seed: dict(stand_in))
@@ -212,7 +232,8 @@ def test_the_run_records_its_normalization(tmp_path):
     assert main(*TINY, "--out", tmp_path) == 0
     config = common.read_json(folder(tmp_path, "fp32") / "config.json")
     data = datasets.load_dataset("synthetic", None, 0)
-    as_trained = lambda values: torch.tensor(values, dtype=torch.float32).tolist()  # the tensor training used
+    # the tensor training used
+    as_trained = lambda values: torch.tensor(values, dtype=torch.float32).tolist()
     assert config["norm_mean"] == as_trained(data["mean"]) and config["norm_std"] == as_trained(data["std"])
 
 
@@ -269,7 +290,8 @@ def test_a_run_completed_before_final_pt_gets_it_from_last_pt_on_rerun(tmp_path,
     fp32 = folder(tmp_path, "fp32")
     expected = common.load_checkpoint(fp32 / "final.pt")
     (fp32 / "final.pt").unlink()  # as a run of before final.pt left it
-    assert main(*TINY, "--out", tmp_path) == 0 and "from last.pt (epoch 2)" in capsys.readouterr().out
+    assert main(*TINY, "--out",
+                tmp_path) == 0 and "from last.pt (epoch 2)" in capsys.readouterr().out
     final = common.load_checkpoint(fp32 / "final.pt")
     assert (final["kind"], final["epoch"], final["top1"]) == ("final", 2, expected["top1"])
     assert all(torch.equal(final["model"][k], expected["model"][k]) for k in expected["model"])
@@ -300,7 +322,8 @@ def test_resuming_a_run_from_before_the_whole_set_normalization_is_refused(tmp_p
     config = common.read_json(path)
     common.write_json(path, {k: v for k, v in config.items() if not k.startswith("norm_")})
     prepare = datasets.prepare_data  # a training set larger than the old sample of 10,000
-    monkeypatch.setattr(datasets, "prepare_data", lambda args: dict(prepare(args), train_y=torch.zeros(20_000)))
+    monkeypatch.setattr(datasets, "prepare_data",
+                        lambda args: dict(prepare(args), train_y=torch.zeros(20_000)))
     capsys.readouterr()
     assert main(*cmd) == 2 and "first 10,000 training images" in error_line(capsys)
 
@@ -313,7 +336,8 @@ def test_a_device_of_another_name_is_one_line(tmp_path, capsys, device):
 
 def test_export_normalizes_as_the_run_trained():
     import export
-    x = torch.cat([torch.zeros(10_000, 1, 2, 2), torch.full((10_000, 1, 2, 2), 100.0)]).to(torch.uint8)
+    x = torch.cat([torch.zeros(10_000, 1, 2, 2),
+                   torch.full((10_000, 1, 2, 2), 100.0)]).to(torch.uint8)
     data = dict(train_x=x)
     mean, std = export.training_normalization(dict(norm_mean=[7.5], norm_std=[2.5]), data, "cpu")
     assert (mean.tolist(), std.tolist()) == ([7.5], [2.5])
