@@ -74,7 +74,8 @@ def read_run(folder):
 
 def chosen_top1(results):
     """report_top1 (the accuracy --report chose), else best_top1 for results written without it."""
-    return results["report_top1"] if results.get("report_top1") is not None else results.get("best_top1")
+    return (results["report_top1"] if results.get("report_top1") is not None
+            else results.get("best_top1"))
 
 
 def run_status(folder, config, results):

@@ -67,8 +67,8 @@ def inference_models(model_name, quant_name, image_size):
     state_bytes = lambda m: sum(t.numel() * t.element_size() for t in m.state_dict().values())
     if quant_name == "fp32":
         return {"fp32": (model.eval(), state_bytes(model))}
-    packed = export.pack(model, dict(vars(args), stem=stem, num_classes=bench.NUM_CLASSES, image_size=image_size,
-                                     in_channels=3))
+    packed = export.pack(model, dict(vars(args), stem=stem, num_classes=bench.NUM_CLASSES,
+                                     image_size=image_size, in_channels=3))
     every = unpacking_every_forward(packed)
     codes_bytes = packed["codes"].numel() + 4 * packed["codebooks"].numel()
     unpacked = export.unpack(packed)

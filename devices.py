@@ -121,7 +121,8 @@ def last_recompile():
     for code, reasons in reversed(list(guard_failures.items())):
         if reasons:
             guard = reasons[-1].splitlines()[0].split("#")[0].split(": ", 1)[-1].strip()
-            return f"{code.co_name} ({code.co_filename}:{code.co_firstlineno}) when guard '{guard}' failed"
+            return (f"{code.co_name} ({code.co_filename}:{code.co_firstlineno}) "
+                    f"when guard '{guard}' failed")
     return "no recompilation recorded"
 
 

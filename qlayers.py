@@ -1,6 +1,7 @@
-"""Quantized Conv2d and Linear layers (weight and input through a method's quantizer), the turning of
-a built model's layers into them with the check of a method's options, the model's deployed size
-(model_size), and what runs around the optimizer step (annealing progress, weight updates, clipping).
+"""Quantized Conv2d and Linear layers (weight and input through a method's quantizer), the turning
+of a built model's layers into them with the check of a method's options, the model's deployed size
+(model_size), and what runs around the optimizer step (annealing progress, weight updates,
+clipping).
 """
 import torch
 import torch.nn as nn
@@ -32,16 +33,19 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
                 name for name, entry in quant.METHODS.items()
                 if entry and (entry.wbits if flag == "--wbits" else entry.abits))
         if value is not None and value not in choices:
-            return f"{method} does not support {flag} {value}; choose from {', '.join(map(str, choices))}"
+            return (f"{method} does not support {flag} {value}; "
+                    f"choose from {', '.join(map(str, choices))}")
     if ste is not None and not takes_ste:
         return f"{method} has its own gradient; --ste applies to: " + ", ".join(
             name for name, entry in quant.METHODS.items() if entry and entry.takes_ste)
     if ste is not None and ste not in estimators.SURROGATES:
         return f"unknown STE '{ste}'; choose one of: {', '.join(estimators.SURROGATES)}"
     if ste is not None and method == "qnn" and 1 not in (wbits, abits):
-        return "qnn's --ste is the backward of its 1-bit sign; with no 1-bit --wbits or --abits it has none to change"
+        return ("qnn's --ste is the backward of its 1-bit sign; with no 1-bit --wbits or --abits "
+                "it has none to change")
     if ste is not None and stochastic:
-        return "bc --stochastic passes its gradient straight through; --ste applies to deterministic bc"
+        return ("bc --stochastic passes its gradient straight through; "
+                "--ste applies to deterministic bc")
     return None
 
 

@@ -171,8 +171,8 @@ class Study:
 
     def pairs(self):
         """(model, dataset) of the 1.58-bit study: those with BitNet runs (CIFAR stem)."""
-        return sorted({(m, d) for m, d, name, stem in self.cells if name.startswith("BitNet") and stem == "cifar"},
-                      key=order)
+        return sorted({(m, d) for m, d, name, stem in self.cells
+                       if name.startswith("BitNet") and stem == "cifar"}, key=order)
 
     def kept_layers(self):
         """Layers kept in FP32 by BitNet runs: the standard four first, then any others."""

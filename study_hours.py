@@ -17,8 +17,10 @@ def runs(model_names, quant_name, datasets, seeds, kd=False, stem="cifar", varia
 
 
 PHASES = {
-    "phase1 fp32 baselines (+ imagenet stem)": runs(BOTH, "fp32", ALL, 3) + runs(BOTH, "fp32", ALL[:2], 1, stem="imagenet"),
-    "phase2 KD (fp32 r18, bitnet)": runs(R18, "fp32", ALL, 3, kd=True) + runs(BOTH, "bitnet", ALL, 3, kd=True),
+    "phase1 fp32 baselines (+ imagenet stem)": (runs(BOTH, "fp32", ALL, 3)
+                                                + runs(BOTH, "fp32", ALL[:2], 1, stem="imagenet")),
+    "phase2 KD (fp32 r18, bitnet)": (runs(R18, "fp32", ALL, 3, kd=True)
+                                     + runs(BOTH, "bitnet", ALL, 3, kd=True)),
     "phase3 bitnet": runs(BOTH, "bitnet", ALL, 3),
     "phase4 bitnet keep conv1/layers": runs(BOTH, "bitnet", ALL,
                                             3) + runs(R18, "bitnet", ALL, 3, kd=True)

@@ -104,7 +104,8 @@ def layer_table(model, config):
 
 
 def title(config):
-    bits = f" w{config.get('wbits') or 32}a{config.get('abits') or 32}" if config.get("wbits") or config.get("abits") else ""
+    has_bits = config.get("wbits") or config.get("abits")
+    bits = f" w{config.get('wbits') or 32}a{config.get('abits') or 32}" if has_bits else ""
     keep = f", kept in full precision: {', '.join(config['keep'])}" if config.get("keep") else ""
     return (f"{config['model']}, {config['quant']}{bits}{keep}; input "
             f"{config.get('in_channels', 3)}x{config['image_size']}x{config['image_size']}, "
