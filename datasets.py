@@ -1,12 +1,9 @@
 """Datasets and batches: each dataset decoded once into uint8 tensors (ImageNet streamed), the
 registry DATASETS, augmentation as batched tensor ops on the training device, the batches a run
 draws each epoch, and the stand-in of --fake-data (FAKE_SHAPES). No model or training step."""
-import errno
-import fcntl
 import math
 import os
 import pickle
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import downloads
 from common import fail, save_checkpoint
 
 # (classes, image size, channels) of each dataset of known shape: --fake-data makes images of it
@@ -42,108 +40,15 @@ def _cifar_dir(data_dir, name):
     if not present() and (root / first).is_file():  # --data-dir names the release's folder itself
         fail(f"{name} not found in {root / folder}, but its files are in {root} itself: "
              f"--data-dir D looks for them in D/{folder}")
-    if not present() or _downloading(root):
+    if not present() or downloads.downloading(root):
         from torchvision import datasets as tv
         cls = tv.CIFAR10 if name == "cifar10" else tv.CIFAR100
         # torchvision's downloader checks the md5 and skips the download when the archive is already there
-        error = _fetch(name, lambda: cls(str(root), train=True, download=True), [root], present)
+        error = downloads.fetch(name, lambda: cls(str(root), train=True, download=True), [root], present)
         if error:  # offline, no space, bad archive: one line, not a traceback
             fail(f"{name} not found in {root / folder} and could not be fetched ({error}); "
                  f"put {archive} (the python version) in {root} and run again")
     return root / folder
-
-
-DOWNLOAD_LOCK = ".download.lock"  # in the data folder while a download runs, removed after it
-
-
-def _downloading(folder):
-    """Whether a download into `folder` may be under way: its data may be there but incomplete."""
-    return (Path(folder) / DOWNLOAD_LOCK).exists()
-
-
-def _fetch(name, download, folders, present):
-    """Run a downloader once across processes; the name of its error, or None. folders[0] is the
-    data folder: an flock on its lock file lets one process download while the others wait, then
-    find the data present (`present()`) and return. When a download fails, the folders of `folders`
-    that it created are removed again, so that a failed fetch leaves nothing in the user's data
-    folder. Callers check present(), then _downloading(): data already there takes no lock."""
-    said = False  # the waiting line, once
-    while True:
-        new = [f for f in folders if not f.exists()]  # before the lock's folder is made
-        try:
-            fd, said = _lock_download(folders[0], name, said)
-        except OSError as e:  # an unwritable data folder: the download could not write there either
-            _remove_first(new)
-            return type(e).__name__
-        if fd is None:  # the lock file went while we waited: its holder finished
-            continue
-        try:
-            return None if present() else _download(download, new)
-        finally:
-            _unlock_download(folders[0], fd)
-
-
-def _download(download, new):
-    try:
-        download()
-        return None
-    except Exception as e:
-        _remove_first(new)
-        return type(e).__name__
-
-
-def _remove_first(new):
-    for folder in new[:1]:  # the outermost new folder holds the others
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _lock_download(folder, name, said):
-    """An flock on folder's lock file, waited for: (fd, said), fd None when the file was removed
-    while we waited (lock the new one)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / DOWNLOAD_LOCK
-    fd = os.open(path, os.O_CREAT | os.O_RDWR)
-    try:
-        said = _flock(fd, folder, name, said)
-        try:
-            replaced = os.stat(path).st_ino != os.fstat(fd).st_ino
-        except FileNotFoundError:
-            replaced = True
-    except BaseException:
-        os.close(fd)
-        raise
-    if replaced:
-        os.close(fd)
-        return None, said
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd, said
-
-
-def _flock(fd, folder, name, said):
-    """Lock fd, waiting for its holder with one line the first time; a filesystem without flock goes
-    unlocked, with a note. Whether the line has been said."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        if not said:
-            pid = os.read(fd, 32).decode().strip() or "unknown"
-            print(f"note: waiting for another process (pid {pid}) to finish downloading {name} "
-                  f"into {folder}", file=sys.stderr, flush=True)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return True
-    except OSError as e:
-        if e.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-        print(f"note: {folder} cannot be locked ({e.strerror}); downloading {name} without waiting "
-              "for other processes", file=sys.stderr)
-    return said
-
-
-def _unlock_download(folder, fd):
-    # removed while still held, so that no process locks the old file after us
-    (folder / DOWNLOAD_LOCK).unlink(missing_ok=True)
-    os.close(fd)
 
 
 def _read_pickle(path):
@@ -363,9 +268,9 @@ def load_mnist(data_dir, seed=0):
             if any((elsewhere / (names[0] + ext)).is_file() for ext in ("", ".gz")):
                 fail(f"mnist not found in {raw}, but its files are in {elsewhere}: "
                      "--data-dir D looks for them in D/MNIST/raw")
-    if not present() or _downloading(data_dir):
+    if not present() or downloads.downloading(data_dir):
         from torchvision import datasets as tv
-        error = _fetch("mnist", lambda: tv.MNIST(str(data_dir), train=True, download=True),
+        error = downloads.fetch("mnist", lambda: tv.MNIST(str(data_dir), train=True, download=True),
                        [Path(data_dir), Path(data_dir) / "MNIST", raw], present)
         if error:
             fail(f"mnist not found in {raw} and could not be fetched ({error}); "

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 import datasets
+import downloads
 from conftest import ROOT
 
 # A process of a launch: loads cifar10 from DATA (argv 1) through a fake torchvision whose
@@ -66,28 +67,28 @@ def launch(tmp_path, starts, mode="ok"):
     outputs = [p.communicate(timeout=60) for p in procs]
     results = [(p.returncode, *output) for p, output in zip(procs, outputs)]
     counter = tmp_path / "downloads"
-    downloads = counter.read_text().split() if counter.exists() else []
-    return results, downloads
+    fetched = counter.read_text().split() if counter.exists() else []
+    return results, fetched
 
 
 def test_processes_of_one_launch_download_once_and_all_get_the_data(tmp_path):
     # two start together; the third comes once the release's folder is there but still filling
-    results, downloads = launch(tmp_path, ["barrier", "barrier", "unpacking"])
-    assert len(downloads) == 1, f"{len(downloads)} downloads"
+    results, fetched = launch(tmp_path, ["barrier", "barrier", "unpacking"])
+    assert len(fetched) == 1, f"{len(fetched)} downloads"
     assert [(rc, out.strip()) for rc, out, _ in results] == [(0, "100")] * 3, results
     waited = [err for _, _, err in results if "waiting for another process" in err]
     assert waited  # the pair started together at least; the third may come as the files are done
-    assert all(f"(pid {downloads[0]}) to finish downloading cifar10 into {tmp_path / 'data'}" in err
+    assert all(f"(pid {fetched[0]}) to finish downloading cifar10 into {tmp_path / 'data'}" in err
                for err in waited)
-    assert not (tmp_path / "data" / datasets.DOWNLOAD_LOCK).exists()
+    assert not (tmp_path / "data" / downloads.DOWNLOAD_LOCK).exists()
 
 
 def test_a_failed_download_leaves_the_waiting_process_to_download_itself(tmp_path):
-    results, downloads = launch(tmp_path, ["now", "downloading"], mode="fail-first")
+    results, fetched = launch(tmp_path, ["now", "downloading"], mode="fail-first")
     (rc, _, err), (rc2, out2, _) = results
     assert rc == 2 and "could not be fetched (ConnectionError)" in err and "Traceback" not in err
-    assert (rc2, out2.strip()) == (0, "100") and len(downloads) == 2
-    assert not (tmp_path / "data" / datasets.DOWNLOAD_LOCK).exists()
+    assert (rc2, out2.strip()) == (0, "100") and len(fetched) == 2
+    assert not (tmp_path / "data" / downloads.DOWNLOAD_LOCK).exists()
 
 
 def write_release(folder):
@@ -104,9 +105,9 @@ def test_data_already_there_takes_no_lock(tmp_path, monkeypatch):
 
     def fetch(*args):
         raise AssertionError("fetched data already there")
-    monkeypatch.setattr(datasets, "_fetch", fetch)
+    monkeypatch.setattr(downloads, "fetch", fetch)
     assert len(datasets.load_dataset("cifar10", tmp_path)["train_y"]) == 10
-    assert not (tmp_path / datasets.DOWNLOAD_LOCK).exists()
+    assert not (tmp_path / downloads.DOWNLOAD_LOCK).exists()
 
 
 def test_failed_download_into_an_existing_folder_leaves_it_as_it_was(tmp_path):
@@ -116,7 +117,7 @@ def test_failed_download_into_an_existing_folder_leaves_it_as_it_was(tmp_path):
         (tmp_path / "MNIST").mkdir()
         raise OSError("no space")
     folders = [tmp_path, tmp_path / "MNIST"]
-    assert datasets._fetch("mnist", download, folders, lambda: False) == "OSError"
+    assert downloads.fetch("mnist", download, folders, lambda: False) == "OSError"
     assert os.listdir(tmp_path) == ["mine"]
 
 
@@ -124,10 +125,10 @@ def test_a_filesystem_without_flock_downloads_unlocked_with_a_note(tmp_path, mon
     def no_flock(fd, op):
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(datasets.fcntl, "flock", no_flock)
+    monkeypatch.setattr(downloads.fcntl, "flock", no_flock)
     calls = []
     download = lambda: calls.append(1) or (tmp_path / "data" / "x").mkdir()
     present = (tmp_path / "data" / "x").is_dir
-    assert datasets._fetch("x", download, [tmp_path / "data"], present) is None
+    assert downloads.fetch("x", download, [tmp_path / "data"], present) is None
     assert len(calls) == 1 and "cannot be locked (No locks available)" in capsys.readouterr().err
     assert os.listdir(tmp_path / "data") == ["x"]

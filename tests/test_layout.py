@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 # bottom to top: a file may import only the files before it (the README's reading order)
-READING_ORDER = ["common", "stats", "datasets", "models", "kernels", "estimators", "quant",
+READING_ORDER = ["common", "stats", "downloads", "datasets", "models", "kernels", "estimators", "quant",
                  "qlayers", "summary",
                  "run_folder", "devices", "flags", "train", "export", "study_hours", "bench",
                  "bench_inference", "ste_factors", "aggregate", "study", "tables", "figures"]
