@@ -201,21 +201,6 @@ def prepare(cfg):
 COMPILE_FAILED = "torch.compile failed: "  # how a row that did not compile begins its error
 
 
-def one_line(e):
-    text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0][:160]}" if text else type(e).__name__
-
-
-def compile_failure(e):
-    """What went wrong in torch.compile, in one line, or None when e is no compile error."""
-    import torch._dynamo.exc as exc
-    if isinstance(e, exc.BackendCompilerFailed):  # its first line names the backend only
-        return f"backend '{e.backend_name}' raised {one_line(e.inner_exception)}"
-    # past the recompile limit dynamo raises FailOnRecompileLimitHit, no TorchDynamoException
-    failed = isinstance(e, (exc.TorchDynamoException, exc.FailOnRecompileLimitHit))
-    return one_line(e) if failed else None
-
-
 def compiler_for(cfgs):
     """Dynamo's settings while cfgs are compiled and timed side by side. Dynamo keeps one cache
     per code object (every ResNet shares ResNet.forward) and fails past its recompile limit, 8
@@ -248,8 +233,8 @@ def interleaved(cfgs):
                 fns["train"]()
             ready.append((i, fns))
         except Exception as e:  # e.g. out of memory: reported in its row, the others go on
-            failure = compile_failure(e) if cfg["compile"] else None
-            results[i] = dict(error=COMPILE_FAILED + failure if failure else one_line(e))
+            failure = devices.describe_compile_error(e) if cfg["compile"] else None
+            results[i] = dict(error=COMPILE_FAILED + failure if failure else devices.first_line(e))
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
     windows = {(i, part): [] for i, _ in ready for part in ("train", "augment", "eval")}

@@ -110,9 +110,16 @@ def describe_compile_error(e):
     import torch._dynamo.exc
     if isinstance(e, torch._dynamo.exc.FailOnRecompileLimitHit):
         return "recompiled past its limit: " + last_recompile()
+    if isinstance(e, torch._dynamo.exc.BackendCompilerFailed):  # its first line names the backend only
+        return f"backend '{e.backend_name}' raised {first_line(e.inner_exception)}"
     if isinstance(e, torch._dynamo.exc.TorchDynamoException):
-        return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
+        return first_line(e)
     return None
+
+
+def first_line(e):
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:300]}" if text else type(e).__name__
 
 
 def last_recompile():
