@@ -234,7 +234,7 @@ def interleaved(cfgs):
             ready.append((i, fns))
         except Exception as e:  # e.g. out of memory: reported in its row, the others go on
             failure = devices.describe_compile_error(e) if cfg["compile"] else None
-            results[i] = dict(error=COMPILE_FAILED + failure if failure else devices.first_line(e))
+            results[i] = dict(error=COMPILE_FAILED + failure if failure else devices.exception_line(e))
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
     windows = {(i, part): [] for i, _ in ready for part in ("train", "augment", "eval")}

@@ -111,13 +111,13 @@ def describe_compile_error(e):
     if isinstance(e, torch._dynamo.exc.FailOnRecompileLimitHit):
         return "recompiled past its limit: " + last_recompile()
     if isinstance(e, torch._dynamo.exc.BackendCompilerFailed):  # its first line names the backend only
-        return f"backend '{e.backend_name}' raised {first_line(e.inner_exception)}"
+        return f"backend '{e.backend_name}' raised {exception_line(e.inner_exception)}"
     if isinstance(e, torch._dynamo.exc.TorchDynamoException):
-        return first_line(e)
+        return exception_line(e)
     return None
 
 
-def first_line(e):
+def exception_line(e):
     text = str(e).strip()
     return f"{type(e).__name__}: {text.splitlines()[0][:300]}" if text else type(e).__name__
 
