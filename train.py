@@ -338,7 +338,7 @@ def train_in_folder(run):
                     "rerun to resume")
     except Exception as e:
         compile_error = run.args.compile and devices.describe_compile_error(e)
-        reason = compile_error or f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:300]}"
+        reason = compile_error or devices.exception_line(e)
         write_failed(run, reason)
         if compile_error:
             common.fail(f"torch.compile cannot compile this model ({reason}); rerun with --no-compile to "
