@@ -9,8 +9,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from estimators import binarize, sign, ste, ternarize
-from kernels import (Hardtanh, LayerNormOverSample, StraightThrough, at_least_fp32,
-                     codes_for_backward, scalar, with_codes)
+from kernels import (Hardtanh, LayerNormOverSample, at_least_fp32, codes_for_backward, scalar,
+                     with_codes)
 
 
 # ----------------------------------------------------------------------------- BitNet b1.58
@@ -34,7 +34,7 @@ def absmax_levels(x, bits=8, eps=1e-5):
 
 def ternarize_absmean(w):
     levels, gamma = absmean_levels(w.detach())
-    return StraightThrough.apply(w, levels.mul_(gamma))
+    return ste(w, levels.mul_(gamma))
 
 
 def quantize_absmax(x, bits=8):
@@ -149,7 +149,7 @@ class TWN(nn.Module):
         alpha = (a * above).sum() / above.sum().clamp_min(1)
         levels = ternarize(w, delta, self.surrogate, self.progress)
         # the gradient of W_t reaches W without alpha, as in the authors' code (not alpha * g)
-        return StraightThrough.apply(levels, alpha * levels.detach())
+        return ste(levels, alpha * levels.detach())
 
 
 def glorot_bound(layer):
@@ -290,7 +290,7 @@ class DoReFa(nn.Module):
             return w
         if self.wbits == 1:
             # DoReFa eq. 7-8: r_o = sign(r_i) * E(|r_i|), dc/dr_i = dc/dr_o (E not applied)
-            return StraightThrough.apply(w, sign(w.detach()).mul_(w.detach().abs().mean()))
+            return ste(w, sign(w.detach()).mul_(w.detach().abs().mean()))
         # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1, the gradient
         # through max|tanh w| as well (the authors' tensorpack code); an all-zero layer's max counts
         # as 1 (0/0 otherwise), so it takes the formula's value at w = 0, 2 quantize_k(1/2) - 1

@@ -20,10 +20,10 @@ from conftest import train_run
 METHODS = {
     "bitnet": ("bitnet", {}), "ttq": ("ttq", {}), "twn": ("twn", {}), "bc": ("bc", {}),
     "bc-stochastic": ("bc", dict(stochastic=True)), "bc-no-bn": ("bc", dict(bn=False)),
-           "sr": ("sr", {}),
+    "sr": ("sr", {}),
     "xnor-w1a1": ("xnor", dict(wbits=1, abits=1)), "xnor-w1a32": ("xnor", dict(wbits=1, abits=32)),
     "dorefa-w2a2": ("dorefa", dict(wbits=2, abits=2)),
-           "dorefa-w1a1": ("dorefa", dict(wbits=1, abits=1)),
+    "dorefa-w1a1": ("dorefa", dict(wbits=1, abits=1)),
     "qnn-w2a2": ("qnn", dict(wbits=2, abits=2)), "qnn-w1a1": ("qnn", dict(wbits=1, abits=1)),
     "qnn-w8a8": ("qnn", dict(wbits=8, abits=8)), "twn-swish": ("twn", dict(ste="swish")),
     "bc-reste": ("bc", dict(ste="reste")),
@@ -64,6 +64,19 @@ def test_binaryconnect_without_batch_norm_binarizes_to_glorots_bound():
     with_bn = nn.Conv2d(16, 32, 3, bias=False)
     qlayers.quantize_model(nn.Sequential(with_bn), "bc")
     assert with_bn.quantizer.h == 1.0  # behind batch norm the authors' H = 1
+
+
+@pytest.mark.parametrize("bn", [True, False])
+def test_stochastic_binaryconnect_weights_are_exactly_plus_or_minus_h(bn):
+    # eq. 2 draws +H or -H; w + (w_b - w).detach() is off w_b in its last bit for many weights
+    torch.manual_seed(0)
+    conv = nn.Conv2d(64, 64, 3, bias=False)
+    qlayers.quantize_model(nn.Sequential(conv), "bc", stochastic=True, bn=bn)
+    h = conv.quantizer.h
+    w_b = conv.quantizer.train().weight(conv.weight)
+    assert w_b.unique().tolist() == torch.tensor([-h, h]).tolist()  # h in fp32
+    w_b.sum().backward()
+    assert torch.equal(conv.weight.grad, torch.ones_like(conv.weight))
 
 
 def test_binaryconnect_resnet20_without_batch_norm_has_sane_logits():
