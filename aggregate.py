@@ -1,22 +1,7 @@
 """The collection of every training run into two CSV files (one row per run, one per recipe) and
 their reading back.
 
-`python aggregate.py [--results results/raw] [--processed DIR]` walks the run folders
-RESULTS/<dataset>/<model>/<tag>_s<seed>/, reads config.json and results.json and writes
-
-  <processed>/aggregated.csv  one row per run: configuration, status, accuracies, epochs,
-                              wall time, throughput, model size, and the run folder (path);
-  <processed>/summary.csv     one row per recipe (all settings but the seed and
-                              common.FREE_SETTINGS): n (distinct seeds), mean, std,
-                              95% t-interval, min and max of top-1.
-
-The accuracy of a run (column top1) is report_top1, the value train.py picked with --report,
-or best_top1 when an older results.json has no report_top1. Only completed runs enter the
-statistics, one run per seed: a seed run twice with one recipe (under two tags) counts once, the
-first by tag, with a warning naming both folders. A diverged, unfinished, failed, unreadable or
-missing results.json is named in a warning with its reason, kept in aggregated.csv with that status,
-and counted in the last line. The default <processed> is 'processed' beside the results folder; one
-that holds the aggregate of another results folder is refused, never replaced.
+    python aggregate.py [--results results/raw] [--processed DIR]
 """
 import argparse
 import csv
@@ -31,6 +16,8 @@ import numpy as np
 from common import FREE_SETTINGS, fail, read_json
 from stats import mean_std, t_interval
 
+# aggregated.csv, one row per run: its config fields, these results, reason and path (run folder);
+# top1, the accuracy the statistics use, is report_top1 or else best_top1 (chosen_top1)
 RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "best_top5",
                   "final_top1", "final_top5",
                   "epochs_completed", "wall_seconds", "train_images_per_second", "params",
@@ -46,6 +33,8 @@ TEXT_COLUMNS = {"dataset", "model", "tag", "status", "reason", "path", "quant", 
                 "init_from",
                 "optimizer", "schedule", "ste", "shortcut", "report", "device", "data_dir", "out",
                 "run_dir", "git_commit", "torch_version"}
+# summary.csv, one row per recipe: dataset, model, tags, its settings, then these statistics of the
+# top1 of its completed runs, one per seed (n: distinct seeds; ci95: the 95% t-interval)
 SUMMARY_STATS = ["n", "mean", "std", "ci95_low", "ci95_high", "min", "max", "seeds", "diverged",
                  "excluded"]
 
@@ -60,7 +49,7 @@ def read_run(folder):
     """One aggregated.csv row: config fields, results fields, status and (for excluded runs) the
     reason."""
     config, results = read_json(folder / "config.json"), read_json(folder / "results.json")
-    name = re.fullmatch(r"(.*)_s(\d+)", folder.name)
+    name = re.fullmatch(r"(.*)_s(\d+)", folder.name)  # <tag>_s<seed>
     row = {"dataset": folder.parent.parent.name, "model": folder.parent.name,
            "tag": name[1] if name else folder.name, "seed": int(name[2]) if name else None}
     row.update(config if isinstance(config, dict) else {})
@@ -251,9 +240,10 @@ def main():
     if not folders:
         fail(f"no run folders <dataset>/<model>/<run> in {results}")
 
+    # in tag order: of a seed run twice with one recipe, the run counted is the first by tag
     rows = sorted((read_run(folder) for folder in folders), key=run_order)
     for row in rows:
-        if row["reason"]:
+        if row["reason"]:  # out of the statistics, in aggregated.csv, counted in the last line
             print(f"warning: {row['path']}: {row['reason']}", file=sys.stderr)
     config_columns = list(dict.fromkeys(k for r in rows for k in r
                                         if k not in RESULT_COLUMNS + ["reason", "path"]))

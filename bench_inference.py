@@ -4,9 +4,6 @@ unpacked from its packed codes in every forward, each first checked against its 
 
     python bench_inference.py --models resnet20,resnet18 --quants fp32,bitnet,ttq,twn,xnor \
         --steps 5 --repeats 5
-
-Writes results/bench/<device>-inference.json. A packed model unpacks to float weights and runs the
-same float convolutions as the model it was packed from.
 """
 import argparse
 import statistics
@@ -39,6 +36,7 @@ def inference_args(argv=None):
 
 
 # as a checkpoint holds it, unpacked once at load, unpacked every forward
+# (each unpacks to float weights and runs the float convolutions of the model it was packed from)
 VARIANTS = ("float", "unpacked", "packed")
 
 

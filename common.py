@@ -1,8 +1,5 @@
 """Shared helpers below every other file: user-facing errors (one line, exit code 2), atomic file
 writes, JSON, checkpoints and seeding.
-
-Torch is imported only inside the functions that need it, so the analysis scripts run with numpy
-alone.
 """
 import json
 import os
@@ -10,6 +7,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+# torch is imported only inside the functions that need it: the analysis scripts run on numpy alone
 
 # config.json fields that change nothing a run computes (beyond floating-point rounding): names,
 # places, speed knobs and bookkeeping. They may differ between a run and its resumption, and between

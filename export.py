@@ -4,7 +4,6 @@ with the unpacked weights, and evaluating both and the per-layer summary of a ru
 
     python export.py RUN_DIR              # RUN_DIR/packed.pt, export.json, summary.md
     python export.py --summary RUN_DIR    # the per-layer summary only
-                                          # (before training: train.py ... --summary)
 """
 import argparse
 import math
@@ -308,6 +307,7 @@ def export_run(run_dir, device="cpu", data_dir=None):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", help="a run folder of train.py (OUT/<dataset>/<model>/<tag>_s<seed>)")
+    # before training, train.py ... --summary prints the same summary
     p.add_argument("--summary", action="store_true",
                    help="print the per-layer summary only (and write summary.md)")
     p.add_argument("--device", default="auto",

@@ -1,7 +1,6 @@
 """Quantized Conv2d and Linear layers (weight and input through a method's quantizer), the turning
-of a built model's layers into them with the check of a method's options, the model's deployed size
-(model_size), and what runs around the optimizer step (annealing progress, weight updates,
-clipping).
+of a built model's layers into them with the check of a method's options, model_size (its deployed
+size), and what runs around the optimizer step (annealing progress, weight updates, clipping).
 """
 import torch
 import torch.nn as nn

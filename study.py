@@ -1,15 +1,6 @@
 """The runs of the studies as the tables and figures see them: completed runs named by their recipe
 (method, kept layers, KD), grouped into cells of model, dataset, method and stem (Study), and each
 cell's numbers as text (mean ± std, differences, p-values, intervals).
-
-A cell holds one recipe (aggregate.recipe: the whole configuration but the seed and
-common.FREE_SETTINGS) and one run per seed, so its n is its number of distinct seeds. Where runs
-of several recipes share a cell, one_recipe keeps the one with the most distinct seeds (ties: the
-first by tag) and writes a note naming it and each recipe left out (tags, n, the settings that
-differ); a seed run twice with one recipe counts once, with a warning naming both folders. Study
-hands a table the notes of the cells it read (take_notes).
-
-Methods are named from the config fields quant, keep, kd and stem, never from tags.
 """
 import json
 import math
@@ -137,8 +128,11 @@ class Study:
         self.all_runs = runs
         self.runs = [dict(DEFAULTS, **{k: v for k, v in r.items() if v is not None})
                      for r in runs if r["status"] == "completed"]
+        # methods are named from the config fields quant, keep, kd and stem, never from tags
         plain = group([r for r in self.runs if is_plain(r)],
                       lambda r: (r["model"], r["dataset"], method(r), r["stem"]))
+        # each cell keeps one recipe (aggregate.recipe: the whole configuration but the seed and
+        # common.FREE_SETTINGS) and one run per seed, so its n is its number of distinct seeds
         self.cells, self.cell_notes, self.cell_warnings = one_recipe(plain, cell_label)
         self.notes, self.warnings = [], []  # of the cells read since take_notes
 

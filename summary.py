@@ -1,8 +1,6 @@
 """The per-layer summary of a quantized model: one row per Conv2d/Linear (shape, method, weight and
 activation bits, parameters, deployed bytes, multiply-accumulates per image) and totals equal to
 qlayers.model_size's, as terminal text and as a run folder's summary.md.
-
-It reads no weight value, so a model is summarized the same before training and after.
 """
 import torch
 import torch.nn as nn
