@@ -1,12 +1,6 @@
-"""The networks, written out in plain PyTorch: ResNet-18/50 (ImageNet or CIFAR stem),
-ResNet-20/32/44/56 and WRN-56-2 (CIFAR form), VGG-9, VGG-16, VGG-BC, LeNet-5 (LeCun's, and the wide
-one of the results table in three forms) and AlexNet with batch norm.
-
-Every model names its first convolution `conv1` and its last linear layer `fc`, so
-`--keep conv1,fc` works everywhere; its nonlinearities are nn.ReLU modules (`act`), so a
-method whose activations need another one (QNN: hardtanh) can swap them. Nothing here
-quantizes: qlayers.py converts the Conv2d/Linear layers of a built model in place.
-"""
+"""The networks in plain PyTorch: ResNet-18/50 (ImageNet or CIFAR stem), ResNet-20/32/44/56 and
+WRN-56-2 (CIFAR form), VGG-9/16, VGG-BC, LeNet-5 (LeCun's, and the results table's wide one in
+three forms), AlexNet with batch norm; their registry MODELS, build_model and layer_names."""
 from functools import partial
 
 import torch.nn as nn
@@ -22,7 +16,7 @@ def conv3x3(cin, cout, stride=1):
     return nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
 
 
-# ----------------------------------------------------------------------------- ResNet-18/50 (He et al. 2016)
+# -------------------------------------------------------------------- ResNet-18/50 (He et al. 2016)
 
 class BasicBlock(nn.Module):
     expansion = 1
@@ -91,7 +85,7 @@ class ResNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
-# ----------------------------------------------------------------------------- CIFAR ResNets (He et al. 2016, section 4.2)
+# ------------------------------------------------------ CIFAR ResNets (He et al. 2016, section 4.2)
 
 class CifarBlock(nn.Module):
     """Basic block with option A (zero-padded identity, parameter-free) or option B
@@ -106,9 +100,12 @@ class CifarBlock(nn.Module):
         if stride != 1 or cin != cout:
             if shortcut == "A":
                 pad = cout - cin
-                self.shortcut = LambdaLayer(lambda x: F.pad(x[:, :, ::stride, ::stride], (0, 0, 0, 0, pad // 2, pad - pad // 2)))
+                self.shortcut = LambdaLayer(
+                    lambda x: F.pad(x[:, :, ::stride, ::stride],
+                                    (0, 0, 0, 0, pad // 2, pad - pad // 2)))
             else:
-                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
+                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                              norm(cout))
 
     def forward(self, x):
         out = self.act(self.bn1(self.conv1(x)))
@@ -137,7 +134,8 @@ class CifarResNet(nn.Module):
         for i, width in enumerate((16 * widen, 32 * widen, 64 * widen)):
             layers = []
             for j in range(n):
-                layers.append(CifarBlock(cin, width, 2 if (i > 0 and j == 0) else 1, norm, shortcut))
+                stride = 2 if (i > 0 and j == 0) else 1
+                layers.append(CifarBlock(cin, width, stride, norm, shortcut))
                 cin = width
             stages.append(nn.Sequential(*layers))
         self.layer1, self.layer2, self.layer3 = stages
@@ -149,13 +147,14 @@ class CifarResNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
-# ----------------------------------------------------------------------------- VGG, LeNet-5, AlexNet
+# ---------------------------------------------------------------------------- VGG, LeNet-5, AlexNet
 
 class Plain(nn.Module):
     """A plain conv stack described by a list: an int is a 3x3 conv (+ norm + ReLU) with that
     many channels, 'M' a 2x2 max-pool; then hidden linear layers and the final `fc`.
-    Each layer is registered once, under the name --keep uses: convs conv1, conv2, ..., hidden
-    linears fc1, fc2, ..., their norms bn1, bn2, ... numbered on through the linears (as AlexNet)."""
+    Each layer is registered once, under the name --keep uses: convs conv1, conv2, ...,
+    hidden linears fc1, fc2, ..., their norms bn1, bn2, ... numbered on through the linears
+    (as AlexNet)."""
 
     def __init__(self, plan, hidden, num_classes, image_size, bn=True, in_channels=3, **_):
         super().__init__()
@@ -173,7 +172,8 @@ class Plain(nn.Module):
                   + [(f"fc{i + 1}", nn.Linear(dims[i], dims[i + 1], bias=False)) for i in range(h)]
                   + [(f"bn{k + i + 1}", nn.BatchNorm1d(d) if bn else nn.Identity())
                      for i, d in enumerate(hidden)])
-        for name, layer in layers:  # in the parameter order of the old layout: its optimizer state fits
+        # in the parameter order of the old layout: its optimizer state fits
+        for name, layer in layers:
             self.add_module(name, layer)
         self.act = nn.ReLU(inplace=True)
         self.fc = nn.Linear(dims[-1], num_classes)
@@ -195,7 +195,8 @@ class Plain(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args):
         # checkpoints of the old layout hold every layer twice, also as features.N and head.N
-        for key in [k for k in state_dict if k.startswith((prefix + "features.", prefix + "head."))]:
+        old_prefixes = (prefix + "features.", prefix + "head.")
+        for key in [k for k in state_dict if k.startswith(old_prefixes)]:
             part, index, rest = key[len(prefix):].split(".", 2)
             value = state_dict.pop(key)
             state_dict.setdefault(f"{prefix}{self.old_names[f'{part}.{index}']}.{rest}", value)
@@ -203,8 +204,9 @@ class Plain(nn.Module):
 
 
 def old_layout_names(plan, hidden):
-    """{features.N or head.N: the layer's name now} of the layout that held each layer twice: a
-    conv's block was (conv, norm, ReLU), a pool one module, a hidden linear's (linear, norm, ReLU)."""
+    """{features.N or head.N: the layer's name now} of the layout that held each layer twice:
+    a conv's block was (conv, norm, ReLU), a pool one module,
+    a hidden linear's (linear, norm, ReLU)."""
     names, n, k = {}, 0, 0
     for item in plan:
         if item != "M":
@@ -217,7 +219,8 @@ def old_layout_names(plan, hidden):
 
 
 def vgg(plan, hidden):
-    return lambda num_classes, image_size, bn=True, **kw: Plain(plan, hidden, num_classes, image_size, bn)
+    return (lambda num_classes, image_size, bn=True, **kw:
+            Plain(plan, hidden, num_classes, image_size, bn))
 
 
 class LeNet5(nn.Module):
@@ -228,9 +231,11 @@ class LeNet5(nn.Module):
     def __init__(self, num_classes, image_size=28, bn=True, in_channels=1, **_):
         super().__init__()
         norm = norm_layer(bn)
-        self.conv1, self.bn1 = nn.Conv2d(in_channels, 6, 5, padding=2 if image_size == 28 else 0), norm(6)
+        padding = 2 if image_size == 28 else 0
+        self.conv1, self.bn1 = nn.Conv2d(in_channels, 6, 5, padding=padding), norm(6)
         self.conv2, self.bn2 = nn.Conv2d(6, 16, 5), norm(16)
-        self.fc1, self.bn3 = nn.Linear(16 * 5 * 5, 120), nn.BatchNorm1d(120) if bn else nn.Identity()
+        self.fc1, self.bn3 = (nn.Linear(16 * 5 * 5, 120),
+                              nn.BatchNorm1d(120) if bn else nn.Identity())
         self.fc2, self.bn4 = nn.Linear(120, 84), nn.BatchNorm1d(84) if bn else nn.Identity()
         self.fc = nn.Linear(84, num_classes)
         self.act = nn.ReLU()
@@ -295,8 +300,10 @@ class AlexNet(nn.Module):
         self.conv3, self.bn3 = nn.Conv2d(256, 384, 3, 1, 1, bias=False), norm(384)
         self.conv4, self.bn4 = nn.Conv2d(384, 384, 3, 1, 1, bias=False), norm(384)
         self.conv5, self.bn5 = nn.Conv2d(384, 256, 3, 1, 1, bias=False), norm(256)
-        self.fc1, self.bn6 = nn.Linear(256 * 6 * 6, 4096, bias=False), nn.BatchNorm1d(4096) if bn else nn.Identity()
-        self.fc2, self.bn7 = nn.Linear(4096, 4096, bias=False), nn.BatchNorm1d(4096) if bn else nn.Identity()
+        self.fc1, self.bn6 = (nn.Linear(256 * 6 * 6, 4096, bias=False),
+                              nn.BatchNorm1d(4096) if bn else nn.Identity())
+        self.fc2, self.bn7 = (nn.Linear(4096, 4096, bias=False),
+                              nn.BatchNorm1d(4096) if bn else nn.Identity())
         self.fc = nn.Linear(4096, num_classes)
         self.act = nn.ReLU()
 
@@ -313,9 +320,13 @@ class AlexNet(nn.Module):
 
 # ----------------------------------------------------------------------------- registry
 
+# Every model names its first convolution `conv1` and its last linear layer `fc`, so that
+# `--keep conv1,fc` works on all; its ReLUs are nn.ReLU modules (`act`): QNN swaps in hardtanh.
 MODELS = {
-    "resnet18": lambda num_classes, stem="cifar", bn=True, **_: ResNet(BasicBlock, (2, 2, 2, 2), num_classes, stem, bn),
-    "resnet50": lambda num_classes, stem="cifar", bn=True, **_: ResNet(Bottleneck, (3, 4, 6, 3), num_classes, stem, bn),
+    "resnet18": (lambda num_classes, stem="cifar", bn=True, **_:
+                 ResNet(BasicBlock, (2, 2, 2, 2), num_classes, stem, bn)),
+    "resnet50": (lambda num_classes, stem="cifar", bn=True, **_:
+                 ResNet(Bottleneck, (3, 4, 6, 3), num_classes, stem, bn)),
     "resnet20": partial(CifarResNet, 20),
     "resnet32": partial(CifarResNet, 32),
     "resnet44": partial(CifarResNet, 44),
@@ -323,8 +334,10 @@ MODELS = {
     "wrn56_2": partial(CifarResNet, 56, widen=2),
     # VGG-9 of Li et al. 2017: seven 3x3 convs and two linear layers
     "vgg9": vgg([128, 128, "M", 256, 256, "M", 512, 512, 512, "M"], [1024]),
-    "vgg16": vgg([64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"], [512]),
-    # the network of BinaryConnect (Courbariaux et al. 2015): 2x128C3-MP2-2x256C3-MP2-2x512C3-MP2-2x1024FC
+    "vgg16": vgg([64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
+                  512, 512, 512, "M", 512, 512, 512, "M"], [512]),
+    # the network of BinaryConnect (Courbariaux et al. 2015):
+    # 2x128C3-MP2-2x256C3-MP2-2x512C3-MP2-2x1024FC
     "vgg_bc": vgg([128, 128, "M", 256, 256, "M", 512, 512, "M"], [1024, 1024]),
     "lenet5": LeNet5,
     # the results table's wide LeNet-5 (RedBit): avg pool, max pool, XNOR-Net's BN -> layer -> ReLU
@@ -338,13 +351,15 @@ MODELS = {
 STEMMED = ("resnet18", "resnet50")  # the models whose stem --stem chooses
 
 
-def build_model(name, num_classes, image_size=32, in_channels=3, stem="cifar", bn=True, shortcut="A"):
+def build_model(name, num_classes, image_size=32, in_channels=3,
+                stem="cifar", bn=True, shortcut="A"):
     return MODELS[name](num_classes=num_classes, image_size=image_size, in_channels=in_channels,
                         stem=stem, bn=bn, shortcut=shortcut)
 
 
 def layer_names(model):
-    """Names --keep can use: every Conv2d/Linear and every module holding one (e.g. conv1, layer1,
-    layer1.0.conv2, fc). A norm's, a ReLU's or a pool's name would keep nothing, so it is not one."""
+    """Names --keep can use: every Conv2d/Linear and every module holding one
+    (e.g. conv1, layer1, layer1.0.conv2, fc). A norm's, a ReLU's or a pool's name would keep
+    nothing, so it is not one."""
     return {name for name, module in model.named_modules()
             if name and any(isinstance(m, (nn.Conv2d, nn.Linear)) for m in module.modules())}
