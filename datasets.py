@@ -1,6 +1,6 @@
-"""Datasets and batches: each dataset decoded once into uint8 tensors (ImageNet streamed), the
-registry DATASETS, augmentation as batched tensor ops on the training device, the batches a run
-draws each epoch, and the stand-in of --fake-data (FAKE_SHAPES). No model or training step."""
+"""The datasets, each decoded once into uint8 tensors (ImageNet streamed), and their registry
+DATASETS; augmentation as batched tensor ops on the training device; the batches a run draws each
+epoch; the stand-in of --fake-data (FAKE_SHAPES); prepare_data, a run's data on its device."""
 import math
 import os
 import pickle
@@ -15,8 +15,8 @@ import downloads
 from common import fail, save_checkpoint
 
 # (classes, image size, channels) of each dataset of known shape: --fake-data makes images of it
-FAKE_SHAPES = {"cifar10": (10, 32, 3), "cifar100": (100, 32, 3), "tiny-imagenet": (200, 64, 3), "synthetic": (10, 16, 3),
-               "mnist": (10, 28, 1)}
+FAKE_SHAPES = {"cifar10": (10, 32, 3), "cifar100": (100, 32, 3), "tiny-imagenet": (200, 64, 3),
+               "synthetic": (10, 16, 3), "mnist": (10, 28, 1)}
 NO_CROP_FLIP_DATASETS = ("mnist",)  # --augment auto: none, as a flipped digit is another shape
 LOADER_AUGMENTED_DATASETS = ("imagenet",)  # streamed: cropped and flipped in its loader's workers
 AUGMENTS = ("none", "crop-flip", "rotate-crop")  # --augment's recipes on the device
@@ -28,7 +28,8 @@ ROTATION_DEGREES, ROTATE_CROP_PADDING = 10, 4
 # Every in-memory dataset is a dict: train_x/test_x uint8 (N, C, H, W), train_y/test_y
 # int64 (N,), num_classes, classes. DATASETS maps a name to its loader(data_dir, seed).
 
-CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}  # the python release's
+# the python release's
+CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 
 
 def _cifar_dir(data_dir, name):
@@ -43,8 +44,9 @@ def _cifar_dir(data_dir, name):
     if not present() or downloads.downloading(root):
         from torchvision import datasets as tv
         cls = tv.CIFAR10 if name == "cifar10" else tv.CIFAR100
-        # torchvision's downloader checks the md5 and skips the download when the archive is already there
-        error = downloads.fetch(name, lambda: cls(str(root), train=True, download=True), [root], present)
+        # torchvision's downloader checks the md5 and skips the download when the archive is there
+        error = downloads.fetch(name, lambda: cls(str(root), train=True, download=True),
+                                [root], present)
         if error:  # offline, no space, bad archive: one line, not a traceback
             fail(f"{name} not found in {root / folder} and could not be fetched ({error}); "
                  f"put {archive} (the python version) in {root} and run again")
@@ -59,31 +61,35 @@ def _read_pickle(path):
         fail(f"corrupt or unreadable dataset file {path} ({e}); delete it and fetch it again")
 
 
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck"]
 
 
 def _cifar_from_images(data_dir, name):
-    """CIFAR as image files, DATA_DIR/train/<class>/* and DATA_DIR/test/<class>/* (JPEG or PNG copies of the
-    release): class folders named as the release's labels or numbered 0..N-1, taken in the release's order."""
+    """CIFAR as image files, DATA_DIR/train/<class>/* and DATA_DIR/test/<class>/* (JPEG or PNG
+    copies of the release): class folders named as the release's labels or numbered 0..N-1, taken
+    in the release's order."""
     data = load_imagefolder(data_dir)
     count = 10 if name == "cifar10" else 100
     names = [c.lower() for c in data["classes"]]
     if len(names) != count or (name == "cifar10" and names != CIFAR10_CLASSES and
                                names != [str(i) for i in range(10)]):
-        fail(f"{data_dir}/train holds {len(names)} class folders ({', '.join(data['classes'][:4])}, ...), not "
-             f"{name}'s {count}" + (f" ({', '.join(CIFAR10_CLASSES)})" if name == "cifar10" else ""))
+        fail(f"{data_dir}/train holds {len(names)} class folders "
+             f"({', '.join(data['classes'][:4])}, ...), not {name}'s {count}"
+             + (f" ({', '.join(CIFAR10_CLASSES)})" if name == "cifar10" else ""))
     if tuple(data["train_x"].shape[-2:]) != (32, 32):
         fail(f"{data_dir} holds {data['train_x'].shape[-1]} px images; {name} images are 32 x 32")
     return dict(data, format="images")
 
 
 def load_cifar(data_dir, name):
-    """The python-pickle release (fetched by torchvision when missing), or an image-folder copy of it."""
+    """The python-pickle release (fetched by torchvision when missing), or its image-folder copy."""
     if (Path(data_dir) / "train").is_dir() and not (Path(data_dir) / CIFAR_FOLDERS[name]).is_dir():
         return _cifar_from_images(data_dir, name)
     root = _cifar_dir(data_dir, name)
     if name == "cifar10":
-        train_files, test_files, key = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "labels"
+        train_files, test_files, key = (
+            [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "labels")
         meta = _read_pickle(root / "batches.meta")["label_names"]
     else:
         train_files, test_files, key = ["train"], ["test"], "fine_labels"
@@ -92,7 +98,8 @@ def load_cifar(data_dir, name):
     def read(files):
         batches = [_read_pickle(root / f) for f in files]
         try:
-            x = np.concatenate([np.asarray(b["data"], dtype=np.uint8).reshape(-1, 3, 32, 32) for b in batches])
+            x = np.concatenate([np.asarray(b["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+                                for b in batches])
             y = np.concatenate([np.asarray(b[key], dtype=np.int64) for b in batches])
         except (KeyError, ValueError) as e:
             fail(f"corrupt dataset file in {root} ({e}); delete the folder and fetch it again")
@@ -154,15 +161,18 @@ def load_imagefolder(data_dir, seed=0):
     root = Path(data_dir)
     test_name = "test" if (root / "test").is_dir() else "val"
     if not (root / "train").is_dir() or not (root / test_name).is_dir():
-        fail(f"no image folders in {root}: expected {root}/train/<class>/* and {root}/test/<class>/* (or val/)")
+        fail(f"no image folders in {root}: expected {root}/train/<class>/* and "
+             f"{root}/test/<class>/* (or val/)")
+    # class folders 0..99 in numeric order
     classes = sorted((d.name for d in (root / "train").iterdir() if d.is_dir()),
-                     key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))  # 0..99 in numeric order
+                     key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
     if not classes:
         fail(f"{root}/train has no class folders")
     index = {c: i for i, c in enumerate(classes)}
 
     def listing(split):
-        files = [(f, index[c.name]) for c in sorted((root / split).iterdir()) if c.is_dir() and c.name in index
+        files = [(f, index[c.name])
+                 for c in sorted((root / split).iterdir()) if c.is_dir() and c.name in index
                  for f in sorted(c.iterdir()) if f.suffix in IMAGE_EXTENSIONS]
         if not files:
             fail(f"{root / split} has no images in class folders")
@@ -193,9 +203,11 @@ def load_tiny_imagenet(data_dir, seed=0):
     classes = (root / "wnids.txt").read_text().split()
     index = {c: i for i, c in enumerate(classes)}
     train_files = [(f, index[c]) for c in classes
-                   for f in sorted((root / "train" / c / "images").glob("*")) if f.suffix in IMAGE_EXTENSIONS]
+                   for f in sorted((root / "train" / c / "images").glob("*"))
+                   if f.suffix in IMAGE_EXTENSIONS]
     try:
-        rows = [line.split("\t") for line in (root / "val" / "val_annotations.txt").read_text().splitlines() if line]
+        annotations = (root / "val" / "val_annotations.txt").read_text()
+        rows = [line.split("\t") for line in annotations.splitlines() if line]
         test_files = [(root / "val" / "images" / r[0], index[r[1]]) for r in rows]
     except (OSError, IndexError, KeyError) as e:
         fail(f"corrupt or missing {root}/val/val_annotations.txt ({e})")
@@ -208,23 +220,28 @@ def load_tiny_imagenet(data_dir, seed=0):
         return dict(train_x=train_x, train_y=torch.tensor([y for _, y in train_files]),
                     test_x=test_x, test_y=torch.tensor([y for _, y in test_files]))
 
-    data = _cached(root / ".decoded-uint8.pt", _folder_signature([f for f, _ in train_files + test_files]), build)
+    signature = _folder_signature([f for f, _ in train_files + test_files])
+    data = _cached(root / ".decoded-uint8.pt", signature, build)
     return dict(data, num_classes=len(classes), classes=classes)
 
 
-def load_synthetic(data_dir=None, seed=0, num_classes=10, size=16, n_train=2048, n_test=512, channels=3):
+def load_synthetic(data_dir=None, seed=0,
+                   num_classes=10, size=16, n_train=2048, n_test=512, channels=3):
     """A small learnable dataset: each class is a smooth random colour pattern, each image that
-    pattern shifted by a few pixels, scaled in contrast and buried in noise. Deterministic in seed."""
+    pattern shifted by a few pixels, scaled in contrast and buried in noise.
+    Deterministic in seed."""
     g = torch.Generator().manual_seed(seed)
-    templates = F.interpolate(torch.randn(num_classes, channels, 4, 4, generator=g), size=(size, size),
-                              mode="bicubic", align_corners=False)
+    templates = F.interpolate(torch.randn(num_classes, channels, 4, 4, generator=g),
+                              size=(size, size), mode="bicubic", align_corners=False)
 
     def draw(n):
         y = torch.arange(n) % num_classes
         y = y[torch.randperm(n, generator=g)]
         shifts = torch.randint(-2, 3, (n, 2), generator=g)
-        x = torch.stack([templates[c].roll((int(s[0]), int(s[1])), dims=(1, 2)) for c, s in zip(y, shifts)])
-        x = x * (0.5 + torch.rand(n, 1, 1, 1, generator=g)) + 0.8 * torch.randn(x.shape, generator=g)
+        x = torch.stack([templates[c].roll((int(s[0]), int(s[1])), dims=(1, 2))
+                         for c, s in zip(y, shifts)])
+        x = (x * (0.5 + torch.rand(n, 1, 1, 1, generator=g))
+             + 0.8 * torch.randn(x.shape, generator=g))
         return (x * 40 + 128).round().clamp(0, 255).to(torch.uint8), y
 
     train_x, train_y = draw(n_train)
@@ -260,7 +277,8 @@ def _read_idx(path, dims):
 def load_mnist(data_dir, seed=0):
     """MNIST's IDX files in DATA_DIR/MNIST/raw (torchvision's layout, fetched by its downloader)."""
     raw = Path(data_dir) / "MNIST" / "raw"
-    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
     find = lambda n: next((p for p in (raw / n, raw / (n + ".gz")) if p.exists()), None)
     present = lambda: all(find(n) is not None for n in names)
     if not present():
@@ -287,21 +305,24 @@ def load_mnist(data_dir, seed=0):
 
 
 def load_imagenet(data_dir, seed=0):
-    """ILSVRC-2012 as DATA_DIR/train/<wnid>/*.JPEG and DATA_DIR/val/<wnid>/*.JPEG, streamed from disk
-    by DataLoader workers (it does not fit in memory): RandomResizedCrop 224 and flip for training,
-    resize 256 and centre crop 224 for evaluation."""
+    """ILSVRC-2012 as DATA_DIR/train/<wnid>/*.JPEG and DATA_DIR/val/<wnid>/*.JPEG, streamed from
+    disk by DataLoader workers (it does not fit in memory): RandomResizedCrop 224 and flip for
+    training, resize 256 and centre crop 224 for evaluation."""
     from torchvision import datasets as tv, transforms
     root = Path(data_dir)
     if not (root / "train").is_dir() or not (root / "val").is_dir():
-        fail(f"imagenet not found: expected {root}/train/<wnid>/*.JPEG and {root}/val/<wnid>/*.JPEG "
+        fail(f"imagenet not found: expected {root}/train/<wnid>/*.JPEG and "
+             f"{root}/val/<wnid>/*.JPEG "
              "(the ILSVRC-2012 archives, with val sorted into class folders)")
     to_uint8 = transforms.PILToTensor()
     train = tv.ImageFolder(root / "train", transforms.Compose(
         [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), to_uint8]))
     test = tv.ImageFolder(root / "val", transforms.Compose(
         [transforms.Resize(256), transforms.CenterCrop(224), to_uint8]))
-    return dict(train=train, test=test, num_classes=len(train.classes), classes=train.classes, streamed=True,
-                mean=[0.485 * 255, 0.456 * 255, 0.406 * 255], std=[0.229 * 255, 0.224 * 255, 0.225 * 255])
+    return dict(train=train, test=test, num_classes=len(train.classes), classes=train.classes,
+                streamed=True,
+                mean=[0.485 * 255, 0.456 * 255, 0.406 * 255],
+                std=[0.229 * 255, 0.224 * 255, 0.225 * 255])
 
 
 DATASETS = {
@@ -329,9 +350,10 @@ NORM_SAMPLE = 10_000  # training images the normalization statistics are taken f
 
 
 def channel_stats(train_x, sample=NORM_SAMPLE):
-    """Per-channel mean and std of the training images, for normalization on the device, from every k-th
-    image: folder listings are class-major, so the first 10,000 would be the first classes only. Counted
-    from the uint8 values in float64, so that the same images give the same numbers on every machine."""
+    """Per-channel mean and std of the training images, for normalization on the device, from
+    every k-th image: folder listings are class-major, so the first 10,000 would be the first
+    classes only. Counted from the uint8 values in float64, so that the same images give the same
+    numbers on every machine."""
     x = train_x[::max(1, len(train_x) // sample)][:sample].cpu()
     levels, mean, std = torch.arange(256, dtype=torch.float64), [], []
     for c in range(x.shape[1]):
@@ -344,17 +366,20 @@ def channel_stats(train_x, sample=NORM_SAMPLE):
 
 
 # ----------------------------------------------------------------------------- augmentation
-# Batched tensor ops on the training device. The draws come from a torch.Generator on the CPU, made for a whole
-# epoch at once, so they are the same on every device, restart exactly after a resume and cost one transfer.
+# Batched tensor ops on the training device. The draws come from a torch.Generator on the CPU,
+# made for a whole epoch at once, so they are the same on every device, restart exactly after a
+# resume and cost one transfer.
 
 def crop_flip_draws(g, shape, padding):
-    """Crop offsets dy, dx in [0, 2 * padding] and horizontal-flip flags for images of `shape` (e.g. steps x batch)."""
+    """Crop offsets dy, dx in [0, 2 * padding] and horizontal-flip flags for images of `shape`
+    (e.g. steps x batch)."""
     offsets = torch.randint(0, 2 * padding + 1, (2, *shape), generator=g)
     return offsets[0], offsets[1], torch.rand(shape, generator=g) < 0.5
 
 
 def random_crop_flip(x, dy, dx, flip, padding):
-    """Crop each image at (dy, dx) from its zero-padded version, then flip it horizontally where flip is set."""
+    """Crop each image at (dy, dx) from its zero-padded version, then flip it horizontally where
+    flip is set."""
     n, _, h, w = x.shape
     padded = F.pad(x, (padding,) * 4)
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
@@ -389,7 +414,8 @@ def crop_padding(args, data):
 
 
 def normalize(x_uint8, mean, std, dtype):
-    """uint8 images to normalized floats; mean and std as lists, or tensors already on the device (no copy)."""
+    """uint8 images to normalized floats; mean and std as lists, or tensors already on the device
+    (no copy)."""
     mean = torch.as_tensor(mean, dtype=dtype, device=x_uint8.device).view(1, -1, 1, 1)
     std = torch.as_tensor(std, dtype=dtype, device=x_uint8.device).view(1, -1, 1, 1)
     return (x_uint8.to(dtype) - mean) / std
@@ -398,12 +424,13 @@ def normalize(x_uint8, mean, std, dtype):
 # ----------------------------------------------------------------------------- a run's batches
 
 def epoch_draws(args, data, g, steps):
-    """Every random draw of an epoch's batches, from g on the CPU (the same on every device, repeated exactly on
-    resume) and sent to the device in one transfer: rows (order, dy, dx, flip, mixup partner, and
-    with rotate-crop the angle), each steps x batch. Each process of a distributed run draws them
-    all and takes its share of every batch."""
+    """Every random draw of an epoch's batches, from g on the CPU (the same on every device,
+    repeated exactly on resume) and sent to the device in one transfer: rows (order, dy, dx, flip,
+    mixup partner, and with rotate-crop the angle), each steps x batch. Each process of a
+    distributed run draws them all and takes its share of every batch."""
     b, streamed = args.batch_size, data.get("streamed")
-    order = torch.randperm(len(data["train"] if streamed else data["train_y"]), generator=g)[:steps * b].view(steps, b)
+    n_train = len(data["train"] if streamed else data["train_y"])
+    order = torch.randperm(n_train, generator=g)[:steps * b].view(steps, b)
     # ImageNet's crops and flips happen in the loader's workers
     crops = None if streamed else crop_flip_draws(g, (steps, b), crop_padding(args, data))
     angle = rotation_draws(g, (steps, b)) if args.augment == "rotate-crop" else None
@@ -412,7 +439,8 @@ def epoch_draws(args, data, g, steps):
         return dict(order=order, partner=partner.to(args.device))
     dy, dx, flip = crops
     flip = flip & (args.augment == "crop-flip")  # drawn anyway: every recipe draws one stream
-    partner = torch.nn.functional.pad(partner, (0, b - partner.shape[1]))  # to the batch's width, to stack
+    # to the batch's width, to stack
+    partner = torch.nn.functional.pad(partner, (0, b - partner.shape[1]))
     rows = [order, dy, dx, flip.long(), partner]
     if angle is not None:  # the float32 angles' bits go as integers: one transfer, exact
         rows.append(angle.view(torch.int32).long())
@@ -422,17 +450,19 @@ def epoch_draws(args, data, g, steps):
 
 
 def train_batches(args, data, draws, steps, rank=0, world=1):
-    """This process's share of each augmented uint8 training batch, with its mixup partners (indices into the
-    share), on the device. In-memory datasets are augmented as whole batches on the device as
-    --augment says (rotated, then cropped, or cropped and flipped); ImageNet comes from workers,
-    each process decoding only its own share."""
+    """This process's share of each augmented uint8 training batch, with its mixup partners
+    (indices into the share), on the device. In-memory datasets are augmented as whole batches on
+    the device as --augment says (rotated, then cropped, or cropped and flipped); ImageNet comes
+    from workers, each process decoding only its own share."""
     share = args.batch_size // world
     if data.get("streamed"):
         order = draws["order"][:, rank::world].flatten().tolist()
         loader = torch.utils.data.DataLoader(data["train"], share, sampler=order, drop_last=True,
-                                             num_workers=args.workers, pin_memory=args.device.startswith("cuda"))
+                                             num_workers=args.workers,
+                                             pin_memory=args.device.startswith("cuda"))
         for i, (x, y) in zip(range(steps), loader):
-            yield x.to(args.device, non_blocking=True), y.to(args.device, non_blocking=True), draws["partner"][i]
+            yield (x.to(args.device, non_blocking=True), y.to(args.device, non_blocking=True),
+                   draws["partner"][i])
         return
     padding = crop_padding(args, data)
     for i in range(steps):
@@ -464,7 +494,8 @@ def to_input(args, x, data):
 
 
 def prepare_data(args):
-    """The dataset of a run's flags (or its synthetic stand-in), on the training device with its mean and std."""
+    """The dataset of a run's flags (or its synthetic stand-in), on the training device with its
+    mean and std."""
     if args.fake_data:
         classes, size, channels = FAKE_SHAPES[args.dataset]
         size = args.fake_size or size
@@ -473,7 +504,8 @@ def prepare_data(args):
         data["mean"], data["std"] = channel_stats(data["train_x"])
     else:
         data = load_dataset(args.dataset, args.data_dir, args.seed)
-    if not data.get("streamed"):  # kept on the training device as uint8: 150 MB for CIFAR, 1.2 GB for Tiny-ImageNet
+    # kept on the training device as uint8: 150 MB for CIFAR, 1.2 GB for Tiny-ImageNet
+    if not data.get("streamed"):
         for key in ("train_x", "train_y", "test_x", "test_y"):
             data[key] = data[key].to(args.device)
     for key in ("mean", "std"):  # on the device once, not rebuilt from a list at every batch
