@@ -1,14 +1,6 @@
-"""Training-speed benchmark of models x quantizers, and a GPU-hour projection of the study.
-
-Holds: the timing of full training steps (crop/flip + normalize, forward, backward, SGD step,
-qlayers.after_step) for every model x quantizer on one random uint8 batch, the quantizers of a model
-timed side by side in one process with their windows interleaved; peak memory of each in a fresh
-process of its own; ratios to FP32 on the same model; --concurrent K (K copies of a configuration at
-once, aggregate images/s); --study (measured rates turned into GPU-hours of the 153-run study,
-assuming one run per GPU at the measured rate); --layout both (each quantizer in contiguous and channels_last
-memory side by side).
-Does not hold: training to accuracy, real data loading, the inference of packed models (bench_inference.py), or
-any change to models or quantizers.
+"""Training-speed benchmark of models x quantizers, and a GPU-hour projection of the study: full
+training steps timed on one random batch, a model's quantizers side by side, with peak memory and
+ratios to FP32.
 
     python bench.py --models resnet20,resnet18 --quants fp32,bitnet,ttq --steps 10 --repeats 3
     python bench.py --study --steps 1 --repeats 1
@@ -42,14 +34,17 @@ import study_hours
 import train
 
 NUM_CLASSES = 10
-MEAN, STD = [125.3, 123.0, 113.9], [63.0, 62.1, 66.7]  # CIFAR-10's statistics; any values time the same
-BITS = {"xnor": (1, 1), "dorefa": (2, 2), "qnn": (2, 2)}  # (wbits, abits) each quantizer is timed at; the others take none
+# CIFAR-10's statistics; any values time the same
+MEAN, STD = [125.3, 123.0, 113.9], [63.0, 62.1, 66.7]
+# (wbits, abits) each quantizer is timed at; the others take none
+BITS = {"xnor": (1, 1), "dorefa": (2, 2), "qnn": (2, 2)}
 
 
 # ----------------------------------------------------------------------------- command line
 
 def bench_args(argv=None):
-    p = argparse.ArgumentParser(description="Time training steps of models x quantizers; project the study's GPU-hours.")
+    p = argparse.ArgumentParser(
+        description="Time training steps of models x quantizers; project the study's GPU-hours.")
     a = p.add_argument
     a("--models", default="resnet20,resnet18", help="comma-separated model names")
     a("--quants", default="fp32,bitnet,ttq,twn,xnor,dorefa", help="comma-separated quantizer names")
@@ -59,18 +54,24 @@ def bench_args(argv=None):
     a("--warmup", type=int, default=3, help="untimed steps first")
     a("--repeats", type=int, default=3, help="timed windows; the median is reported")
     a("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
+    a("--amp", action=argparse.BooleanOptionalAction, default=None,
+      help="bf16 autocast; default on for cuda")
     a("--compile", action="store_true",
       help="torch.compile the model; a configuration that does not compile is a failed row, "
            "and the exit status 1")
     a("--layout", choices=("default", "contiguous", "channels-last", "both"), default="default",
-      help="memory format of model and batch: train.py's default for the device and model, one of the two, or "
-           "both side by side (a row per layout, and the channels_last / contiguous step-time ratio per quantizer)")
-    a("--study", action="store_true", help="measure resnet18/50 x fp32/bitnet/ttq x 32/64 px and project the study")
-    a("--concurrent", type=int, default=1, help="run K copies of each configuration at once; aggregate images/s")
+      help="memory format of model and batch: train.py's default for the device and model, "
+           "one of the two, or both side by side (a row per layout, and the channels_last / "
+           "contiguous step-time ratio per quantizer)")
+    a("--study", action="store_true",
+      help="measure resnet18/50 x fp32/bitnet/ttq x 32/64 px and project the study")
+    a("--concurrent", type=int, default=1,
+      help="run K copies of each configuration at once; aggregate images/s")
     a("--out", default="results/bench", help="folder for <device-name>.json")
-    a("--one", help=argparse.SUPPRESS)  # internal: time one configuration (JSON), print the result as JSON
-    a("--memory", help=argparse.SUPPRESS)  # internal: peak memory of one configuration (JSON), as JSON
+    # internal: time one configuration (JSON), print the result as JSON
+    a("--one", help=argparse.SUPPRESS)
+    # internal: peak memory of one configuration (JSON), as JSON
+    a("--memory", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -78,11 +79,13 @@ def check_bench_args(args):
     """Check names and numbers (one line and exit 2 when wrong); fill in the device defaults."""
     args.models = [m for m in args.models.split(",") if m]
     args.quants = [q for q in args.quants.split(",") if q]
-    for values, registry, what in ((args.models, models.MODELS, "model"), (args.quants, quant.METHODS, "quantizer")):
+    for values, registry, what in ((args.models, models.MODELS, "model"),
+                                   (args.quants, quant.METHODS, "quantizer")):
         for v in values:
             if v not in registry:
                 common.fail(f"unknown {what} '{v}'; choose one of: {', '.join(registry)}")
-    for name, low in (("batch_size", 1), ("image_size", 8), ("steps", 1), ("warmup", 0), ("repeats", 1), ("concurrent", 1)):
+    for name, low in (("batch_size", 1), ("image_size", 8), ("steps", 1), ("warmup", 0),
+                      ("repeats", 1), ("concurrent", 1)):
         if getattr(args, name) < low:
             common.fail(f"--{name.replace('_', '-')} must be at least {low}")
     if args.device == "auto":
@@ -95,7 +98,7 @@ def check_bench_args(args):
     return args
 
 
-# ----------------------------------------------------------------------------- one configuration (child side)
+# ------------------------------------------------------------------- one configuration (child side)
 
 def sync(device):
     if device.startswith("cuda"):
@@ -103,8 +106,8 @@ def sync(device):
 
 
 def rss_kb(field):
-    """VmRSS (now) or VmHWM (peak) of this process in KiB, from Linux's /proc; ru_maxrss elsewhere. Not
-    ru_maxrss on Linux: it keeps the peak of the parent a process was forked from."""
+    """VmRSS (now) or VmHWM (peak) of this process in KiB, from Linux's /proc; ru_maxrss
+    elsewhere. Not ru_maxrss on Linux: it keeps the peak of the parent a process was forked from."""
     try:
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
@@ -123,7 +126,8 @@ def timed(fn, steps, device):
 
 
 def model_of(cfg):
-    model = models.build_model(cfg["model"], num_classes=NUM_CLASSES, image_size=cfg["image_size"], stem=cfg["stem"])
+    model = models.build_model(cfg["model"], num_classes=NUM_CLASSES,
+                               image_size=cfg["image_size"], stem=cfg["stem"])
     wbits, abits = BITS.get(cfg["quant"], (None, None))
     qlayers.quantize_model(model, cfg["quant"], keep=[], wbits=wbits, abits=abits)
     model.to(cfg["device"])
@@ -141,9 +145,10 @@ def make_batch(cfg):
 
 
 def augment(cfg, x, draws, mean, std):
-    """train.py's input path: crop with 1/8 padding and flip (draws made beforehand, on the device), normalize,
-    in the model's memory format."""
-    x = datasets.normalize(datasets.random_crop_flip(x, *draws, cfg["image_size"] // 8), mean, std, torch.float32)
+    """train.py's input path: crop with 1/8 padding and flip (draws made beforehand, on the
+    device), normalize, in the model's memory format."""
+    x = datasets.normalize(datasets.random_crop_flip(x, *draws, cfg["image_size"] // 8),
+                           mean, std, torch.float32)
     return x.contiguous(memory_format=torch.channels_last) if cfg["channels_last"] else x
 
 
@@ -158,7 +163,8 @@ def wait_for_copies(cfg):
 
 
 def prepare(cfg):
-    """Model, batch and optimizer of one configuration; returns its train step, augmentation and eval forward."""
+    """Model, batch and optimizer of one configuration; returns its train step (augmentation,
+    forward, backward, SGD step, qlayers.after_step), its augmentation and its eval forward."""
     torch.manual_seed(0)
     device = cfg["device"]
     model = model_of(cfg)
@@ -167,7 +173,8 @@ def prepare(cfg):
     draws = [d.to(device) for d in datasets.crop_flip_draws(g, (len(x),), cfg["image_size"] // 8)]
     mean, std = torch.tensor(MEAN, device=device), torch.tensor(STD, device=device)
     # train.py's own optimizer (its default flags, the quantizers' scales in their group) and step
-    optimizer = train.make_optimizer(flags.resolve(flags.parse_args(["--device", device, "--lr", "0.01"])), model)
+    optimizer = train.make_optimizer(
+        flags.resolve(flags.parse_args(["--device", device, "--lr", "0.01"])), model)
     autocast = torch.autocast(device.split(":")[0], torch.bfloat16) if cfg["amp"] else nullcontext()
     net = devices.compile_model(model) if cfg["compile"] else model
     clean = datasets.normalize(x, MEAN, STD, torch.float32)
@@ -195,7 +202,8 @@ def prepare(cfg):
 
     train_step()  # the first call compiles, when asked
     eval_forward()
-    return dict(train=train_step, augment=lambda: augment(cfg, x, draws, mean, std), eval=eval_forward)
+    return dict(train=train_step, augment=lambda: augment(cfg, x, draws, mean, std),
+                eval=eval_forward)
 
 
 COMPILE_FAILED = "torch.compile failed: "  # how a row that did not compile begins its error
@@ -217,8 +225,9 @@ def compiler_for(cfgs):
 
 
 def time_side_by_side(cfgs):
-    """Time every configuration in this process, their windows interleaved (A B C A B C ...) so that a
-    machine's drift in speed falls on all of them alike; the median window of each is reported."""
+    """Time every configuration in this process, their windows interleaved (A B C A B C ...) so
+    that a machine's drift in speed falls on all of them alike; the median window of each is
+    reported."""
     with compiler_for(cfgs):
         return interleaved(cfgs)
 
@@ -234,7 +243,8 @@ def interleaved(cfgs):
             ready.append((i, fns))
         except Exception as e:  # e.g. out of memory: reported in its row, the others go on
             failure = devices.describe_compile_error(e) if cfg["compile"] else None
-            results[i] = dict(error=COMPILE_FAILED + failure if failure else devices.exception_line(e))
+            error = COMPILE_FAILED + failure if failure else devices.exception_line(e)
+            results[i] = dict(error=error)
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
     windows = {(i, part): [] for i, _ in ready for part in ("train", "augment", "eval")}
@@ -246,17 +256,19 @@ def interleaved(cfgs):
                 windows[(i, part)].append(timed(fns[part], cfgs[i]["steps"], cfgs[i]["device"]))
     for i, _ in ready:
         bs = cfgs[i]["batch_size"]
-        step_s, aug_s, forward_s = (statistics.median(windows[(i, part)]) for part in ("train", "augment", "eval"))
-        results[i] = dict(images_s=bs / step_s, ms_step=1000 * step_s, aug_ms=1000 * aug_s, aug_share=aug_s / step_s,
-                          eval_images_s=bs / forward_s, forward_share=forward_s / step_s)
+        step_s, aug_s, forward_s = (statistics.median(windows[(i, part)])
+                                    for part in ("train", "augment", "eval"))
+        results[i] = dict(images_s=bs / step_s, ms_step=1000 * step_s, aug_ms=1000 * aug_s,
+                          aug_share=aug_s / step_s, eval_images_s=bs / forward_s,
+                          forward_share=forward_s / step_s)
     return [results[i] for i in range(len(cfgs))]
 
 
 def measure_memory(cfg):
-    """Peak memory of a few training steps of one configuration, in a process of its own: on CUDA the
-    allocator's peak; on CPU the growth of resident memory, with glibc told to hand every tensor-sized
-    block back to the system when freed (MALLOC_MMAP_THRESHOLD_, set by the parent), so that resident
-    memory follows the tensors alive rather than the allocator's reuse."""
+    """Peak memory of a few training steps of one configuration, in a process of its own: on CUDA
+    the allocator's peak; on CPU the growth of resident memory, with glibc told to hand every
+    tensor-sized block back to the system when freed (MALLOC_MMAP_THRESHOLD_, set by the parent),
+    so that resident memory follows the tensors alive rather than the allocator's reuse."""
     device = cfg["device"]
     base_kb = rss_kb("VmRSS")
     if device.startswith("cuda"):
@@ -270,15 +282,16 @@ def measure_memory(cfg):
     return dict(mem_mb=(rss_kb("VmHWM") - base_kb) / 1024)
 
 
-# ----------------------------------------------------------------------------- running configurations (parent side)
+# ------------------------------------------------------------- running configurations (parent side)
 
 def config(args, model, quant_name, image_size=None, stem="cifar", channels_last=None):
     if channels_last is None:
         channels_last = (args.layout == "channels-last" or args.layout == "default"
                          and devices.default_channels_last(args.device, model))
     return dict(model=model, quant=quant_name, stem=stem, image_size=image_size or args.image_size,
-                batch_size=args.batch_size, steps=args.steps, warmup=args.warmup, repeats=args.repeats,
-                device=args.device, amp=args.amp, compile=args.compile, channels_last=channels_last)
+                batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
+                repeats=args.repeats, device=args.device, amp=args.amp, compile=args.compile,
+                channels_last=channels_last)
 
 
 def configs_of(args, model, quant_name, image_size=None, stem="cifar"):
@@ -288,13 +301,16 @@ def configs_of(args, model, quant_name, image_size=None, stem="cifar"):
 
 
 def in_children(mode, cfg, copies=1, env=None):
-    """Run `bench.py --<mode> cfg` in `copies` fresh processes at once; their JSON results, or an error line."""
-    procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), f"--{mode}", json.dumps(cfg)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    """Run `bench.py --<mode> cfg` in `copies` fresh processes at once; their JSON results, or an
+    error line."""
+    command = [sys.executable, str(Path(__file__).resolve()), f"--{mode}", json.dumps(cfg)]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env)
              for _ in range(copies)]
     outputs = [p.communicate() for p in procs]
     for p, (_, err) in zip(procs, outputs):
-        if p.returncode != 0:  # e.g. out of memory: reported in the table rather than losing the other rows
+        # e.g. out of memory: reported in the table rather than losing the other rows
+        if p.returncode != 0:
             lines = [l for l in err.strip().splitlines() if l.strip()]
             return lines[-1][:200] if lines else "child process failed"
     for _, err in outputs:
@@ -304,7 +320,8 @@ def in_children(mode, cfg, copies=1, env=None):
 
 def memory_of(cfg):
     """mem_mb of cfg measured in a fresh process (see measure_memory), or an error line."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")  # glibc: blocks over 64 KiB are returned when freed
+    # glibc: blocks over 64 KiB are returned when freed
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536")
     result = in_children("memory", cfg, env=env)
     return result if isinstance(result, str) else result[0]["mem_mb"]
 
@@ -312,8 +329,9 @@ def memory_of(cfg):
 def concurrent_rates(cfg, copies):
     """--concurrent: `copies` processes time cfg at once, sharing the device; aggregate images/s."""
     with tempfile.TemporaryDirectory() as barrier:
-        cfg = dict(cfg, barrier=barrier, copies=copies,  # share the CPU cores instead of oversubscribing them
-                   threads=max(1, torch.get_num_threads() // copies) if cfg["device"] == "cpu" else None)
+        # share the CPU cores instead of oversubscribing them
+        threads = max(1, torch.get_num_threads() // copies) if cfg["device"] == "cpu" else None
+        cfg = dict(cfg, barrier=barrier, copies=copies, threads=threads)
         results = in_children("one", cfg, copies)
     if isinstance(results, str):
         return dict(error=results)
@@ -325,9 +343,10 @@ def concurrent_rates(cfg, copies):
 
 
 def measure_rows(cfgs, copies=1, memory=True):
-    """One row per configuration: rates timed side by side in this process (or by --concurrent copies),
-    memory from a fresh process each, times the copies sharing the device."""
-    rates = time_side_by_side(cfgs) if copies == 1 else [concurrent_rates(cfg, copies) for cfg in cfgs]
+    """One row per configuration: rates timed side by side in this process (or by --concurrent
+    copies), memory from a fresh process each, times the copies sharing the device."""
+    rates = (time_side_by_side(cfgs) if copies == 1
+             else [concurrent_rates(cfg, copies) for cfg in cfgs])
     rows = []
     for cfg, rate in zip(cfgs, rates):
         keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last")
@@ -343,14 +362,16 @@ def measure_rows(cfgs, copies=1, memory=True):
 
 
 def add_ratios(rows):
-    """Step time and memory of each row over the FP32 row of the same model and layout (1.0 for FP32 itself)."""
+    """Step time and memory of each row over the FP32 row of the same model and layout (1.0 for
+    FP32 itself)."""
     key = lambda r: (r["model"], r["stem"], r["image_size"], r["channels_last"])
     fp32 = {key(r): r for r in rows if r["quant"] == "fp32" and "error" not in r}
     for r in rows:
         base = fp32.get(key(r))
         ok = base is not None and "error" not in r
         r["time_ratio"] = r["ms_step"] / base["ms_step"] if ok else None
-        r["mem_ratio"] = r["mem_mb"] / base["mem_mb"] if ok and base.get("mem_mb") and "mem_mb" in r else None
+        has_mem = ok and base.get("mem_mb") and "mem_mb" in r
+        r["mem_ratio"] = r["mem_mb"] / base["mem_mb"] if has_mem else None
     return rows
 
 
@@ -359,8 +380,10 @@ def fmt(value, spec):
 
 
 def layout_ratios(rows):
-    """{model: {quant: channels_last step time / contiguous step time}} over rows timed in both layouts."""
-    ms = {(r["model"], r["quant"], r["channels_last"]): r["ms_step"] for r in rows if "error" not in r}
+    """{model: {quant: channels_last step time / contiguous step time}} over rows timed in both
+    layouts."""
+    ms = {(r["model"], r["quant"], r["channels_last"]): r["ms_step"]
+          for r in rows if "error" not in r}
     ratios = {}
     for (m, q, cl), t in ms.items():
         if cl and (m, q, False) in ms:
@@ -368,8 +391,8 @@ def layout_ratios(rows):
     return ratios
 
 
-HEADER = (f"{'model':<11} {'quant':<7} {'layout':<6} {'px':>3} {'images/s':>9} {'ms/step':>9} {'x fp32':>7} {'mem MB':>8} "
-          f"{'x fp32':>7} {'aug %':>6} {'eval img/s':>10}")
+HEADER = (f"{'model':<11} {'quant':<7} {'layout':<6} {'px':>3} {'images/s':>9} {'ms/step':>9} "
+          f"{'x fp32':>7} {'mem MB':>8} {'x fp32':>7} {'aug %':>6} {'eval img/s':>10}")
 
 
 def label(r):
@@ -383,16 +406,18 @@ def format_row(r):
     layout = "nhwc" if r["channels_last"] else "nchw"
     if "error" in r:
         return f"{name:<11} {r['quant']:<7} {layout:<6} {r['image_size']:>3} error: {r['error']}"
-    return (f"{name:<11} {r['quant']:<7} {layout:<6} {r['image_size']:>3} {r['images_s']:>9.1f} {r['ms_step']:>9.1f} "
-            f"{fmt(r['time_ratio'], '.2f'):>7} {fmt(r.get('mem_mb'), '.0f'):>8} {fmt(r['mem_ratio'], '.2f'):>7} "
+    return (f"{name:<11} {r['quant']:<7} {layout:<6} {r['image_size']:>3} "
+            f"{r['images_s']:>9.1f} {r['ms_step']:>9.1f} {fmt(r['time_ratio'], '.2f'):>7} "
+            f"{fmt(r.get('mem_mb'), '.0f'):>8} {fmt(r['mem_ratio'], '.2f'):>7} "
             f"{100 * r['aug_share']:>6.1f} {r['eval_images_s']:>10.1f}")
 
 
-# ----------------------------------------------------------------------------- the study's configurations
+# ----------------------------------------------------------------------- the study's configurations
 
 def study_configs(args):
     """The configurations of every (model, quant, stem, size) the study's phases train."""
-    return [cfg for m, q, stem, size in study_hours.study_keys() for cfg in configs_of(args, m, q, size, stem)]
+    return [cfg for m, q, stem, size in study_hours.study_keys()
+            for cfg in configs_of(args, m, q, size, stem)]
 
 
 # ----------------------------------------------------------------------------- main
@@ -407,11 +432,13 @@ def device_description(device):
     if device.startswith("cuda"):
         p = torch.cuda.get_device_properties(device)
         return f"{p.name}, {p.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}"
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{torch.get_num_threads()} torch threads")
 
 
 def child(mode, cfg):
-    """The side of a child process: time (--one) or measure the memory of (--memory) one configuration."""
+    """The side of a child process: time (--one) or measure the memory of (--memory) one
+    configuration."""
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
     return time_side_by_side([cfg])[0] if mode == "one" else measure_memory(cfg)
@@ -427,7 +454,8 @@ def write_result(out, name, result):
 def main(argv=None):
     args = bench_args(argv)
     if args.one or args.memory:
-        print(json.dumps(child("one" if args.one else "memory", json.loads(args.one or args.memory))))
+        print(json.dumps(child("one" if args.one else "memory",
+                               json.loads(args.one or args.memory))))
         return 0
     args = check_bench_args(args)
     if args.study:  # rates only, side by side within each model and image size
@@ -437,7 +465,8 @@ def main(argv=None):
             groups.setdefault((cfg["model"], cfg["stem"], cfg["image_size"]), []).append(cfg)
         rows = []
         for (model, stem, size), group in groups.items():
-            print(f"measuring {model} ({stem} stem, {size} px): {', '.join(c['quant'] for c in group)}", file=sys.stderr)
+            print(f"measuring {model} ({stem} stem, {size} px): "
+                  f"{', '.join(c['quant'] for c in group)}", file=sys.stderr)
             rows += measure_rows(group, memory=False)
         add_ratios(rows)
         print(HEADER, *map(format_row, rows), sep="\n")
@@ -445,20 +474,23 @@ def main(argv=None):
         rows = []
         print(HEADER, flush=True)
         for m in args.models:
-            cfgs = [c for q in sorted(args.quants, key=lambda q: q != "fp32") for c in configs_of(args, m, q)]
+            cfgs = [c for q in sorted(args.quants, key=lambda q: q != "fp32")
+                    for c in configs_of(args, m, q)]
             rows += measure_rows(cfgs, args.concurrent)
             add_ratios(rows)
             print(*map(format_row, rows[-len(cfgs):]), sep="\n", flush=True)
-    result = dict(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), torch_version=torch.__version__,
+    result = dict(date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  torch_version=torch.__version__,
                   device=args.device, device_description=device_description(args.device),
-                  settings={k: v for k, v in vars(args).items() if k not in ("one", "memory")}, rows=rows)
+                  settings={k: v for k, v in vars(args).items() if k not in ("one", "memory")},
+                  rows=rows)
     if args.layout == "both":
         result["channels_last_over_contiguous"] = layout_ratios(rows)
         for m, ratios in result["channels_last_over_contiguous"].items():
             print(f"{m}: channels_last step time / contiguous: "
                   + ", ".join(f"{q} {r:.2f}" for q, r in ratios.items()))
     failed = [r for r in rows if "error" in r]
-    if args.study and not failed:
+    if args.study and not failed:  # GPU-hours of the 153-run study, one run per GPU at its rate
         result["study"] = study_hours.project(rows)
         study_hours.print_study(result["study"], device_description(args.device))
     elif args.study:  # a rate missing: no projection rather than one without those runs
@@ -466,7 +498,8 @@ def main(argv=None):
     ok = [r for r in rows if "error" not in r and "aug_share" in r]
     if ok:
         print(f"augmentation: {max(100 * r['aug_share'] for r in ok):.1f}% of a step at most")
-    write_result(args.out, f"{device_name(args.device)}{'-study' if args.study else ''}.json", result)
+    name = f"{device_name(args.device)}{'-study' if args.study else ''}.json"
+    write_result(args.out, name, result)
     uncompiled = [label(r) for r in failed if r["error"].startswith(COMPILE_FAILED)]
     if uncompiled:
         print(f"error: {len(uncompiled)} configuration(s) did not compile: {', '.join(uncompiled)}",
