@@ -1,22 +1,6 @@
 """The study's figures as SVG files drawn with the standard library (no plotting package).
 
-`python figures.py [--processed results/processed]` reads <processed>/aggregated.csv (and, for
-the training curves, results.json in the run folders it lists) and writes <processed>/figures/:
-
-  accuracy.svg                   top-1 by method for each model and dataset, error bars = std
-  gap_recovery.svg               share of the FP32-BitNet gap recovered by each layer kept in FP32
-  kd_effect.svg                  KD effect on FP32 and ternary students, error bars = std. error
-  curves_<model>_<dataset>.svg   test top-1 per epoch: mean over seeds and the min-max band
-  seeds.svg                      every seed of the configurations run with more than three seeds
-  reproduction_<model>_<dataset>.svg   the results table as a dot plot, one labelled row per table row
-                                 with runs: published, ours and the +-0.5-point band around published
-
-Which runs and methods are drawn, and how accuracy is chosen, is study.py's Study: a cell holds
-one recipe and one run per seed, so n counts distinct seeds, and where a cell's runs ran several
-recipes the warning naming the one drawn is printed, as tables.py prints it. A figure without runs
-is skipped with a note. The first section is a small SVG toolkit (axes, "nice" ticks, bars, lines,
-legend) that every figure uses; text is sized and placed from an estimate of its width (CHAR_EM) so
-that it stays inside the canvas. Nothing here computes tables.
+    python figures.py [--processed results/processed]    # writes <processed>/figures/*.svg
 """
 import argparse
 import math
@@ -34,15 +18,18 @@ from tables import read_published, table_runs
 
 WIDTH, HEIGHT = 900, 540
 LEFT, RIGHT, TOP, BOTTOM = 80, 670, 60, 440  # the plot area; the legend sits right of it
-CHAR_EM = 0.6  # a glyph's width over the font size, generous for Helvetica and DejaVu: text is never measured
+# a glyph's width over the font size, generous for Helvetica and DejaVu: text is never measured,
+# only sized and placed from this estimate of its width so that it stays inside the canvas
+CHAR_EM = 0.6
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
 
 
 # ----------------------------------------------------------------------------- SVG toolkit
+# axes, "nice" ticks, bars, lines and legend, which every figure is drawn with
 
 def nice_ticks(low, high, count=6, integer=False):
-    """About `count` round tick values (steps of 1, 2 or 5 times a power of ten) covering [low, high];
-    integer=True keeps the step at 1 or more (epochs)."""
+    """About `count` round tick values (steps of 1, 2 or 5 times a power of ten) covering
+    [low, high]; integer=True keeps the step at 1 or more (epochs)."""
     if high <= low:
         low, high = low - 1, high + 1
     raw = (high - low) / count
@@ -60,13 +47,16 @@ def tick_text(value, ticks):
 
 def element(tag, text=None, **attrs):
     """An SVG element; attribute names use _ for - (stroke_width) and floats are rounded."""
-    rendered = " ".join(f"{k.replace('_', '-')}={quoteattr(f'{v:.2f}' if isinstance(v, float) else str(v))}"
-                        for k, v in attrs.items() if v is not None)
-    return f"<{tag} {rendered}>{escape(text)}</{tag}>" if text is not None else f"<{tag} {rendered}/>"
+    rendered = " ".join(
+        f"{k.replace('_', '-')}={quoteattr(f'{v:.2f}' if isinstance(v, float) else str(v))}"
+        for k, v in attrs.items() if v is not None)
+    return (f"<{tag} {rendered}>{escape(text)}</{tag}>" if text is not None
+            else f"<{tag} {rendered}/>")
 
 
 def fit(text, size, room):
-    """The font size, at most `size`, at which the longest line of text is estimated to fit `room` pixels."""
+    """The font size, at most `size`, at which the longest line of text is estimated to fit
+    `room` pixels."""
     return min(size, room / (CHAR_EM * max(1, *(len(line) for line in str(text).split("\n")))))
 
 
@@ -74,17 +64,20 @@ def heading(text, centre, y=32, size=18, bold=True):
     """A centred title, shrunk to fit the canvas and moved in from an edge it would cross."""
     size = fit(text, size, WIDTH - 40)
     half = CHAR_EM * size * len(text) / 2
-    return element("text", text, x=min(max(centre, half + 20), WIDTH - half - 20), y=y, text_anchor="middle",
-                   font_size=size, font_weight="bold" if bold else None)
+    return element("text", text, x=min(max(centre, half + 20), WIDTH - half - 20), y=y,
+                   text_anchor="middle", font_size=size, font_weight="bold" if bold else None)
 
 
 def diamond(x, y, color, radius=6):
-    return element("polygon", points=f"{x:.2f},{y - radius:.2f} {x + radius:.2f},{y:.2f} {x:.2f},{y + radius:.2f} "
-                                     f"{x - radius:.2f},{y:.2f}", fill=color)
+    return element("polygon",
+                   points=f"{x:.2f},{y - radius:.2f} {x + radius:.2f},{y:.2f} "
+                          f"{x:.2f},{y + radius:.2f} {x - radius:.2f},{y:.2f}",
+                   fill=color)
 
 
 def legend_marker(kind, color, x, y):
-    """The sample drawn before a legend label, 20 pixels wide from x: a line, a dot, a diamond or a box."""
+    """The sample drawn before a legend label, 20 pixels wide from x: a line, a dot, a diamond or
+    a box."""
     if kind == "line":
         return element("line", x1=x, y1=y, x2=x + 20, y2=y, stroke=color, stroke_width=3)
     if kind == "dot":
@@ -98,21 +91,23 @@ def document(parts, height=HEIGHT):
     """The SVG file around the drawn elements."""
     body = "\n".join(parts)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-            f'viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif">\n{body}\n</svg>\n')
+            f'viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif">\n'
+            f'{body}\n</svg>\n')
 
 
 class Plot:
-    """One SVG figure: title, y axis with ticks and grid, an x axis (numeric or categories), legend."""
+    """One SVG figure: title, y axis with ticks and grid, an x axis (numeric or categories),
+    legend."""
 
     def __init__(self, title, xlabel, ylabel, yrange, xrange=None):
         self.yticks = nice_ticks(*yrange)
         self.xticks = nice_ticks(*xrange, integer=True) if xrange else None
         self.parts = [element("rect", x=0, y=0, width=WIDTH, height=HEIGHT, fill="white"),
                       heading(title, (LEFT + RIGHT) / 2),
-                      element("text", xlabel, x=(LEFT + RIGHT) / 2, y=HEIGHT - 20, text_anchor="middle",
-                              font_size=14),
-                      element("text", ylabel, x=22, y=(TOP + BOTTOM) / 2, text_anchor="middle", font_size=14,
-                              transform=f"rotate(-90 22 {(TOP + BOTTOM) / 2})")]
+                      element("text", xlabel, x=(LEFT + RIGHT) / 2, y=HEIGHT - 20,
+                              text_anchor="middle", font_size=14),
+                      element("text", ylabel, x=22, y=(TOP + BOTTOM) / 2, text_anchor="middle",
+                              font_size=14, transform=f"rotate(-90 22 {(TOP + BOTTOM) / 2})")]
         for tick in self.yticks:
             self.parts.append(element("line", x1=LEFT, y1=self.y(tick), x2=RIGHT, y2=self.y(tick),
                                       stroke="#e0e0e0"))
@@ -134,25 +129,31 @@ class Plot:
     def text(self, text, x, y, size=12, anchor="middle"):
         """Text at pixel (x, y); each newline starts a line below."""
         lines = str(text).split("\n")
-        spans = "".join(element("tspan", line, x=x, dy=0 if i == 0 else "1.2em") for i, line in enumerate(lines))
-        self.parts.append(f'<text x="{x:.2f}" y="{y:.2f}" font-size="{size}" text-anchor="{anchor}">{spans}</text>')
+        spans = "".join(element("tspan", line, x=x, dy=0 if i == 0 else "1.2em")
+                        for i, line in enumerate(lines))
+        self.parts.append(f'<text x="{x:.2f}" y="{y:.2f}" font-size="{size}" '
+                          f'text-anchor="{anchor}">{spans}</text>')
 
     def line(self, points, color="black", width=1, dash=None):
-        self.parts.append(element("polyline", points=" ".join(f"{x:.2f},{y:.2f}" for x, y in points), fill="none",
-                                  stroke=color, stroke_width=width, stroke_dasharray=dash))
+        self.parts.append(element("polyline",
+                                  points=" ".join(f"{x:.2f},{y:.2f}" for x, y in points),
+                                  fill="none", stroke=color, stroke_width=width,
+                                  stroke_dasharray=dash))
 
     def band(self, xs, lows, highs, color):
         """A shaded area between two curves (data coordinates)."""
         outline = [(self.x(x), self.y(v)) for x, v in zip(xs, highs)] + \
                   [(self.x(x), self.y(v)) for x, v in zip(xs[::-1], lows[::-1])]
-        self.parts.append(element("polygon", points=" ".join(f"{x:.2f},{y:.2f}" for x, y in outline),
+        self.parts.append(element("polygon",
+                                  points=" ".join(f"{x:.2f},{y:.2f}" for x, y in outline),
                                   fill=color, fill_opacity=0.2, stroke="none"))
 
     def bar(self, left, width, value, color):
         """A bar from 0 (or the axis bottom) to value; left and width in pixels."""
         base = self.y(min(max(0.0, self.yticks[0]), self.yticks[-1]))
         top = self.y(value)
-        self.parts.append(element("rect", x=left, y=min(base, top), width=width, height=abs(base - top), fill=color))
+        self.parts.append(element("rect", x=left, y=min(base, top), width=width,
+                                  height=abs(base - top), fill=color))
 
     def error_bar(self, x, low, high, cap=4):
         """A vertical error bar at pixel x between two data values."""
@@ -161,7 +162,8 @@ class Plot:
             self.line([(x - cap, self.y(v)), (x + cap, self.y(v))], width=1.2)
 
     def dot(self, x, value, color, radius=4):
-        self.parts.append(element("circle", cx=x, cy=self.y(value), r=radius, fill=color, fill_opacity=0.8))
+        self.parts.append(element("circle", cx=x, cy=self.y(value), r=radius, fill=color,
+                                  fill_opacity=0.8))
 
     def hline(self, value, label=None, dash="6 4"):
         """A reference line across the plot, labelled at its right end."""
@@ -173,7 +175,8 @@ class Plot:
         """Category labels under the x axis; returns the pixel centre and width of each slot."""
         width = (RIGHT - LEFT) / len(labels)
         centres = [LEFT + (i + 0.5) * width for i in range(len(labels))]
-        size = min(fit(label, 12, width - 6) for label in labels)  # one size: neighbours must not overlap
+        # one size: neighbours must not overlap
+        size = min(fit(label, 12, width - 6) for label in labels)
         for centre, label in zip(centres, labels):
             self.text(label, centre, BOTTOM + 20, size=round(size, 1))
         return centres, width
@@ -189,7 +192,8 @@ class Plot:
         for i, (label, color, kind) in enumerate(self.legend_entries):
             y = TOP + 10 + 22 * i
             legend += [legend_marker(kind, color, RIGHT + 20, y),
-                       element("text", label, x=RIGHT + 48, y=y + 4, font_size=fit(label, 12, WIDTH - RIGHT - 58))]
+                       element("text", label, x=RIGHT + 48, y=y + 4,
+                               font_size=fit(label, 12, WIDTH - RIGHT - 58))]
         return document(self.parts + frame + legend)
 
 
@@ -233,6 +237,7 @@ def pair_label(model, dataset):
 
 
 def accuracy_figure(study):
+    """accuracy.svg: top-1 by method for each model and dataset, error bars = std."""
     pairs = study.pairs()
     if not pairs:
         return None
@@ -244,25 +249,30 @@ def accuracy_figure(study):
 
 
 def gap_recovery_figure(study):
+    """gap_recovery.svg: share of the FP32-BitNet gap recovered by each layer kept in FP32."""
     layers, pairs = study.kept_layers(), study.pairs()
     values = [[study.gap_recovered(m, d, "BitNet+FP32 " + k) for k in layers] for m, d in pairs]
     if not any(v is not None for row in values for v in row):
         return None
-    return grouped_bars("Share of the FP32-BitNet gap recovered by the layer kept in FP32", "gap recovered (%)",
-                        [pair_label(*p) for p in pairs], [f"{k} in FP32" for k in layers], values,
+    return grouped_bars("Share of the FP32-BitNet gap recovered by the layer kept in FP32",
+                        "gap recovered (%)", [pair_label(*p) for p in pairs],
+                        [f"{k} in FP32" for k in layers], values,
                         reference=(100.0, "FP32 accuracy"))
 
 
 def kd_effect_figure(study):
+    """kd_effect.svg: KD effect on FP32 and ternary students, error bars = standard error."""
     pairs = study.pairs()
     values, errors = [], []
     for m, d in pairs:
         row_values, row_errors = [], []
         for student in KD_STUDENTS:
             plain, distilled = study.top1(m, d, student), study.top1(m, d, student + "+KD")
-            row_values.append(float(np.mean(distilled) - np.mean(plain)) if plain and distilled else None)
+            row_values.append(float(np.mean(distilled) - np.mean(plain))
+                              if plain and distilled else None)
             # standard error of a difference of two means: sqrt(s_a^2/n_a + s_b^2/n_b)
-            row_errors.append(math.sqrt(sum(mean_std(v)[1] ** 2 / len(v) for v in (plain, distilled)))
+            row_errors.append(math.sqrt(sum(mean_std(v)[1] ** 2 / len(v)
+                                            for v in (plain, distilled)))
                               if len(plain) > 1 and len(distilled) > 1 else None)
         values.append(row_values)
         errors.append(row_errors)
@@ -281,7 +291,8 @@ def curves(study, model, dataset):
         for run in study.cell((model, dataset, name, "cifar")):
             results = read_json(Path(run["path"]) / "results.json") or {}
             if not results.get("history"):
-                print(f"note: no history in {run['path']}/results.json; left out of the curves", file=sys.stderr)
+                print(f"note: no history in {run['path']}/results.json; left out of the curves",
+                      file=sys.stderr)
             for entry in results.get("history") or []:
                 if entry.get("epoch") is not None and entry.get("test_top1") is not None:
                     by_epoch.setdefault(entry["epoch"], []).append(entry["test_top1"])
@@ -292,11 +303,13 @@ def curves(study, model, dataset):
 
 
 def curves_figure(study, model, dataset):
+    """curves_<model>_<dataset>.svg: test top-1 per epoch, mean over seeds and min-max band."""
     found = curves(study, model, dataset)
     if not found:
         return None
     epochs = [e for c in found.values() for e in c[0]]
-    plot = Plot(f"Test accuracy per epoch: {model} on {dataset}", "epoch", "test top-1 accuracy (%)",
+    plot = Plot(f"Test accuracy per epoch: {model} on {dataset}", "epoch",
+                "test top-1 accuracy (%)",
                 (min(min(c[2]) for c in found.values()), max(max(c[3]) for c in found.values())),
                 (min(epochs), max(epochs)))
     for i, name in enumerate(MAIN_METHODS):
@@ -312,8 +325,9 @@ def curves_figure(study, model, dataset):
 
 
 def seeds_figure(study):
-    """Each seed's distance from its configuration's mean, so configurations of very different
-    accuracy share one scale; the 95% t-interval of the mean is drawn the same way."""
+    """seeds.svg: every seed of the configurations run with more than three seeds, as its
+    distance from its configuration's mean, so configurations of very different accuracy share one
+    scale; the 95% t-interval of the mean is drawn the same way."""
     cells = study.extra_seed_cells()
     if not cells:
         return None
@@ -322,8 +336,8 @@ def seeds_figure(study):
     offsets = [[v - mean for v in seeds] for seeds, mean in zip(values, means)]
     intervals = [[bound - mean for bound in t_interval(seeds)] if len(seeds) > 1 else [0.0, 0.0]
                  for seeds, mean in zip(values, means)]
-    plot = Plot("Seed-to-seed spread of the configurations with more than three seeds", "configuration",
-                "top-1 minus the configuration mean (points)",
+    plot = Plot("Seed-to-seed spread of the configurations with more than three seeds",
+                "configuration", "top-1 minus the configuration mean (points)",
                 (min(map(min, offsets + intervals)), max(map(max, offsets + intervals))))
     labels = [f"{m} {d}\n{name}\nmean {mean:.2f}%, n = {len(v)}"
               for (m, d, name, _), mean, v in zip(cells, means, values)]
@@ -331,9 +345,11 @@ def seeds_figure(study):
     half = min(slot, 240) / 2
     plot.hline(0.0, dash=None)
     for centre, seeds, interval in zip(centres, offsets, intervals):
-        for i, v in enumerate(seeds):  # golden-ratio offsets spread the dots so equal values stay visible
+        # golden-ratio offsets spread the dots so equal values stay visible
+        for i, v in enumerate(seeds):
             plot.dot(centre - half * (0.2 + 0.6 * ((i * 0.618034) % 1)), v, COLORS[0])
-        plot.line([(centre - half, plot.y(0.0)), (centre + half * 0.6, plot.y(0.0))], COLORS[3], 2.5)
+        plot.line([(centre - half, plot.y(0.0)), (centre + half * 0.6, plot.y(0.0))],
+                  COLORS[3], 2.5)
         plot.error_bar(centre + half * 0.4, *interval)
     plot.add_legend("one seed", COLORS[0], "dot")
     plot.add_legend("mean", COLORS[3], "line")
@@ -347,10 +363,12 @@ BAND_SHADE = "#cce5d2"  # COLORS[2] at opacity 0.3 on white: the legend's box ma
 
 
 def reproduction_rows(study, published, model, dataset):
-    """(label "method W/A", published, ours = mean over seeds) of each row of the results table with runs."""
+    """(label "method W/A", published, ours = mean over seeds) of each row of the results table
+    with runs."""
     rows = []
     for p in published:
-        if (p["study"], p["metric"], p["model"], p["dataset"]) == ("quant_table", "top1", model, dataset):
+        key = (p["study"], p["metric"], p["model"], p["dataset"])
+        if key == ("quant_table", "top1", model, dataset):
             ours = table_runs(study, model, dataset, p["method"], p["bits"])
             if ours:
                 rows.append((f"{p['method']} {p['bits']}", p["value"], float(np.mean(ours))))
@@ -362,57 +380,67 @@ def legend_row(entries, y):
     widths = [34 + CHAR_EM * 12 * len(label) + 18 for label, _, _ in entries]
     x, parts = (WIDTH - sum(widths)) / 2, []
     for (label, color, kind), width in zip(entries, widths):
-        parts += [legend_marker(kind, color, x, y), element("text", label, x=x + 28, y=y + 4, font_size=12)]
+        parts += [legend_marker(kind, color, x, y),
+                  element("text", label, x=x + 28, y=y + 4, font_size=12)]
         x += width
     return parts
 
 
 class Scale:
-    """Pixel of a data value on a horizontal axis from left to right (pixels) over the ticks' range."""
+    """Pixel of a data value on a horizontal axis from left to right (pixels) over the ticks'
+    range."""
 
     def __init__(self, ticks, left, right):
         self.ticks, self.left, self.right = ticks, left, right
 
     def __call__(self, value):
-        return self.left + (value - self.ticks[0]) / (self.ticks[-1] - self.ticks[0]) * (self.right - self.left)
+        fraction = (value - self.ticks[0]) / (self.ticks[-1] - self.ticks[0])
+        return self.left + fraction * (self.right - self.left)
 
 
 def agreement_band(published):
-    return published - REPRODUCTION_BAND, min(published + REPRODUCTION_BAND, 100.0)  # no top-1 above 100
+    # no top-1 above 100
+    return published - REPRODUCTION_BAND, min(published + REPRODUCTION_BAND, 100.0)
 
 
 def reproduction_row(x, y, label, published, ours, method_changed):
-    """One table row: its label, the band around published, published (diamond) and ours (dot), the difference."""
+    """One table row: its label, the band around published, published (diamond) and ours (dot),
+    the difference."""
     color = COLORS[0] if abs(ours - published) <= REPRODUCTION_BAND else COLORS[3]
     low, high = map(x, agreement_band(published))
     parts = [element("line", x1=20, y1=y - ROW / 2, x2=WIDTH - 10, y2=y - ROW / 2, stroke="#bbbbbb")
              ] if method_changed else []  # a rule between methods groups each method's bit widths
     return parts + [
-        element("rect", x=low, y=y - 0.4 * ROW, width=high - low, height=0.8 * ROW, fill=COLORS[2], fill_opacity=0.3),
-        element("line", x1=x(published), y1=y, x2=x(ours), y2=y, stroke="#999999", stroke_width=1.5),
+        element("rect", x=low, y=y - 0.4 * ROW, width=high - low, height=0.8 * ROW,
+                fill=COLORS[2], fill_opacity=0.3),
+        element("line", x1=x(published), y1=y, x2=x(ours), y2=y, stroke="#999999",
+                stroke_width=1.5),
         diamond(x(published), y, "black"), element("circle", cx=x(ours), cy=y, r=5, fill=color),
-        element("text", label, x=x.left - 10, y=y + 4, text_anchor="end", font_size=fit(label, 12, x.left - 30)),
-        element("text", f"{ours - published:+.2f} = {ours:.2f} - {published:.2f}", x=x.right + 14, y=y + 4,
-                font_size=11.5, fill=color)]
+        element("text", label, x=x.left - 10, y=y + 4, text_anchor="end",
+                font_size=fit(label, 12, x.left - 30)),
+        element("text", f"{ours - published:+.2f} = {ours:.2f} - {published:.2f}",
+                x=x.right + 14, y=y + 4, font_size=11.5, fill=color)]
 
 
 def reproduction_axes(x, top, bottom):
     """The column headings, the top-1 axis at the bottom and its vertical grid."""
-    parts = [element("text", "method, W/A bits", x=x.left - 10, y=top - 8, text_anchor="end", font_size=12,
-                     font_weight="bold"),
-             element("text", "ours - published (points)", x=x.right + 14, y=top - 8, font_size=12, font_weight="bold"),
-             element("text", "top-1 accuracy (%)", x=(x.left + x.right) / 2, y=bottom + 44, text_anchor="middle",
-                     font_size=14),
+    parts = [element("text", "method, W/A bits", x=x.left - 10, y=top - 8, text_anchor="end",
+                     font_size=12, font_weight="bold"),
+             element("text", "ours - published (points)", x=x.right + 14, y=top - 8,
+                     font_size=12, font_weight="bold"),
+             element("text", "top-1 accuracy (%)", x=(x.left + x.right) / 2, y=bottom + 44,
+                     text_anchor="middle", font_size=14),
              element("line", x1=x.left, y1=bottom, x2=x.right, y2=bottom, stroke="black")]
     for tick in x.ticks:
         parts += [element("line", x1=x(tick), y1=top, x2=x(tick), y2=bottom, stroke="#e0e0e0"),
-                  element("text", tick_text(tick, x.ticks), x=x(tick), y=bottom + 18, text_anchor="middle",
-                          font_size=12)]
+                  element("text", tick_text(tick, x.ticks), x=x(tick), y=bottom + 18,
+                          text_anchor="middle", font_size=12)]
     return parts
 
 
 def reproduction_figure(study, published, model, dataset):
-    """The results table as a dot plot: a labelled row per table row with runs, ours beside published."""
+    """reproduction_<model>_<dataset>.svg: the results table as a dot plot, a labelled row per
+    table row with runs, ours beside published and its band of REPRODUCTION_BAND points."""
     rows = reproduction_rows(study, published, model, dataset)
     if not rows:
         return None
@@ -422,14 +450,18 @@ def reproduction_figure(study, published, model, dataset):
     bottom = top + ROW * len(rows)
     parts = [element("rect", x=0, y=0, width=WIDTH, height=bottom + 64, fill="white"),
              heading(f"Reproduction of the results table: {model} on {dataset}", WIDTH / 2),
-             heading(f"{inside} of {len(rows)} rows within {REPRODUCTION_BAND} pt of the published top-1 "
-                     "(ours: mean over seeds)", WIDTH / 2, y=54, size=14, bold=False),
-             *legend_row([("published", "black", "diamond"), (f"published ± {REPRODUCTION_BAND} pt", BAND_SHADE, "box"),
-                          ("ours, within", COLORS[0], "dot"), ("ours, outside", COLORS[3], "dot")], 80),
+             heading(f"{inside} of {len(rows)} rows within {REPRODUCTION_BAND} pt of the "
+                     "published top-1 (ours: mean over seeds)", WIDTH / 2, y=54, size=14,
+                     bold=False),
+             *legend_row([("published", "black", "diamond"),
+                          (f"published ± {REPRODUCTION_BAND} pt", BAND_SHADE, "box"),
+                          ("ours, within", COLORS[0], "dot"),
+                          ("ours, outside", COLORS[3], "dot")], 80),
              *reproduction_axes(x, top, bottom)]
     methods = [label.split()[0] for label, _, _ in rows]
     for i, (label, pub, ours) in enumerate(rows):
-        parts += reproduction_row(x, top + ROW * (i + 0.5), label, pub, ours, 0 < i and methods[i] != methods[i - 1])
+        method_changed = 0 < i and methods[i] != methods[i - 1]
+        parts += reproduction_row(x, top + ROW * (i + 0.5), label, pub, ours, method_changed)
     return document(parts, bottom + 64)
 
 
@@ -440,7 +472,8 @@ def figures(study):
     for m, d in study.pairs():
         found[f"curves_{m}_{d}.svg"] = curves_figure(study, m, d)
     published = read_published()
-    for m, d in sorted({(p["model"], p["dataset"]) for p in published if p["study"] == "quant_table"}):
+    for m, d in sorted({(p["model"], p["dataset"])
+                        for p in published if p["study"] == "quant_table"}):
         svg = reproduction_figure(study, published, m, d)
         if svg:
             found[f"reproduction_{m}_{d}.svg"] = svg
@@ -450,8 +483,10 @@ def figures(study):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processed", default="results/processed",
-                        help="folder holding aggregated.csv; figures go to its figures/ (default results/processed)")
+                        help="folder holding aggregated.csv; figures go to its figures/ "
+                             "(default results/processed)")
     args = parser.parse_args()
+    # the runs of aggregated.csv; study.py's Study chooses the runs, recipes and accuracy drawn
     study = Study(load_runs(args.processed))
     out = Path(args.processed) / "figures"
     drawn = figures(study)
