@@ -1,6 +1,6 @@
-"""The networks in plain PyTorch: ResNet-18/50 (ImageNet or CIFAR stem), ResNet-20/32/44/56 and
-WRN-56-2 (CIFAR form), VGG-9/16, VGG-BC, LeNet-5 (LeCun's, and the results table's wide one in
-three forms), AlexNet with batch norm; their registry MODELS, build_model and layer_names."""
+"""The networks in plain PyTorch: ResNet-18/50 (ImageNet or CIFAR stem), ResNet-20..56 (post- and
+pre-activation) and WRN-56-2 for CIFAR, VGG-9/16, VGG-BC, LeNet-5 (LeCun's and the results table's
+wide one), AlexNet with batch norm; their registry MODELS, build_model and layer_names."""
 from functools import partial
 
 import torch.nn as nn
@@ -144,6 +144,69 @@ class CifarResNet(nn.Module):
     def forward(self, x):
         x = self.act(self.bn1(self.conv1(x)))
         x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+class PreActBlock(nn.Module):
+    """The pre-activation basic block (He et al. 2016, "Identity Mappings", fig. 4e) as the TTQ
+    authors' code builds it (tensorpack's CIFAR ResNet): BN-ReLU-conv-BN-ReLU-conv plus the input,
+    which a down-sampling block average-pools 2x2 and pads with zero channels (no parameters).
+    The first block of the network skips its leading BN-ReLU: the stem's BN-ReLU precedes it."""
+
+    def __init__(self, cin, cout, stride, norm, first=False):
+        super().__init__()
+        self.bn1 = nn.Identity() if first else norm(cin)
+        self.act1 = nn.Identity() if first else nn.ReLU()
+        self.conv1, self.bn2 = conv3x3(cin, cout, stride), norm(cout)
+        self.conv2, self.act2 = conv3x3(cout, cout), nn.ReLU()
+        self.stride, self.pad = stride, (cout - cin) // 2
+
+    def shortcut(self, x):
+        if self.stride == 1:
+            return x
+        x = F.avg_pool2d(x, self.stride)
+        return F.pad(x, (0, 0, 0, 0, self.pad, self.pad))
+
+    def forward(self, x):
+        out = self.conv1(self.act1(self.bn1(x)))
+        return self.conv2(self.act2(self.bn2(out))) + self.shortcut(x)
+
+
+class PreActCifarResNet(nn.Module):
+    """6n+2 layers, pre-activation (the TTQ authors' CIFAR-10 ResNets, czhu95/ternarynet
+    tw-cifar10-resnet.py): conv, BN-ReLU, three stages of n PreActBlocks at 16/32/64 channels, a
+    final BN-ReLU on the last block's sum, global pooling, fc with bias; the authors' init."""
+
+    def __init__(self, depth, num_classes, bn=True, **_):
+        super().__init__()
+        n, norm = (depth - 2) // 6, norm_layer(bn)
+        self.conv1, self.bn1, self.act = conv3x3(3, 16), norm(16), nn.ReLU()
+        cin, stages = 16, []
+        for i, width in enumerate((16, 32, 64)):
+            blocks = []
+            for j in range(n):
+                stride = 2 if (i > 0 and j == 0) else 1
+                blocks.append(PreActBlock(cin, width, stride, norm, first=(i == 0 and j == 0)))
+                cin = width
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3 = stages
+        self.bn_last = norm(cin)  # sees the residual sum, not a conv's output
+        self.fc = nn.Linear(cin, num_classes)
+        self.authors_init()
+
+    def authors_init(self):
+        # tensorpack: conv W ~ N(0, 2 / (9 c_out)); fc W ~ U(+-1.43 sqrt(3 / fan_in)), b = 0
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        bound = 1.43 * (3 / self.fc.in_features) ** 0.5
+        nn.init.uniform_(self.fc.weight, -bound, bound)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x):
+        x = self.act(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        x = self.act(self.bn_last(x))
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
@@ -332,6 +395,11 @@ MODELS = {
     "resnet44": partial(CifarResNet, 44),
     "resnet56": partial(CifarResNet, 56),
     "wrn56_2": partial(CifarResNet, 56, widen=2),
+    # the TTQ authors' pre-activation ResNets (tensorpack's CIFAR-10 example)
+    "preact_resnet20": partial(PreActCifarResNet, 20),
+    "preact_resnet32": partial(PreActCifarResNet, 32),
+    "preact_resnet44": partial(PreActCifarResNet, 44),
+    "preact_resnet56": partial(PreActCifarResNet, 56),
     # VGG-9 of Li et al. 2017: seven 3x3 convs and two linear layers
     "vgg9": vgg([128, 128, "M", 256, 256, "M", 512, 512, 512, "M"], [1024]),
     "vgg16": vgg([64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
