@@ -1,4 +1,5 @@
-"""Shared test helpers: the repository root on sys.path and a runner for train.py."""
+"""Shared test helpers: the repository root on sys.path, a runner for project scripts, the flags of
+a quick synthetic run, and the pieces of a run train.train_epoch needs."""
 import os
 import subprocess
 import sys
@@ -12,10 +13,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_script(*args, cwd=ROOT, env=None, timeout=600):
-    """Run a project script in a fresh interpreter, as a user would; returns the CompletedProcess."""
+    """Run a project script in a fresh interpreter as a user would; returns the CompletedProcess."""
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture
@@ -25,8 +26,8 @@ def fast_flags(tmp_path):
 
 
 def train_run(args, model, data, steps, forward=None, optimizer=None):
-    """What train.train_epoch needs of a run in one process: flags, model (and the forward it calls), data,
-    optimizer, steps per epoch."""
+    """What train.train_epoch needs of a run in one process: flags, model (and the forward it
+    calls), data, optimizer, steps per epoch."""
     import train
     return SimpleNamespace(args=args, model=model, forward=forward or model, teacher_forward=None,
                            optimizer=optimizer or train.make_optimizer(args, model), data=data,

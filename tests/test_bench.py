@@ -1,5 +1,5 @@
-"""bench.py end to end on tiny settings: JSON rows, the study's arithmetic, a user error, --compile.
-No timing is asserted (the numbers depend on the machine)."""
+"""bench.py end to end on tiny settings: JSON rows and their ratios, both layouts, the study's
+arithmetic, a user error, --compile; checks of shape and arithmetic, which hold on any machine."""
 import json
 from contextlib import contextmanager
 
@@ -36,16 +36,17 @@ def test_layout_both_times_each_quantizer_in_both_memory_formats(tmp_path):
     assert r.returncode == 0, r.stderr
     result = json.loads(next(tmp_path.glob("cpu-*cores.json")).read_text())
     rows = result["rows"]
-    assert [(row["quant"], row["channels_last"])
-            for row in rows] == [("fp32", False), ("fp32", True),
-                                                                       ("ttq", False), ("ttq", True)]
+    assert ([(row["quant"], row["channels_last"]) for row in rows]
+            == [("fp32", False), ("fp32", True), ("ttq", False), ("ttq", True)])
     ms = {(row["quant"], row["channels_last"]): row["ms_step"] for row in rows}
     ratios = result["channels_last_over_contiguous"]["resnet20"]
     for q in ("fp32", "ttq"):
         assert abs(ratios[q] - ms[(q, True)] / ms[(q, False)]) < 1e-12
     # over FP32 in the same layout
     assert rows[3]["time_ratio"] == rows[3]["ms_step"] / rows[1]["ms_step"]
-    assert "nhwc" in r.stdout and "nchw" in r.stdout and "channels_last step time / contiguous" in r.stdout
+    assert ("nhwc" in r.stdout
+            and "nchw" in r.stdout
+            and "channels_last step time / contiguous" in r.stdout)
 
 
 def test_study_projection_against_hand_arithmetic():
@@ -61,8 +62,10 @@ def test_study_projection_against_hand_arithmetic():
     hours = lambda n_train, rate: 300 * (n_train / rate + 10_000 / 4000) / 3600
     # without KD: 35 cifar10 + 42 cifar100 runs (50k images), 40 tiny-imagenet runs (100k);
     # with KD: 12 runs on each dataset (phase 2: 9 FP32 + 18 BitNet students, phase 4: 9)
-    expected = 77 * hours(50_000, 1000) + 40 * hours(100_000, 1000) + 24 * hours(50_000, 800) + 12 * hours(100_000, 800)
-    assert abs(study["total_hours"] - expected) < 1e-9 * expected and abs(expected - 936.0417) < 1e-3
+    expected = (77 * hours(50_000, 1000) + 40 * hours(100_000, 1000)
+                + 24 * hours(50_000, 800) + 12 * hours(100_000, 800))
+    assert (abs(study["total_hours"] - expected) < 1e-9 * expected
+            and abs(expected - 936.0417) < 1e-3)
     assert abs(sum(p["hours"]
                    for p in study["phases"].values()) - study["total_hours"]) < 1e-9 * expected
 

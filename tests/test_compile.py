@@ -1,5 +1,5 @@
-"""torch.compile on the CPU (dynamo with the aot_eager backend, which generates no code): every quantizer and every
-straight-through estimator compiles as one graph (fullgraph), forward and backward, and a change of the training
+"""torch.compile on the CPU (dynamo's aot_eager backend, which generates no code): every quantizer
+and straight-through estimator compiles as one graph, forward and backward, and a change of training
 progress (EDE and ReSTE anneal with it) does not recompile; train.py records what it compiled."""
 import pytest
 import torch
@@ -16,9 +16,10 @@ import train
 
 torch._dynamo = pytest.importorskip("torch._dynamo")
 
-METHODS = [("bitnet", {}), ("ttq", {}), ("twn", {}), ("bc", {}), ("bc", dict(stochastic=True)), ("sr", {}),
-           ("xnor", dict(wbits=1, abits=32)), ("xnor", dict(wbits=1, abits=1)), ("dorefa", dict(wbits=2, abits=2)),
-           ("dorefa", dict(wbits=1, abits=8)), ("qnn", dict(wbits=1, abits=1)), ("qnn", dict(wbits=2, abits=8))]
+METHODS = [("bitnet", {}), ("ttq", {}), ("twn", {}), ("bc", {}), ("bc", dict(stochastic=True)),
+           ("sr", {}), ("xnor", dict(wbits=1, abits=32)), ("xnor", dict(wbits=1, abits=1)),
+           ("dorefa", dict(wbits=2, abits=2)), ("dorefa", dict(wbits=1, abits=8)),
+           ("qnn", dict(wbits=1, abits=1)), ("qnn", dict(wbits=2, abits=8))]
 STES = [(method, dict(ste=ste)) for method in ("bc", "twn") for ste in estimators.SURROGATES] + \
        [("xnor", dict(wbits=1, abits=1, ste="ede")), ("qnn", dict(wbits=1, abits=1, ste="reste"))]
 
@@ -28,14 +29,15 @@ def mixed_model(configs):
     quantized linear."""
     layers = []
     for method, opts in configs:
-        layers += [qlayers.quantize_layer(nn.Conv2d(4, 4, 3, padding=1, bias=False), method, **opts), nn.BatchNorm2d(4),
-                   nn.Hardtanh()]
+        conv = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        layers += [qlayers.quantize_layer(conv, method, **opts), nn.BatchNorm2d(4), nn.Hardtanh()]
     head = qlayers.quantize_layer(nn.Linear(4 * 4 * 4, 3), "qnn", wbits=2, abits=2)
     return nn.Sequential(*layers, nn.Flatten(), head)
 
 
 @pytest.mark.parametrize("configs", [METHODS, STES], ids=["methods", "stes"])
-def test_every_quantizer_compiles_as_one_graph_without_recompiling_when_progress_changes(configs):
+def test_every_quantizer_compiles_as_one_graph_without_recompiling_when_progress_changes(
+        configs):
     torch._dynamo.reset()
     torch.manual_seed(0)
     model = mixed_model(configs)
@@ -99,7 +101,8 @@ def test_a_model_that_cannot_be_compiled_is_one_error_line(tmp_path, monkeypatch
     monkeypatch.setattr(quant.TWN, "weight", breaking)
     code, out = run_compiled(tmp_path, monkeypatch, capsys, "--quant", "twn")
     assert code == 2 and "Traceback" not in out.err
-    assert out.err.strip().startswith("error: torch.compile cannot compile") and "--no-compile" in out.err
+    assert (out.err.strip().startswith("error: torch.compile cannot compile")
+            and "--no-compile" in out.err)
     assert len(out.err.strip().splitlines()) == 1
 
 
@@ -149,7 +152,8 @@ def test_a_steps_batch_draws_nothing_and_copies_nothing_from_the_host():
     again = datasets.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
     # the same (seed, epoch), the same epoch
     assert all(torch.equal(draws[k], again[k]) for k in draws)
-    assert sorted(draws["order"].flatten().tolist()) == list(range(40)) and draws["partner"].shape == (5, 8)
+    assert (sorted(draws["order"].flatten().tolist()) == list(range(40))
+            and draws["partner"].shape == (5, 8))
     with AtenOps() as ops:
         for x, y, partner in datasets.train_batches(args, data, draws, 5):
             x = datasets.to_input(args, x, data)

@@ -1,6 +1,6 @@
-"""The GPU path, where CUDA is present (skipped elsewhere): per method, compiled steps against eager ones, one graph
-and at most one recompile, a steady-state step that never waits for the device, compiled memory not above eager's,
-and two processes under torchrun with NCCL. Part of `bash gpu_check.sh`."""
+"""The GPU path where CUDA is present (part of `bash gpu_check.sh`): per method, compiled steps
+against eager ones, one graph and at most one recompile, a steady-state step that never waits for
+the device, compiled memory not above eager's; two processes under torchrun with NCCL."""
 import socket
 
 import pytest
@@ -17,9 +17,10 @@ from conftest import run_script
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-METHODS = [("fp32", {}), ("bitnet", {}), ("ttq", {}), ("twn", {}), ("bc", {}), ("bc", dict(stochastic=True)),
-           ("sr", {}), ("xnor", dict(wbits=1, abits=1)), ("dorefa", dict(wbits=2, abits=2)),
-           ("qnn", dict(wbits=2, abits=2)), ("twn", dict(ste="reste")), ("xnor", dict(wbits=1, abits=1, ste="ede"))]
+METHODS = [("fp32", {}), ("bitnet", {}), ("ttq", {}), ("twn", {}), ("bc", {}),
+           ("bc", dict(stochastic=True)), ("sr", {}), ("xnor", dict(wbits=1, abits=1)),
+           ("dorefa", dict(wbits=2, abits=2)), ("qnn", dict(wbits=2, abits=2)),
+           ("twn", dict(ste="reste")), ("xnor", dict(wbits=1, abits=1, ste="ede"))]
 IDS = ["-".join([m] + [f"{k}{v}" for k, v in o.items()]) for m, o in METHODS]
 
 
@@ -137,4 +138,6 @@ def test_two_nccl_processes_train_and_evaluate(tmp_path):
                    "--quiet")
     assert r.returncode == 0, r.stderr[-2000:]
     results = common.read_json(tmp_path / "synthetic/resnet20/bitnet_s0/results.json")
-    assert results["status"] == "completed" and results["compiled"] is True and results["graph_breaks"] == 0
+    assert (results["status"] == "completed"
+            and results["compiled"] is True
+            and results["graph_breaks"] == 0)

@@ -1,6 +1,6 @@
 """Gradients and edge cases of the quantizers against their papers' equations, in float64 where it
-matters: the values at the thresholds, the gradients the papers (or the authors' code) define, XNOR-Net's
-output scale K, the start of TTQ's scales, and the option combinations that have no effect."""
+matters: values at thresholds, the gradients the papers (or the authors' code) define, XNOR-Net's
+output scale K, the start of TTQ's scales, and option combinations with no effect."""
 import math
 
 import pytest
@@ -151,7 +151,8 @@ def test_qnn_hardtanh_matches_torch_in_value_and_gradient():
 def test_qnn_kbit_activations_use_the_negative_levels_and_full_precision_ones_keep_relu():
     torch.manual_seed(0)
     x = torch.randn(4, 1, 28, 28)
-    two_bit = quantized_inputs(qlayers.quantize_model(models.build_model("lenet5", 10, 28, 1), "qnn", abits=2, wbits=2), x)
+    lenet = models.build_model("lenet5", 10, 28, 1)
+    two_bit = quantized_inputs(qlayers.quantize_model(lenet, "qnn", abits=2, wbits=2), x)
     del two_bit["conv1"]  # the image
     assert all(set((v / v.max() * 2).round().unique().tolist()) == {-1.0, 0.0, 1.0, 2.0}
                for v in two_bit.values())
@@ -250,14 +251,15 @@ def test_xnor_weight_gradient_is_the_papers_with_its_one_over_n_term():
     layer = linear(w, "xnor", wbits=1, abits=32)
     alpha = [(0.5 + 1.5 + 0.25 + 0.75) / 4, (2.0 + 1.0 + 0.5 + 0.5) / 4]  # 0.75, 1.0
     g = torch.tensor([[1.0, 2.0, 3.0, 4.0], [-1.0, 2.0, -3.0, 4.0]], dtype=torch.float64)
-    expected = [[g[r, c].item() * (1 / 4 + alpha[r] * (abs(w[r, c].item()) <= 1)) for c in range(4)] for r in range(2)]
+    expected = [[g[r, c].item() * (1 / 4 + alpha[r] * (abs(w[r, c].item()) <= 1)) for c in range(4)]
+                for r in range(2)]
     assert torch.allclose(latent_grad(layer, g), torch.tensor(expected, dtype=torch.float64))
     assert torch.allclose(layer.quantizer.weight(layer.weight),
                           torch.tensor(alpha).double()[:, None] * w.sign())
 
 
-@pytest.mark.parametrize("method,bits,value", [("dorefa", 2, 1 / 3), ("dorefa", 8, 1 / 255), ("qnn", 2, 0.0),
-                                               ("qnn", 8, 0.0)])
+@pytest.mark.parametrize("method,bits,value", [("dorefa", 2, 1 / 3), ("dorefa", 8, 1 / 255),
+                                               ("qnn", 2, 0.0), ("qnn", 8, 0.0)])
 def test_an_all_zero_layer_quantizes_to_finite_weights(method, bits, value):
     # DoReFa: tanh(0) / (2 * 0) and QNN: 0 / (max - min) are 0/0; a zero maximum counts as 1, so the
     # formula's own value at w = 0 comes out: DoReFa 2 quantize_k(1/2) - 1 (round(1.5) = 2 of 3,
@@ -321,5 +323,5 @@ def test_an_ste_that_would_be_ignored_is_refused(flags, problem, tmp_path):
 
 
 def test_qnn_ste_is_accepted_where_a_sign_uses_it():
-    assert qlayers.check_options("qnn", 1, 2,
-                                 "tanh") is None and qlayers.check_options("qnn", 2, 1, "tanh") is None
+    assert (qlayers.check_options("qnn", 1, 2, "tanh") is None
+            and qlayers.check_options("qnn", 2, 1, "tanh") is None)

@@ -1,5 +1,6 @@
-"""figures.py on the fabricated results tree of tests/test_analysis.py: each figure parses as SVG and carries its
-title, axes and legend; no text lies outside its canvas; single-epoch curves show a mark; axis ticks are round."""
+"""figures.py on the fabricated results tree of tests/test_analysis.py: each figure parses as SVG
+and carries its title, axes and legend; no text lies outside its canvas; single-epoch curves show a
+mark; axis ticks are round."""
 import json
 import math
 import re
@@ -18,12 +19,16 @@ def test_figures_parse_and_carry_title_axes_and_legend(study):
                          "FP32", "BitNet", "BitNet+FP32 conv1", "TTQ"],
         "gap_recovery.svg": ["Share of the FP32-BitNet gap recovered by the layer kept in FP32",
                              "gap recovered (%)",
-                             "conv1 in FP32", "layer1 in FP32", "layer4 in FP32", "fc in FP32", "FP32 accuracy"],
+                             "conv1 in FP32", "layer1 in FP32", "layer4 in FP32", "fc in FP32",
+                             "FP32 accuracy"],
         "kd_effect.svg": ["Knowledge distillation: effect on FP32 and ternary students",
-                          "KD effect (points, ± standard error)", "FP32 student", "BitNet student"],
+                          "KD effect (points, ± standard error)",
+                          "FP32 student", "BitNet student"],
         "curves_resnet18_cifar10.svg": ["Test accuracy per epoch: resnet18 on cifar10", "epoch",
-                                        "test top-1 accuracy (%)", "TTQ", "band: min-max over seeds"],
-        "curves_resnet18_cifar100.svg": ["Test accuracy per epoch: resnet18 on cifar100", "BitNet+FP32 conv1"],
+                                        "test top-1 accuracy (%)", "TTQ",
+                                        "band: min-max over seeds"],
+        "curves_resnet18_cifar100.svg": ["Test accuracy per epoch: resnet18 on cifar100",
+                                         "BitNet+FP32 conv1"],
         "seeds.svg": ["Seed-to-seed spread of the configurations with more than three seeds",
                       "configuration",
                       "top-1 minus the configuration mean (points)", "one seed", "mean",

@@ -1,6 +1,6 @@
-"""The GPU path's failures as a CPU can show them: a compile error's advice (--no-compile) resumes the same
-folder, a recompile-limit error is one line naming the function and the guard, and a run a launcher gave a
-GPU refuses to fall back to the CPU."""
+"""The GPU path's failures as a CPU can show them: a compile error's advice (--no-compile) resumes
+the same folder, a recompile-limit error is one line naming the function and the guard, and a run a
+launcher gave a GPU refuses to fall back to the CPU."""
 import pytest
 import torch
 import torch._dynamo
@@ -43,7 +43,8 @@ def test_the_advice_after_a_compile_error_resumes_the_same_folder(tmp_path, caps
     assert common.read_json(run_dir / "results.json")["status"] == "completed"
 
 
-def test_a_compile_that_stops_mid_run_resumes_eagerly_and_is_recorded(tmp_path, capsys, monkeypatch):
+def test_a_compile_that_stops_mid_run_resumes_eagerly_and_is_recorded(
+        tmp_path, capsys, monkeypatch):
     calls = [0]
 
     def fails_in_epoch_two(module):

@@ -104,8 +104,8 @@ def test_qnn_binary_uses_clipped_ste_and_kbit_is_linear():
     assert x.grad.tolist() == [1.0, 0.0, 1.0, 1.0]  # cancelled where |x| > 1
     # 3 bits: step (0.5 - -2) / 7 = 5/14, levels round(x / step) in [-3, 4]: 1.4 -> 1, -5.6 -> -3,
     # 0.56 -> 1
-    assert torch.allclose(quant.quantize_linear(torch.tensor([0.5, -2.0, 0.2]), 3, torch.tensor(2.5))[0],
-                          torch.tensor([1.0, -3.0, 1.0]) * 5 / 14)
+    three_bit = quant.quantize_linear(torch.tensor([0.5, -2.0, 0.2]), 3, torch.tensor(2.5))[0]
+    assert torch.allclose(three_bit, torch.tensor([1.0, -3.0, 1.0]) * 5 / 14)
 
 
 SMOOTH = {  # the smooth function whose derivative each surrogate is, checked with autograd
@@ -198,7 +198,8 @@ def test_unsupported_bits_on_the_command_line_exit_2(tmp_path):
 TABLE = [("qnn", 8, 8), ("qnn", 4, 4), ("qnn", 2, 2), ("qnn", 1, 1), ("qnn", 2, 1), ("qnn", 1, 2),
          ("dorefa", 8, 8), ("dorefa", 4, 4), ("dorefa", 2, 32), ("dorefa", 1, 32), ("dorefa", 2, 2),
          ("dorefa", 2, 1), ("dorefa", 1, 2), ("dorefa", 1, 1), ("xnor", 1, 32), ("xnor", 1, 1),
-         ("twn", None, None), ("ttq", None, None), ("bc", None, None), ("sr", None, None), ("bitnet", None, None)]
+         ("twn", None, None), ("ttq", None, None), ("bc", None, None), ("sr", None, None),
+         ("bitnet", None, None)]
 
 
 @pytest.mark.parametrize("method,wbits,abits", TABLE)

@@ -1,4 +1,5 @@
-"""Each quantizer's forward values and gradients against its paper's equations, on hand-made tensors."""
+"""Each quantizer's forward values and gradients against its paper's equations, on hand-made
+tensors; activations kept as one-byte codes, also under bf16, and BitNet's layer norm kernel."""
 import pytest
 import torch
 import torch.nn as nn
@@ -66,7 +67,8 @@ def test_bitnet_sub_layernorm_normalizes_each_sample_before_quantizing():
     conv = nn.Conv2d(2, 1, 1, bias=False)
     qlayers.quantize_model(nn.Sequential(conv), "bitnet")
     x = torch.randn(3, 2, 4, 4) * 5 + 2
-    normalized = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / (x.var(dim=(1, 2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
+    centered = x - x.mean(dim=(1, 2, 3), keepdim=True)
+    normalized = centered / (x.var(dim=(1, 2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
     assert torch.allclose(conv.quantizer.input(x)[0], quant.quantize_absmax(normalized, 8)[0],
                           atol=1e-5)
 
@@ -159,9 +161,14 @@ def fp32_saved_bytes():
     return saved_bytes("fp32")
 
 
-@pytest.mark.parametrize("method,opts,bound", [("bitnet", {}, 1.2), ("dorefa", dict(wbits=2, abits=2), 1.2),
-                                               ("qnn", dict(wbits=2, abits=2), 1.2), ("xnor", dict(wbits=1, abits=1), 1.3),
-                                               ("ttq", {}, 1.05), ("twn", {}, 1.05)])
+@pytest.mark.parametrize("method,opts,bound", [
+    ("bitnet", {}, 1.2),
+    ("dorefa", dict(wbits=2, abits=2), 1.2),
+    ("qnn", dict(wbits=2, abits=2), 1.2),
+    ("xnor", dict(wbits=1, abits=1), 1.3),
+    ("ttq", {}, 1.05),
+    ("twn", {}, 1.05),
+])
 def test_quantized_activations_are_kept_as_one_byte_codes(method, opts, bound, fp32_saved_bytes):
     # a float copy of every quantized conv input would add 4 bytes per value: about 1.5x FP32 (2x
     # for XNOR)
@@ -197,7 +204,8 @@ def test_eight_bit_activation_codes_under_bf16_autocast_are_those_of_fp32(method
 
 
 def test_bitnet_layer_norm_keeps_channels_last_and_matches_torchs_value_and_gradient():
-    x = torch.randn(3, 4, 5, 5, dtype=torch.float64).contiguous(memory_format=torch.channels_last).requires_grad_()
+    x = (torch.randn(3, 4, 5, 5, dtype=torch.float64)
+         .contiguous(memory_format=torch.channels_last).requires_grad_())
     g = torch.randn(3, 4, 5, 5, dtype=torch.float64)
     y = kernels.LayerNormOverSample.apply(x)
     assert y.is_contiguous(memory_format=torch.channels_last)

@@ -1,10 +1,6 @@
-"""What a user reads is what ran: a table cell holds one recipe and counts distinct seeds.
-
-A fabricated results tree (tests/test_analysis.py's writers) puts runs of two recipes into cells
-of the main, TTQ-paper, STE, BC/SR, bit-width and published tables, and runs one seed twice with
-one recipe under two tags. aggregate.py, tables.py and figures.py run on it as a user runs them;
-each expected number is worked out by hand in a comment.
-"""
+"""What a user reads is what ran: a table cell holds one recipe and counts distinct seeds, on a
+fabricated results tree run through aggregate.py, tables.py and figures.py as a user runs them; each
+expected number is worked out by hand in a comment."""
 import pytest
 
 from test_analysis import read_csv, row_of, run_script, svg_texts, table_rows, write_cell, write_run
@@ -16,6 +12,9 @@ T20 = dict(R20, **TABLE)
 
 
 def build_tree(raw):
+    """Runs of two recipes in cells of the main, TTQ-paper, STE, BC/SR, bit-width and published
+    tables, and one seed run twice with one recipe under two tags (tests/test_analysis.py's
+    writers)."""
     r18, r20, c10 = "resnet18", "resnet20", "cifar10"
     write_cell(raw, c10, r18, "fp32", [91.0, 91.2, 91.4])
     write_cell(raw, c10, r18, "table_fp32", [80.0], seeds=[42], **TABLE)
@@ -114,7 +113,8 @@ def test_tables_with_their_own_grouping_use_one_recipe(study):
     # STE table: TWN polynomial 91.0/91.2/91.4 only
     assert row_of(rows(study, "ste"), "resnet20", "cifar10", "ternary", "TWN")[4:] == [
         "polynomial", "–", "yes", "91.20 ± 0.20 (3)"]
-    assert "resnet20 cifar10 TWN STE polynomial, clip –, BN ran 2 recipes" in study["tables"].stderr
+    assert ("resnet20 cifar10 TWN STE polynomial, clip –, BN ran 2 recipes"
+            in study["tables"].stderr)
     # BC against SR: BC 88/89/90 without bc_lr's 60.0: +4.00, p 0.008 as in tests/test_analysis.py
     assert row_of(rows(study, "bc_sr"), "resnet20", "cifar10", "128") == [
         "resnet20", "cifar10", "128", "89.00 ± 1.00 (3)", "85.00 ± 1.00 (3)", "+4.00", "0.008"]

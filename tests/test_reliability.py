@@ -16,7 +16,10 @@ from test_train import RESNET20, kill_after_first_epoch, run_dir
 
 def one_line_error(r):
     line = r.stderr.strip()
-    return r.returncode == 2 and "Traceback" not in r.stderr and line.startswith("error:") and len(line.splitlines()) == 1
+    return (r.returncode == 2
+            and "Traceback" not in r.stderr
+            and line.startswith("error:")
+            and len(line.splitlines()) == 1)
 
 
 def test_divergence_stops_within_a_step_and_is_recorded(tmp_path, fast_flags):
@@ -39,7 +42,8 @@ def hold_lock(path, code):
                             stdout=subprocess.PIPE, text=True)
 
 
-def test_a_live_lock_refuses_a_second_process_and_a_dead_owners_lock_is_taken_over(tmp_path, fast_flags):
+def test_a_live_lock_refuses_a_second_process_and_a_dead_owners_lock_is_taken_over(
+        tmp_path, fast_flags):
     folder = run_dir(tmp_path, "fp32")
     folder.mkdir(parents=True)
     owner = hold_lock(folder / "lock", "time.sleep(600)")

@@ -64,7 +64,8 @@ def runs(tmp_path_factory):
     """Two made-up run folders: all-zero weights in a final.pt, and weights of 0.01 in a last.pt
     (no config inside) whose folder's config.json keeps conv1 and fc in full precision."""
     root = tmp_path_factory.mktemp("runs")
-    zeros = {f"{n}.weight": torch.zeros_like(w) for n, w in ste_factors.latent_weights(0, {}).items()}
+    latent = ste_factors.latent_weights(0, {})
+    zeros = {f"{n}.weight": torch.zeros_like(w) for n, w in latent.items()}
     (root / "zero_run").mkdir()
     final = dict(kind="final", model=zeros, config=dict(model="resnet20"))
     torch.save(final, root / "zero_run" / "final.pt")

@@ -1,4 +1,5 @@
-"""train.py end to end on the synthetic dataset: learning, the files a run writes, resume, skip, errors."""
+"""train.py end to end on the synthetic dataset: learning, the files a run writes, deployed size,
+resume, skip, KD and one-line errors; the stem, lr schedule, TTQ's scale group, default layout."""
 import signal
 import subprocess
 import sys
@@ -29,10 +30,13 @@ def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, q
     r = run_script("train.py", *RESNET20, *quant_flags, *fast_flags)
     assert r.returncode == 0, r.stderr
     folder = run_dir(tmp_path, tag)
-    assert {p.name for p in folder.iterdir()} == {"config.json", "results.json", "last.pt", "best.pt", "final.pt",
-                                               "summary.md"}
-    results, config = common.read_json(folder / "results.json"), common.read_json(folder / "config.json")
-    assert results["status"] == "completed" and results["epochs_completed"] == 3 and len(results["history"]) == 3
+    assert {p.name for p in folder.iterdir()} == {"config.json", "results.json", "last.pt",
+                                                  "best.pt", "final.pt", "summary.md"}
+    results = common.read_json(folder / "results.json")
+    config = common.read_json(folder / "config.json")
+    assert (results["status"] == "completed"
+            and results["epochs_completed"] == 3
+            and len(results["history"]) == 3)
     assert results["best_top1"] > 30, results["history"]  # chance is 10%
     assert results["final_top1"] == results["history"][-1]["test_top1"]
     assert results["best_top1"] == max(h["test_top1"] for h in results["history"])
@@ -139,9 +143,11 @@ def test_stem_auto_picks_cifar_for_small_inputs_and_imagenet_for_large():
     assert (stem_small, stem_large) == ("cifar", "imagenet")
     cifar = models.build_model("resnet18", 10, stem="cifar")
     imagenet = models.build_model("resnet18", 10, stem="imagenet")
-    assert cifar(torch.zeros(2, 3, 32, 32)).shape == (2, 10) and imagenet(torch.zeros(2, 3, 64, 64)).shape == (2, 10)
-    assert cifar.conv1.kernel_size == (3,
-                                       3) and cifar.conv1.stride == (1, 1) and isinstance(cifar.pool, torch.nn.Identity)
+    assert (cifar(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+            and imagenet(torch.zeros(2, 3, 64, 64)).shape == (2, 10))
+    assert (cifar.conv1.kernel_size == (3, 3)
+            and cifar.conv1.stride == (1, 1)
+            and isinstance(cifar.pool, torch.nn.Identity))
     assert imagenet.conv1.kernel_size == (7, 7) and imagenet.conv1.stride == (2, 2)
     assert abs(sum(p.numel() for p in cifar.parameters()) - 11.17e6) < 0.01e6
 

@@ -1,6 +1,6 @@
-"""What a user reads is what ran: a run folder holds one run's settings, finished or not; a k-bit method
-trains at the widths it was given; teachers and fine-tunes start from final weights; an interrupted or failed
-run says so in one line and in results.json; evaluation changes nothing; impossible numbers are refused."""
+"""What a user reads is what ran: a run folder holds one run's settings, finished or not; k-bit
+methods need their widths; teachers and fine-tunes take final weights; a failed or interrupted run
+says so in one line and results.json; evaluation changes nothing; impossible numbers are refused."""
 import signal
 import subprocess
 import sys
@@ -74,11 +74,13 @@ def interrupt_at_evaluation(monkeypatch, call, exception):
     monkeypatch.setattr(train, "evaluate", failing)
 
 
-def test_a_resumed_run_keeps_what_it_computes_and_its_original_config(tmp_path, capsys, monkeypatch):
+def test_a_resumed_run_keeps_what_it_computes_and_its_original_config(
+        tmp_path, capsys, monkeypatch):
     cmd = [*TINY, "--epochs", "3", "--out", tmp_path]
     interrupt_at_evaluation(monkeypatch, 2, KeyboardInterrupt())
     assert main(*cmd) == 130
-    assert capsys.readouterr().err.strip() == "interrupted in epoch 2; rerun the same command to resume"
+    err = capsys.readouterr().err.strip()
+    assert err == "interrupted in epoch 2; rerun the same command to resume"
     monkeypatch.undo()
     for changed, diff in ((["--epochs", "5"], "epochs: 3 -> 5"),
                           (["--steps-per-epoch", "3"], "steps_per_epoch: 2 -> 3")):
@@ -178,7 +180,9 @@ def test_teachers_and_fine_tunes_take_final_weights_never_the_test_selected_best
     assert main(*TINY, "--out", tmp_path, "--quant", "ttq", "--init-from", fp32 / "final.pt") == 0
     kd, tuned = (common.read_json(folder(tmp_path, t) / "config.json")
                  for t in ("bitnet_kd", "ttq"))
-    assert kd["kd"] == str(fp32 / "final.pt") and kd["kd_epoch"] == 2 and kd["init_from_epoch"] is None
+    assert (kd["kd"] == str(fp32 / "final.pt")
+            and kd["kd_epoch"] == 2
+            and kd["init_from_epoch"] is None)
     assert tuned["init_from"] == str(fp32 / "final.pt") and tuned["init_from_epoch"] == 2
     # another model, or a quantized one, is one line naming both
     capsys.readouterr()
@@ -234,7 +238,8 @@ def test_the_run_records_its_normalization(tmp_path):
     data = datasets.load_dataset("synthetic", None, 0)
     # the tensor training used
     as_trained = lambda values: torch.tensor(values, dtype=torch.float32).tolist()
-    assert config["norm_mean"] == as_trained(data["mean"]) and config["norm_std"] == as_trained(data["std"])
+    assert (config["norm_mean"] == as_trained(data["mean"])
+            and config["norm_std"] == as_trained(data["std"]))
 
 
 def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, capsys):
@@ -313,7 +318,8 @@ def test_an_old_short_runs_saved_warm_up_is_compared_as_it_trained(tmp_path):
     assert main(*TINY, "--epochs", "1", "--out", tmp_path) == 0
 
 
-def test_resuming_a_run_from_before_the_whole_set_normalization_is_refused(tmp_path, capsys, monkeypatch):
+def test_resuming_a_run_from_before_the_whole_set_normalization_is_refused(
+        tmp_path, capsys, monkeypatch):
     cmd = [*TINY, "--out", tmp_path]
     interrupt_at_evaluation(monkeypatch, 2, KeyboardInterrupt())
     assert main(*cmd) == 130
