@@ -1,15 +1,8 @@
-"""Train one network, full precision or quantized, on one dataset, and write its run folder.
+"""Train one network, full precision or quantized, on one dataset, and write its run folder: the
+model's build, the optimizer and schedule, the epoch's loop and evaluation, and a run's setup and
+finish.
 
     python train.py --quant ttq --dataset cifar10 --seed 0
-
-A run writes OUT/<dataset>/<model>/<tag>_s<seed>/ with config.json, results.json, last.pt (everything
-needed to resume, written every epoch), best.pt (the best epoch on the test set), final.pt (the last
-epoch's weights, written at completion: what --kd and --init-from take) and summary.md. Running the same
-command again resumes an unfinished run and skips a completed one; other settings are refused.
-It holds the model's build, the optimizer and schedule, the epoch's loop and evaluation, and a run's setup
-and finish; the flags live in flags.py, datasets and batches in datasets.py, networks in models.py,
-quantizers in quant.py and qlayers.py, the run folder's lock, checks and checkpoints in run_folder.py,
-the per-layer summary in summary.py, torchrun and torch.compile in devices.py.
 """
 import argparse
 import math
@@ -34,14 +27,15 @@ import quant
 import run_folder
 import summary
 
-# ----------------------------------------------------------------------------- model, teacher, optimizer
+# ------------------------------------------------------------------------ model, teacher, optimizer
 
 def build(args, num_classes, image_size, in_channels, init=None):
-    """The network of these flags, quantized as they say. init: the weights to start from (--init-from's
-    state dict), loaded before quantizing so that quantizer state (TTQ scales, SR grid) starts from them."""
+    """The network of these flags, quantized as they say. init: the weights to start from
+    (--init-from's state dict), loaded before quantizing so that quantizer state (TTQ scales, SR
+    grid) starts from them."""
     stem = args.stem if args.stem != "auto" else ("cifar" if image_size <= 64 else "imagenet")
-    model = models.build_model(args.model, num_classes, image_size, in_channels, stem=stem, bn=args.bn,
-                               shortcut=args.shortcut)
+    model = models.build_model(args.model, num_classes, image_size, in_channels,
+                               stem=stem, bn=args.bn, shortcut=args.shortcut)
     names = models.layer_names(model)
     missing = [k for k in args.keep if k not in names]
     if missing:
@@ -53,33 +47,39 @@ def build(args, num_classes, image_size, in_channels, init=None):
             model.load_state_dict(init)
         except RuntimeError as e:
             detail = [line.strip() for line in str(e).splitlines() if line.strip()][1:2] or [str(e)]
-            common.fail(f"--init-from {args.init_from} does not fit this {args.model} ({detail[0][:200]})")
-    qlayers.quantize_model(model, args.quant, args.keep, sub_ln=args.sub_ln, ttq_threshold=args.ttq_threshold,
-                           wbits=args.wbits, abits=args.abits, ste=args.ste, stochastic=args.stochastic,
-                           init_from=args.init_from, bn=args.bn)
+            common.fail(f"--init-from {args.init_from} does not fit this {args.model} "
+                        f"({detail[0][:200]})")
+    qlayers.quantize_model(model, args.quant, args.keep, sub_ln=args.sub_ln,
+                           ttq_threshold=args.ttq_threshold, wbits=args.wbits, abits=args.abits,
+                           ste=args.ste, stochastic=args.stochastic, init_from=args.init_from,
+                           bn=args.bn)
     return model, stem
 
 
 def build_teacher(ckpt):
-    """The KD teacher of a run's final.pt (run_folder.load_final has checked it), frozen in eval mode."""
+    """The KD teacher of a final.pt (run_folder.load_final has checked it), frozen in eval mode."""
     config = ckpt["config"]
     teacher = models.build_model(config["model"], config["num_classes"], config["image_size"],
-                                 config.get("in_channels", 3), stem=config["stem"], bn=config.get("bn", True),
-                                 shortcut=config.get("shortcut", "A"))
+                                 config.get("in_channels", 3), stem=config["stem"],
+                                 bn=config.get("bn", True), shortcut=config.get("shortcut", "A"))
     teacher.load_state_dict(ckpt["model"])
     return teacher.eval().requires_grad_(False)
 
 
 def make_optimizer(args, model):
-    """Weights in one group; the quantizers' trained scales (TTQ's Wp, Wn) in a second one with no weight decay
-    and lr * --scale-lr: their gradient sums over a whole layer, so the weights' lr would flip their signs."""
+    """Weights in one group; the quantizers' trained scales (TTQ's Wp, Wn) in a second one with no
+    weight decay and lr * --scale-lr: their gradient sums over a whole layer, so the weights' lr
+    would flip their signs."""
     scales = [p for n, p in model.named_parameters() if ".quantizer." in n]
     weights = [p for n, p in model.named_parameters() if ".quantizer." not in n]
-    groups = [dict(params=weights, lr_scale=1.0), dict(params=scales, lr_scale=args.scale_lr, weight_decay=0.0)]
-    fused = dict(fused=True) if args.device.startswith("cuda") else {}  # one kernel for all parameters on GPUs
+    groups = [dict(params=weights, lr_scale=1.0),
+              dict(params=scales, lr_scale=args.scale_lr, weight_decay=0.0)]
+    # one kernel for all parameters on GPUs
+    fused = dict(fused=True) if args.device.startswith("cuda") else {}
     if args.optimizer == "adam":
         return torch.optim.Adam(groups, lr=args.lr, weight_decay=args.weight_decay, **fused)
-    return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+    return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum,
+                           weight_decay=args.weight_decay,
                            nesterov=args.nesterov and args.momentum > 0, **fused)
 
 
@@ -101,8 +101,8 @@ def loss_fn(args, logits, y, y_mixed, lam, teacher_logits):
     loss = lam * ce(y) + (1 - lam) * ce(y_mixed) if lam < 1 else ce(y)
     if teacher_logits is not None:
         t = args.kd_temperature
-        kl = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher_logits / t, 1), reduction="batchmean",
-                      log_target=True)
+        kl = F.kl_div(F.log_softmax(logits / t, 1), F.log_softmax(teacher_logits / t, 1),
+                      reduction="batchmean", log_target=True)
         loss = args.kd_alpha * t * t * kl + (1 - args.kd_alpha) * loss
     return loss
 
@@ -111,12 +111,13 @@ class Diverged(Exception):
     pass
 
 
-MAX_LOGIT = 1e4  # softmax is one-hot in fp32 past |logit| ~ 100: a logit of 1e4 means the network has blown up
+# softmax is one-hot in fp32 past |logit| ~ 100: a logit of 1e4 means the network has blown up
+MAX_LOGIT = 1e4
 
 
 def divergence(loss, peak_logit):
-    """Why a step's loss and largest |logit| say the run has diverged, or None: a finite loss can hide
-    logits near 1e20 (BinaryConnect without batch norm and its +-1 weights did)."""
+    """Why a step's loss and largest |logit| say the run has diverged, or None: a finite loss can
+    hide logits near 1e20 (BinaryConnect without batch norm and its +-1 weights did)."""
     if not math.isfinite(loss):
         return "non-finite loss"
     if not peak_logit <= MAX_LOGIT:  # NaN fails the comparison too
@@ -125,13 +126,14 @@ def divergence(loss, peak_logit):
 
 
 def check_step(check, epoch, step, state, world):
-    """A step's loss (returned) and largest |logit|, read in the step's one host sync; a run they say has
-    diverged stops here, before anything is saved (its last update reached the weights in memory only)."""
+    """A step's loss (returned) and largest |logit|, read in the step's one host sync; a run they
+    say has diverged stops here, before anything is saved (its last update reached the weights in
+    memory only)."""
     value, peak = devices.mean_over_processes(check, world).tolist()
     reason = divergence(value, peak)
     if reason:
-        raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=step, last_finite_loss=state["last_loss"],
-                            reason=reason))
+        raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=step,
+                            last_finite_loss=state["last_loss"], reason=reason))
     state["last_loss"] = value
     return value
 
@@ -141,8 +143,8 @@ def autocast(args):
 
 
 def mixed_batch(args, data, batch, rng):
-    """(input, targets, mixup partners' targets, lam) of a batch: mixup blends each image with its drawn
-    partner, lam ~ Beta(a, a); without mixup lam is 1 and there are no partners."""
+    """(input, targets, mixup partners' targets, lam) of a batch: mixup blends each image with its
+    drawn partner, lam ~ Beta(a, a); without mixup lam is 1 and there are no partners."""
     x, y, partner = batch
     x = datasets.to_input(args, x, data)
     if args.mixup == 0:
@@ -152,7 +154,7 @@ def mixed_batch(args, data, batch, rng):
 
 
 def forward_loss(run, x, y, y_mixed, lam):
-    """(loss, logits) of a batch, under bf16 autocast with --amp; the KD teacher runs without autograd."""
+    """(loss, logits) of a batch, under bf16 autocast with --amp; the KD teacher under no_grad."""
     with autocast(run.args):
         logits = run.forward(x)
         teacher_logits = None
@@ -163,18 +165,20 @@ def forward_loss(run, x, y, y_mixed, lam):
 
 
 def train_epoch(run, epoch, state):
-    """One pass over a fresh permutation: (mean loss, images/s). Every random draw comes from generators
-    seeded by (seed, epoch), so a resumed epoch repeats exactly. One host sync a step: the previous step's loss."""
+    """One pass over a fresh permutation: (mean loss, images/s). Every random draw comes from
+    generators seeded by (seed, epoch), so a resumed epoch repeats exactly. One host sync a step:
+    the previous step's loss."""
     args, model, optimizer, steps = run.args, run.model, run.optimizer, run.steps_per_epoch
     model.train()
     qlayers.set_progress(model, epoch / args.epochs)
     g = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)
-    torch.manual_seed(args.seed * 1_000_003 + epoch)  # stochastic quantizers draw from the global generator
+    # stochastic quantizers draw from the global generator
+    torch.manual_seed(args.seed * 1_000_003 + epoch)
     rng = np.random.default_rng([args.seed, epoch])
-    batches = datasets.train_batches(args, run.data, datasets.epoch_draws(args, run.data, g, steps), steps,
-                                     run.rank, run.world)
+    draws = datasets.epoch_draws(args, run.data, g, steps)
+    batches = datasets.train_batches(args, run.data, draws, steps, run.rank, run.world)
     bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}", leave=False, disable=args.quiet)
-    total_loss, pending, start = 0.0, None, time.perf_counter()  # pending: the last step's loss, unread
+    total_loss, pending, start = 0.0, None, time.perf_counter()  # pending: last step's loss, unread
     for i, batch in enumerate(bar):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(args, state["step"], steps) * group["lr_scale"]
@@ -184,20 +188,21 @@ def train_epoch(run, epoch, state):
         optimizer.step()
         qlayers.after_step(model, args.clip_factor)
         state["step"] += 1
-        if pending is not None:  # read once this step is queued: the device never waits for the host
+        if pending is not None:  # read once this step is queued: the device never waits on the host
             total_loss += check_step(pending, epoch, i, state, run.world)
             bar.set_postfix(loss=f"{state['last_loss']:.3f}")
         pending = torch.stack([loss.detach(), logits.detach().abs().amax().float()])
-    total_loss += check_step(pending, epoch, steps, state, run.world)  # before evaluation and saving
+    total_loss += check_step(pending, epoch, steps, state, run.world)  # before evaluation or saving
     return total_loss / steps, steps * args.batch_size / max(time.perf_counter() - start, 1e-9)
 
 
 @torch.no_grad()
 def evaluate(args, model, data, batch_size=1024, rank=0, world=1):
-    """Top-1, top-5 (percent) and mean loss over the whole test set, without autograd; each process takes its
-    share and the sums are reduced, read back in one host sync."""
+    """Top-1, top-5 (percent) and mean loss over the whole test set, without autograd; each process
+    takes its share and the sums are reduced, read back in one host sync."""
     model.eval()
-    sums = torch.zeros(4, dtype=torch.float64, device=args.device)  # top-1 hits, top-5 hits, loss, images
+    # top-1 hits, top-5 hits, loss, images
+    sums = torch.zeros(4, dtype=torch.float64, device=args.device)
     k = min(5, data["num_classes"])
     for x, y in datasets.test_batches(args, data, batch_size, rank, world):
         with autocast(args):
@@ -212,8 +217,8 @@ def evaluate(args, model, data, batch_size=1024, rank=0, world=1):
 
 
 def data_shape(args):
-    """(classes, image size, channels) of the data train.py would train on: from datasets.FAKE_SHAPES where the
-    dataset's shape is known, else read from the data."""
+    """(classes, image size, channels) of the data train.py would train on: from
+    datasets.FAKE_SHAPES where the dataset's shape is known, else read from the data."""
     if args.dataset in datasets.FAKE_SHAPES:
         classes, size, channels = datasets.FAKE_SHAPES[args.dataset]
         return classes, (args.fake_size or size) if args.fake_data else size, channels
@@ -224,8 +229,8 @@ def data_shape(args):
 
 
 def print_summary(args):
-    """train.py --summary: the model of these resolved flags, built as train.py builds it, summarized; no data loaded
-    for a dataset of known shape."""
+    """train.py --summary: the model of these resolved flags, built as train.py builds it,
+    summarized; no data loaded for a dataset of known shape."""
     classes, size, channels = data_shape(args)
     model, stem = build(args, classes, size, channels)
     config = dict(vars(args), stem=stem, num_classes=classes, image_size=size, in_channels=channels)
@@ -241,7 +246,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     run_dir = Path(args.out) / args.dataset / args.model / f"{args.tag}_s{args.seed}"
     saved = common.read_json(run_dir / "config.json")
-    if saved:  # finished or not, a folder holds one run's settings: refused before anything is loaded
+    if saved:  # finished or not, a folder holds one run's settings: refused before loading anything
         run_folder.check_same_run(saved, planned_config(args), run_dir)
     previous = common.read_json(run_dir / "results.json")
     if previous and previous.get("status") == "completed":
@@ -265,14 +270,14 @@ def main(argv=None):
 
 
 def planned_config(args):
-    """The settings of the flags alone, for the check before any data is loaded: an 'auto' stem is resolved
-    from the data later, so it is compared then (setup)."""
+    """The settings of the flags alone, for the check before any data is loaded: an 'auto' stem is
+    resolved from the data later, so it is compared then (setup)."""
     return {k: v for k, v in vars(args).items() if not (k == "stem" and v == "auto")}
 
 
 def setup(args, run_dir, saved, rank, world):
-    """Everything a run needs, every input checked (one line and exit 2 when wrong) before any file is written:
-    a run that cannot start leaves no folder behind."""
+    """Everything a run needs, every input checked (one line and exit 2 when wrong) before any file
+    is written: a run that cannot start leaves no folder behind."""
     common.seed_everything(args.seed)
     data = datasets.prepare_data(args)
     streamed = data.get("streamed")
@@ -282,21 +287,26 @@ def setup(args, run_dir, saved, rank, world):
         common.fail(f"--batch-size {args.batch_size} is larger than the {n_train} training images")
     steps_per_epoch = min(n_train // args.batch_size, args.steps_per_epoch or n_train)
     classes = data["num_classes"]
-    image_size, in_channels = (224, 3) if streamed else (data["train_x"].shape[-1], data["train_x"].shape[1])
-    init = run_folder.load_final(args.init_from, "--init-from", args.model, classes, args.dataset) \
-        if args.init_from else None
-    teacher = run_folder.load_final(args.kd, "--kd", args.model, classes, args.dataset) if args.kd else None
+    image_size, in_channels = ((224, 3) if streamed
+                               else (data["train_x"].shape[-1], data["train_x"].shape[1]))
+    init = (run_folder.load_final(args.init_from, "--init-from", args.model, classes, args.dataset)
+            if args.init_from else None)
+    teacher = (run_folder.load_final(args.kd, "--kd", args.model, classes, args.dataset)
+               if args.kd else None)
     model, stem = build(args, classes, image_size, in_channels, init and init["model"])
-    config = dict(vars(args), stem=stem, num_classes=classes, image_size=image_size, in_channels=in_channels,
-                  data_format=data.get("format"), norm_mean=data["mean"].tolist(), norm_std=data["std"].tolist(),
+    config = dict(vars(args), stem=stem, num_classes=classes, image_size=image_size,
+                  in_channels=in_channels, data_format=data.get("format"),
+                  norm_mean=data["mean"].tolist(), norm_std=data["std"].tolist(),
                   init_from_epoch=init and init["epoch"], kd_epoch=teacher and teacher["epoch"],
-                  run_dir=str(run_dir), torch_version=str(torch.__version__), git_commit=run_folder.git_commit())
+                  run_dir=str(run_dir), torch_version=str(torch.__version__),
+                  git_commit=run_folder.git_commit())
     if saved:  # again with the fields derived from the data (stem, image size, normalization)
         run_folder.check_same_run(saved, config, run_dir)
     old_sample = saved and "norm_mean" not in saved and n_train > datasets.NORM_SAMPLE
     if old_sample and (run_dir / "last.pt").exists():
-        common.fail(f"{run_dir} was started when the normalization came from the first 10,000 training images; "
-                    "resumed now it would train on other inputs: pass --tag NAME to train it anew")
+        common.fail(f"{run_dir} was started when the normalization came from the first 10,000 "
+                    "training images; resumed now it would train on other inputs: "
+                    "pass --tag NAME to train it anew")
     teacher = build_teacher(teacher).to(args.device) if teacher else None
     model.to(args.device)
     if args.device.startswith("cuda"):
@@ -308,21 +318,28 @@ def setup(args, run_dir, saved, rank, world):
     if args.compile:
         from torch._dynamo.utils import counters
         counters.clear()  # compile_stats counts this run's graphs only
-    # compiled inside DDP: dynamo sees the model alone, one graph, so DDP all-reduces its gradient buckets
-    # once the whole compiled backward has run (no overlap with it), where compiling DDP would split the graph
+    # compiled inside DDP: dynamo sees the model alone, one graph, so DDP all-reduces its gradient
+    # buckets after the whole compiled backward (no overlap); compiling DDP would split the graph
     forward = devices.compile_model(model) if args.compile else model
     if world > 1:
         forward = torch.nn.parallel.DistributedDataParallel(forward)
-    teacher_forward = devices.compile_model(teacher) if args.compile and teacher is not None else teacher
-    return SimpleNamespace(args=args, run_dir=run_dir, rank=rank, world=world, data=data, n_train=n_train,
-                           n_test=n_test, steps_per_epoch=steps_per_epoch, model=model, forward=forward,
-                           teacher=teacher, teacher_forward=teacher_forward, optimizer=optimizer, config=config,
+    compile_teacher = args.compile and teacher is not None
+    teacher_forward = devices.compile_model(teacher) if compile_teacher else teacher
+    return SimpleNamespace(args=args, run_dir=run_dir, rank=rank, world=world, data=data,
+                           n_train=n_train, n_test=n_test, steps_per_epoch=steps_per_epoch,
+                           model=model, forward=forward, teacher=teacher,
+                           teacher_forward=teacher_forward, optimizer=optimizer, config=config,
                            saved_config=saved, epoch=None)
 
 
+# A run folder, OUT/<dataset>/<model>/<tag>_s<seed>/, holds config.json, results.json, last.pt
+# (everything needed to resume, written every epoch), best.pt (the best epoch on the test set),
+# final.pt (the last epoch's weights, written at completion: what --kd and --init-from take) and
+# summary.md. The same command again resumes an unfinished run and skips a completed one; other
+# settings are refused.
 def train_in_folder(run):
-    """Rank 0: create the run folder, hold its lock while training, and leave status 'failed' with the reason
-    in results.json when training raises."""
+    """Rank 0: create the run folder, hold its lock while training, and leave status 'failed' with
+    the reason in results.json when training raises."""
     try:
         run.run_dir.mkdir(parents=True, exist_ok=True)
         probe = run.run_dir / ".write-test"
@@ -333,16 +350,16 @@ def train_in_folder(run):
     lock = run_folder.acquire_lock(run.run_dir)
     try:
         return train(run)
-    except OSError as e:  # a full disk or a vanished folder while writing: the previous files are intact
-        common.fail(f"cannot write to {run.run_dir} ({e.strerror or e}); the last good checkpoint is kept, "
-                    "rerun to resume")
+    except OSError as e:  # a full disk or vanished folder mid-write: the previous files are intact
+        common.fail(f"cannot write to {run.run_dir} ({e.strerror or e}); "
+                    "the last good checkpoint is kept, rerun to resume")
     except Exception as e:
         compile_error = run.args.compile and devices.describe_compile_error(e)
         reason = compile_error or devices.exception_line(e)
         write_failed(run, reason)
         if compile_error:
-            common.fail(f"torch.compile cannot compile this model ({reason}); rerun with --no-compile to "
-                        "train it eagerly (it resumes this folder)")
+            common.fail(f"torch.compile cannot compile this model ({reason}); "
+                        "rerun with --no-compile to train it eagerly (it resumes this folder)")
         raise
     finally:
         run_folder.release_lock(lock)
@@ -356,16 +373,18 @@ def write_failed(run, reason):
 
 
 def start(run):
-    """Write config.json (a resumption is recorded in it; the original settings stay) and summary.md, and load
-    last.pt when there is one: (history, best, first epoch, step state, wall seconds)."""
+    """Write config.json (a resumption is recorded in it; the original settings stay) and
+    summary.md, and load last.pt when there is one: (history, best, first epoch, step state,
+    wall seconds)."""
     args, model = run.args, run.model
     ckpt = run_folder.load_resume_state(run.run_dir)
-    history, best, start_epoch, state, wall = [], dict(top1=-1.0, epoch=0), 0, dict(step=0, last_loss=None), 0.0
+    history, best, start_epoch, state, wall = ([], dict(top1=-1.0, epoch=0), 0,
+                                               dict(step=0, last_loss=None), 0.0)
     if ckpt:
         model.load_state_dict(ckpt["model"])
         run.optimizer.load_state_dict(ckpt["optimizer"])
-        history, best, start_epoch, state = ckpt["history"], ckpt["best"], ckpt["epoch"], ckpt["state"]
-        wall = ckpt["wall_seconds"]
+        history, best, start_epoch = ckpt["history"], ckpt["best"], ckpt["epoch"]
+        state, wall = ckpt["state"], ckpt["wall_seconds"]
     devices.check_same_epoch(start_epoch, run.world)
     params, quantized, size_bytes, fp32_bytes = qlayers.model_size(model)
     log = print if run.rank == 0 else (lambda *a, **k: None)
@@ -378,21 +397,22 @@ def start(run):
     run.epoch = start_epoch  # the epoch under way, for an interrupt's message
     if run.rank == 0:
         saved = run.saved_config if ckpt else None  # a folder without last.pt starts afresh
-        config = run_folder.record_resumption(saved, run.config, start_epoch + 1) if saved else run.config
+        config = (run_folder.record_resumption(saved, run.config, start_epoch + 1) if saved
+                  else run.config)
         common.write_json(run.run_dir / "config.json", config)
         summary.write_summary(run.run_dir / "summary.md", model, run.config)
-    run.results = dict(status="running", epochs=args.epochs, params=params, quantized_params=quantized,
-                       model_size_bytes=size_bytes, fp32_size_bytes=fp32_bytes,
-                       compression_ratio=fp32_bytes / size_bytes)
+    run.results = dict(status="running", epochs=args.epochs, params=params,
+                       quantized_params=quantized, model_size_bytes=size_bytes,
+                       fp32_size_bytes=fp32_bytes, compression_ratio=fp32_bytes / size_bytes)
     return history, best, start_epoch, state, wall
 
 
 def train(run):
-    """The epochs from the last completed one on: train, evaluate, checkpoint, record; then the final weights."""
+    """The epochs not yet completed: train, evaluate, checkpoint, record; then the final weights."""
     args, model, run_dir = run.args, run.model, run.run_dir
     history, best, start_epoch, state, wall = start(run)
-    for epoch in tqdm(range(start_epoch, args.epochs), desc="epochs", initial=start_epoch, total=args.epochs,
-                      disable=args.quiet):
+    for epoch in tqdm(range(start_epoch, args.epochs), desc="epochs", initial=start_epoch,
+                      total=args.epochs, disable=args.quiet):
         run.epoch = epoch
         begin = time.perf_counter()
         try:
@@ -405,61 +425,66 @@ def train(run):
         if run.rank > 0:
             continue
         wall += seconds
-        history.append(dict(epoch=epoch + 1, train_loss=train_loss, test_loss=test_loss, test_top1=top1,
-                            test_top5=top5, lr=run.optimizer.param_groups[0]["lr"], seconds=seconds,
-                            images_per_second=images_per_second))
+        history.append(dict(epoch=epoch + 1, train_loss=train_loss, test_loss=test_loss,
+                            test_top1=top1, test_top5=top5, lr=run.optimizer.param_groups[0]["lr"],
+                            seconds=seconds, images_per_second=images_per_second))
         if top1 > best["top1"]:
             best = dict(top1=top1, top5=top5, epoch=epoch + 1)
-            common.save_checkpoint(run_dir / "best.pt",
-                                   dict(kind="best", model=model.state_dict(), config=run.config, **best))
-        run_folder.save_last(run_dir, dict(model=model.state_dict(), optimizer=run.optimizer.state_dict(),
+            common.save_checkpoint(run_dir / "best.pt", dict(kind="best", model=model.state_dict(),
+                                                              config=run.config, **best))
+        run_folder.save_last(run_dir, dict(model=model.state_dict(),
+                                           optimizer=run.optimizer.state_dict(),
                                            epoch=epoch + 1, history=history, best=best, state=state,
                                            wall_seconds=wall, torch_rng=torch.get_rng_state()))
-        tqdm.write(f"epoch {epoch + 1}/{args.epochs}: loss {train_loss:.4f}, test top-1 {top1:.2f}%, "
-                   f"top-5 {top5:.2f}%, {images_per_second:.0f} img/s, {seconds:.1f}s")
-        common.write_json(run_dir / "results.json", dict(run.results, **results_from_history(args, history, best, wall),
-                                                         **devices.compile_stats(args, run.teacher)))
+        tqdm.write(f"epoch {epoch + 1}/{args.epochs}: loss {train_loss:.4f}, "
+                   f"test top-1 {top1:.2f}%, top-5 {top5:.2f}%, "
+                   f"{images_per_second:.0f} img/s, {seconds:.1f}s")
+        common.write_json(run_dir / "results.json",
+                          dict(run.results, **results_from_history(args, history, best, wall),
+                               **devices.compile_stats(args, run.teacher)))
     run.epoch = args.epochs
     return finish(run, history, best, wall) if run.rank == 0 else 0
 
 
 def finish(run, history, best, wall):
-    """final.pt (the last epoch's weights: what teachers and --init-from take), then status 'completed'."""
+    """final.pt (the last epoch's weights, for --kd and --init-from), then status 'completed'."""
     last = history[-1]
-    common.save_checkpoint(run.run_dir / "final.pt", dict(kind="final", model=run.model.state_dict(),
-                                                          config=run.config, epoch=last["epoch"],
-                                                          top1=last["test_top1"], top5=last["test_top5"]))
+    common.save_checkpoint(run.run_dir / "final.pt",
+                           dict(kind="final", model=run.model.state_dict(), config=run.config,
+                                epoch=last["epoch"], top1=last["test_top1"],
+                                top5=last["test_top5"]))
     results = dict(run.results, **results_from_history(run.args, history, best, wall),
                    **devices.compile_stats(run.args, run.teacher), status="completed")
     common.write_json(run.run_dir / "results.json", results)
     (run.run_dir / "last.pt.prev").unlink(missing_ok=True)
-    print(f"done: best top-1 {best['top1']:.2f}% (epoch {best['epoch']}), final top-1 {last['test_top1']:.2f}%"
-          f" -> {run.run_dir}")
+    print(f"done: best top-1 {best['top1']:.2f}% (epoch {best['epoch']}), "
+          f"final top-1 {last['test_top1']:.2f}% -> {run.run_dir}")
     return 0
 
 
 def diverged(run, info, epoch, history):
     if run.rank > 0:
         return 1
-    reason = info.pop("reason")  # goes into the message only: aggregate.py's "reason" is the run's status
+    reason = info.pop("reason")  # in the message only: aggregate.py's "reason" is the run's status
     results = dict(run.results, status="diverged", epochs_completed=epoch, history=history, **info,
-                   message=f"{reason} at epoch {info['diverged_epoch']}, step {info['diverged_step']}")
+                   message=f"{reason} at epoch {info['diverged_epoch']}, "
+                           f"step {info['diverged_step']}")
     common.write_json(run.run_dir / "results.json", results)
-    print(f"error: run diverged: {results['message']} (last finite loss {info['last_finite_loss']})",
-          file=sys.stderr)
+    print(f"error: run diverged: {results['message']} "
+          f"(last finite loss {info['last_finite_loss']})", file=sys.stderr)
     return 1
 
 
 def results_from_history(args, history, best, wall):
-    """results.json's figures of a run's epochs: the best, final and reported top-1, the history, the speed."""
+    """results.json's figures of the epochs: best, final and reported top-1, history, speed."""
     last = history[-1]
     speeds = [h["images_per_second"] for h in history]
     report = {"final": last["test_top1"], "best": best["top1"],
               "ttq-avg": float(np.mean([h["test_top1"] for h in history[-10:]]))}[args.report]
     return dict(epochs_completed=last["epoch"], best_top1=best["top1"], best_top5=best["top5"],
-                best_epoch=best["epoch"], final_top1=last["test_top1"], final_top5=last["test_top5"],
-                report_top1=report, history=history, wall_seconds=wall,
-                train_images_per_second=float(np.median(speeds)))
+                best_epoch=best["epoch"], final_top1=last["test_top1"],
+                final_top5=last["test_top5"], report_top1=report, history=history,
+                wall_seconds=wall, train_images_per_second=float(np.median(speeds)))
 
 
 if __name__ == "__main__":
