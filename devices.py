@@ -110,7 +110,8 @@ def describe_compile_error(e):
     import torch._dynamo.exc
     if isinstance(e, torch._dynamo.exc.FailOnRecompileLimitHit):
         return "recompiled past its limit: " + last_recompile()
-    if isinstance(e, torch._dynamo.exc.BackendCompilerFailed):  # its first line names the backend only
+    # its first line names the backend only
+    if isinstance(e, torch._dynamo.exc.BackendCompilerFailed):
         return f"backend '{e.backend_name}' raised {exception_line(e.inner_exception)}"
     if isinstance(e, torch._dynamo.exc.TorchDynamoException):
         return exception_line(e)

@@ -1,6 +1,6 @@
-"""train.py's command line: every flag with its default, the checks of their values (one clear line and exit
-code 2 for a name, number or combination that cannot work), the defaults that depend on the device and dataset,
-and a run's default name. Nothing here loads data, builds a model or writes a file.
+"""train.py's command line: every flag with its default, the checks of their values (one clear
+line and exit code 2 for a name, number or combination that cannot work), the defaults that depend
+on the device and dataset, and a run's default name.
 """
 import argparse
 import os
@@ -21,8 +21,9 @@ MIXUP_SMOOTHING_DATASETS = ("cifar10", "tiny-imagenet")  # mixup and label smoot
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Defaults shown after every flag's help, except where the help says it in words: a --no-X switch (its
-    True would read as 'on') and a default that depends on the dataset or device (None would read as 'none')."""
+    """Defaults shown after every flag's help, except where the help says it in words: a --no-X
+    switch (its True would read as 'on') and a default that depends on the dataset or device (None
+    would read as 'none')."""
 
     def _get_help_string(self, action):
         switch_off = action.nargs == 0 and action.default is True and action.const is False
@@ -32,31 +33,39 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Train one network, full precision or quantized, on one dataset, "
-                                            "and write its run folder.", formatter_class=HelpFormatter)
+    p = argparse.ArgumentParser(description="Train one network, full precision or quantized, "
+                                            "on one dataset, and write its run folder.",
+                                formatter_class=HelpFormatter)
     a = p.add_argument
     a("--model", default="resnet18", help=f"one of: {', '.join(models.MODELS)}")
     a("--dataset", default="cifar10", help=f"one of: {', '.join(datasets.DATASETS)}")
     a("--data-dir", default="./data", help="where datasets live (and are downloaded to)")
     a("--fake-data", action="store_true",
-      help="replace the images by generated ones with the dataset's shape and class count (offline checks)")
-    a("--fake-size", type=int, default=None, help="--fake-data image size (default: the dataset's own)")
+      help="replace the images by generated ones with the dataset's shape and class count "
+           "(offline checks)")
+    a("--fake-size", type=int, default=None,
+      help="--fake-data image size (default: the dataset's own)")
     a("--quant", default="fp32", help=f"one of: {', '.join(quant.METHODS)}")
     a("--stem", default="auto", choices=["auto", "cifar", "imagenet"],
-      help="ResNet-18/50 stem; auto: cifar (3x3/1, no max-pool) up to 64 px, imagenet (7x7/2 + max-pool) above")
-    a("--keep", default="", help="comma-separated layers kept in full precision, e.g. conv1,layer1,fc (default: none)")
+      help="ResNet-18/50 stem; auto: cifar (3x3/1, no max-pool) up to 64 px, "
+           "imagenet (7x7/2 + max-pool) above")
+    a("--keep", default="",
+      help="comma-separated layers kept in full precision, e.g. conv1,layer1,fc (default: none)")
     a("--fp32-conv1", action="store_true", help="shorthand for --keep conv1")
     a("--no-sub-ln", dest="sub_ln", action="store_false",
       help="bitnet: drop the LayerNorm before activation quantization (kept by default)")
     a("--ttq-threshold", type=float, default=0.05, help="ttq: delta = t * max|w| per layer")
-    a("--scale-lr", type=float, default=0.01, help="ttq: the scales' lr as a fraction of --lr (no weight decay)")
+    a("--scale-lr", type=float, default=0.01,
+      help="ttq: the scales' lr as a fraction of --lr (no weight decay)")
     a("--wbits", type=int, default=None,
       help="weight bits for xnor, twn (default 2), dorefa and qnn (required; 32: full precision)")
     a("--abits", type=int, default=None,
       help="activation bits for xnor (default 32), dorefa and qnn (required; 32: full precision)")
-    a("--ste", default=None, help=f"backward of sign/ternary for twn, bc, xnor, qnn: {', '.join(estimators.SURROGATES)} "
-                                 "(default: each method's own)")
-    a("--stochastic", action="store_true", help="bc: stochastic binarization (+1 with p = clip((w+1)/2, 0, 1))")
+    a("--ste", default=None,
+      help=f"backward of sign/ternary for twn, bc, xnor, qnn: {', '.join(estimators.SURROGATES)} "
+           "(default: each method's own)")
+    a("--stochastic", action="store_true",
+      help="bc: stochastic binarization (+1 with p = clip((w+1)/2, 0, 1))")
     a("--clip-factor", type=float, default=None,
       help="after every step clip each quantized layer's latent weights to [-f*std(W), f*std(W)] "
            "(default: no clipping)")
@@ -65,26 +74,32 @@ def parse_args(argv=None):
     a("--shortcut", default="A", choices=["A", "B"],
       help="ResNet-20..56, WRN: A = zero-padded identity, B = 1x1 projection where shapes change")
     a("--init-from", default=None, metavar="FINAL_PT",
-      help="start from a full-precision run's final weights (its final.pt, written when it completes; "
-           "default: random initialization)")
+      help="start from a full-precision run's final weights (its final.pt, written when it "
+           "completes; default: random initialization)")
     a("--report", default="final", choices=["final", "best", "ttq-avg"],
-      help="report_top1: final epoch, best epoch, or the mean of the last 10 epochs (our reading of the TTQ "
-           "paper's average over all epochs)")
+      help="report_top1: final epoch, best epoch, or the mean of the last 10 epochs "
+           "(our reading of the TTQ paper's average over all epochs)")
     a("--kd", default=None, metavar="TEACHER_FINAL_PT",
-      help="distil from a full-precision run's final weights (its final.pt; default: no distillation)")
+      help="distil from a full-precision run's final weights "
+           "(its final.pt; default: no distillation)")
     a("--kd-temperature", type=float, default=4.0, help="KD: softmax temperature T")
     a("--kd-alpha", type=float, default=0.9,
       help="loss = alpha*T^2*KL(teacher/T || student/T) + (1-alpha)*CE (Hinton et al. 2015)")
     a("--seed", type=int, default=0, help="seeds the weights, the data order and every random draw")
     a("--epochs", type=int, default=300, help="training epochs")
-    a("--batch-size", type=int, default=128, help="images per step (over all processes under torchrun)")
+    a("--batch-size", type=int, default=128,
+      help="images per step (over all processes under torchrun)")
     a("--optimizer", default="sgd", choices=["sgd", "adam"], help="optimizer of the weights")
     a("--lr", type=float, default=0.1, help="peak learning rate")
     a("--momentum", type=float, default=0.9, help="SGD momentum")
-    a("--nesterov", action=argparse.BooleanOptionalAction, default=True, help="SGD: Nesterov momentum")
-    a("--weight-decay", type=float, default=5e-4, help="L2 weight decay of the weights (not of TTQ's scales)")
-    a("--schedule", default="cosine", choices=["cosine", "step"], help="learning-rate schedule after warm-up")
-    a("--milestones", default="150,225", help="step schedule: epochs at which lr is multiplied by --gamma")
+    a("--nesterov", action=argparse.BooleanOptionalAction, default=True,
+      help="SGD: Nesterov momentum")
+    a("--weight-decay", type=float, default=5e-4,
+      help="L2 weight decay of the weights (not of TTQ's scales)")
+    a("--schedule", default="cosine", choices=["cosine", "step"],
+      help="learning-rate schedule after warm-up")
+    a("--milestones", default="150,225",
+      help="step schedule: epochs at which lr is multiplied by --gamma")
     a("--gamma", type=float, default=0.1, help="step schedule: the lr's factor at each milestone")
     a("--warmup-epochs", type=int, default=None,
       help="linear warm-up epochs (default: 5, or epochs - 1 when the run is shorter)")
@@ -95,22 +110,31 @@ def parse_args(argv=None):
            "MNIST recipe: turned up to 10 degrees either way, then a random crop of the image "
            "zero-padded by 4 pixels) or none; auto: none on mnist, crop-flip elsewhere (imagenet: "
            "its loader's)")
-    a("--mixup", type=float, default=None, help="mixup alpha; default 0.2 on cifar10 and tiny-imagenet, else 0")
-    a("--label-smoothing", type=float, default=None, help="default 0.1 on cifar10 and tiny-imagenet, else 0")
+    a("--mixup", type=float, default=None,
+      help="mixup alpha; default 0.2 on cifar10 and tiny-imagenet, else 0")
+    a("--label-smoothing", type=float, default=None,
+      help="default 0.1 on cifar10 and tiny-imagenet, else 0")
     a("--out", default="results/raw", help="results root")
-    a("--tag", default=None, help="run name; default built from the configuration, e.g. bitnet_keep-conv1_kd")
-    a("--steps-per-epoch", type=int, default=None, help="cap on training steps per epoch (smoke runs, benchmarks; "
-                                                            "default: the whole training set)")
+    a("--tag", default=None,
+      help="run name; default built from the configuration, e.g. bitnet_keep-conv1_kd")
+    a("--steps-per-epoch", type=int, default=None,
+      help="cap on training steps per epoch (smoke runs, benchmarks; "
+           "default: the whole training set)")
     a("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1, ...")
-    a("--workers", type=int, default=8, help="DataLoader worker processes (imagenet only; the others live in memory)")
+    a("--workers", type=int, default=8,
+      help="DataLoader worker processes (imagenet only; the others live in memory)")
     a("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
-    a("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast; default on for cuda")
+    a("--amp", action=argparse.BooleanOptionalAction, default=None,
+      help="bf16 autocast; default on for cuda")
     a("--channels-last", action=argparse.BooleanOptionalAction, default=None,
       help="NHWC memory; default on for cuda, and on a CPU for the ResNets (measured faster there)")
     a("--compile", action=argparse.BooleanOptionalAction, default=None,
-      help="torch.compile the model as one graph (a model it cannot compile is an error); default on for cuda")
-    a("--quiet", action="store_true", help="no progress bars (they are off anyway when not on a terminal)")
-    a("--summary", action="store_true", help="print the model's per-layer summary (bits, bytes, MACs), train nothing")
+      help="torch.compile the model as one graph (a model it cannot compile is an error); "
+           "default on for cuda")
+    a("--quiet", action="store_true",
+      help="no progress bars (they are off anyway when not on a terminal)")
+    a("--summary", action="store_true",
+      help="print the model's per-layer summary (bits, bytes, MACs), train nothing")
     return p.parse_args(argv)
 
 
@@ -154,7 +178,8 @@ def check_numbers(args):
     except ValueError:
         common.fail(f"--milestones takes comma-separated epochs, got '{args.milestones}'")
     if any(m < 1 for m in args.milestones):
-        common.fail(f"--milestones are epochs, at least 1, got {','.join(map(str, args.milestones))}")
+        common.fail("--milestones are epochs, at least 1, "
+                    f"got {','.join(map(str, args.milestones))}")
 
 
 def check_device(device):
@@ -172,14 +197,16 @@ def check_device(device):
 
 
 def auto_device():
-    """--device auto: cuda when a GPU is visible, else the CPU, unless a launcher assigned this run a GPU
-    (CUDA_VISIBLE_DEVICES names one: run_all.sh --gpus, Slurm's --gres) that torch cannot see."""
+    """--device auto: cuda when a GPU is visible, else the CPU, unless a launcher assigned this run
+    a GPU (CUDA_VISIBLE_DEVICES names one: run_all.sh --gpus, Slurm's --gres) that torch cannot
+    see."""
     if torch.cuda.is_available():
         return "cuda"
     assigned = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
     if assigned and assigned != "-1":
-        common.fail(f"CUDA_VISIBLE_DEVICES={assigned} assigns this run a GPU, but torch {torch.__version__} "
-                    f"(CUDA {torch.version.cuda}) sees none: no such GPU, or a driver older than that CUDA; "
+        common.fail(f"CUDA_VISIBLE_DEVICES={assigned} assigns this run a GPU, "
+                    f"but torch {torch.__version__} (CUDA {torch.version.cuda}) sees none: "
+                    "no such GPU, or a driver older than that CUDA; "
                     "pass --device cpu to train on the CPU")
     return "cpu"
 
@@ -197,7 +224,7 @@ def check_augment(args):
 
 
 def resolve(args):
-    """Check names, numbers and combinations (one clear line and exit 2 when wrong) and fill in defaults."""
+    """Check names, numbers and combinations (one line and exit 2 when wrong); fill in defaults."""
     for value, registry, what in ((args.model, models.MODELS, "model"),
                                   (args.dataset, datasets.DATASETS, "dataset"),
                                   (args.quant, quant.METHODS, "quantizer")):
@@ -210,12 +237,15 @@ def resolve(args):
         common.fail(problem)
     for flag, path in (("--init-from", args.init_from), ("--kd", args.kd)):
         if path and not Path(path).is_file():
-            common.fail(f"{flag} {path} not found; train that run first, or rerun its command if it completed "
-                        "before runs wrote final.pt (the rerun writes it from last.pt)")
+            common.fail(f"{flag} {path} not found; train that run first, "
+                        "or rerun its command if it completed before runs wrote final.pt "
+                        "(the rerun writes it from last.pt)")
     if args.fake_data and args.dataset not in datasets.FAKE_SHAPES:
-        common.fail(f"--fake-data needs a dataset of known shape: {', '.join(datasets.FAKE_SHAPES)}")
+        common.fail("--fake-data needs a dataset of known shape: "
+                    f"{', '.join(datasets.FAKE_SHAPES)}")
     check_numbers(args)
-    args.warmup_epochs = min(5, args.epochs - 1) if args.warmup_epochs is None else args.warmup_epochs
+    warmup = args.warmup_epochs
+    args.warmup_epochs = min(5, args.epochs - 1) if warmup is None else warmup
     check_augment(args)
     args.augment = default_augment(args.dataset) if args.augment == "auto" else args.augment
     mix = args.dataset in MIXUP_SMOOTHING_DATASETS
