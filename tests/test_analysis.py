@@ -1,10 +1,6 @@
-"""End-to-end tests of aggregate.py and tables.py (and figures.py's user errors) on a fabricated results tree.
-
-The tree holds made-up runs whose accuracies were chosen so every expected number below can be
-worked out by hand (the derivations are in the comments). The scripts run as subprocesses, as a
-user runs them. Nothing here trains a model or checks the statistics functions themselves
-(tests/test_stats.py does); the figures themselves are tested in tests/test_figures.py.
-"""
+"""End-to-end tests of aggregate.py and tables.py, and figures.py's user errors, run as a user runs
+them on a fabricated results tree: made-up runs whose accuracies let every expected number below
+be worked out by hand (the derivations are in the comments)."""
 import csv
 import json
 import subprocess
@@ -224,7 +220,9 @@ def test_aggregated_csv_has_one_row_per_run(study):
     # report_top1 (the final epoch, 90.0) is used, not best_top1 (90.3)
     assert (bitnet["status"], bitnet["top1"], bitnet["best_top1"]) == ("completed", "90.0", "90.3")
     assert bitnet["reason"] == ""
-    assert bitnet["keep"] == "[]" and bitnet["wall_seconds"] == "30.0" and bitnet["params"] == str(PARAMS)
+    assert (bitnet["keep"] == "[]"
+            and bitnet["wall_seconds"] == "30.0"
+            and bitnet["params"] == str(PARAMS))
     old = by_run[("cifar10", "resnet18", "ttq", "42")]  # no report_top1: falls back to best_top1
     assert (old["top1"], old["report_top1"]) == ("91.8", "")
     assert json.loads(by_run[("cifar10", "resnet18", "bitnet_keep-conv1",
@@ -286,11 +284,12 @@ def test_main_table(study, tables):
     # +- 1.0. TTQ: seed 42 has no report_top1, so best_top1 = 91.8 counts: mean (91.8 + 92 + 92.5) /
     # 3 = 92.1, s = sqrt((0.09 + 0.01 + 0.16) / 2) = 0.3606
     assert row_of(tables, "resnet18", "cifar10", "93.50 ± 0.50 (3)") == [
-        "resnet18", "cifar10", "93.50 ± 0.50 (3)", "91.00 ± 1.00 (3)", "92.50 ± 0.50 (3)", "92.10 ± 0.36 (3)"]
+        "resnet18", "cifar10",
+        "93.50 ± 0.50 (3)", "91.00 ± 1.00 (3)", "92.50 ± 0.50 (3)", "92.10 ± 0.36 (3)"]
     assert row_of(tables, "resnet18", "cifar100", "77.00 ± 1.00 (3)")[2:] == [
         "77.00 ± 1.00 (3)", "67.00 ± 1.00 (3)", "72.25 ± 1.51 (10)", "–"]
-    assert "Excluded runs (named in aggregate.py's warnings): 1 corrupt, 1 diverged, 1 missing, 1 running." \
-        in study["tables"].stdout
+    assert ("Excluded runs (named in aggregate.py's warnings): "
+            "1 corrupt, 1 diverged, 1 missing, 1 running." in study["tables"].stdout)
     tex = (study["processed"] / "tables" / "main.tex").read_text()
     assert r"resnet18 & cifar10 & 93.50 $\pm$ 0.50 (3) & 91.00 $\pm$ 1.00 (3)" in tex
 
@@ -325,7 +324,8 @@ def test_layer_sensitivity_table(tables):
                   "layer1")[3:] == ["91.50 ± 0.00 (3)", "+0.50", "20.0"]
     assert row_of(tables, "resnet18", "cifar10",
                   "layer4")[3:] == ["91.25 ± 0.25 (3)", "+0.25", "10.0"]
-    assert row_of(tables, "resnet18", "cifar10", "fc")[3:] == ["90.50 ± 0.50 (3)", "-0.50", "-20.0"]
+    assert (row_of(tables, "resnet18", "cifar10", "fc")[3:]
+            == ["90.50 ± 0.50 (3)", "-0.50", "-20.0"])
 
 
 def test_stem_table(tables):
@@ -339,8 +339,8 @@ def test_power_table(tables):
     # n = 10: 72.25 -+ 1.082925 (see the summary test). Seeds 42/123/456 = 70.0, 70.5, 71.0: mean
     # 70.5, s = 0.5, half-width t_{0.975,2} 0.5 / sqrt(3) = 4.302653 * 0.288675 = 1.242069
     assert row_of(tables, "resnet18", "cifar100", "BitNet+FP32 conv1", "10") == [
-        "resnet18", "cifar100", "BitNet+FP32 conv1", "10", "72.25 ± 1.51", "[71.17, 73.33]", "± 1.08",
-        "[69.26, 71.74]", "± 1.24"]
+        "resnet18", "cifar100", "BitNet+FP32 conv1", "10",
+        "72.25 ± 1.51", "[71.17, 73.33]", "± 1.08", "[69.26, 71.74]", "± 1.24"]
 
 
 def test_efficiency_table(tables):
@@ -397,7 +397,8 @@ def test_published_figures_beside_ours(tables):
     assert row_of(tables, "resnet20", "TTQ", "8.60")[5:] == ["8.87", "-0.27"]
     assert row_of(tables, "resnet56", "TTQ")[2:] == ["", "", "", "6.44", ""]
     # STE ablation headline: FP32 92.2 against 91.61
-    assert row_of(tables, "FP32", "top1")[2:4] + row_of(tables, "FP32", "top1")[5:] == ["92.20", "3", "91.61", "+0.59"]
+    assert (row_of(tables, "FP32", "top1")[2:4] + row_of(tables, "FP32", "top1")[5:]
+            == ["92.20", "3", "91.61", "+0.59"])
 
 
 # ---------------------------------------------------------------------- user errors and absent runs
@@ -434,14 +435,16 @@ def test_absent_studies_are_skipped_with_a_note(tmp_path):
     assert {line.split("'")[1] for line in notes} == skipped
     # stale kd.md gone; the published tables are always written, with empty cells where no run
     # exists
-    assert {p.stem for p in (processed / "tables").iterdir()} == {"main", "gap", "efficiency", "published_bits",
-                                                                  "published_ttq_paper", "published_ste", "published_bitnet"}
+    assert {p.stem for p in (processed / "tables").iterdir()} == {
+        "main", "gap", "efficiency",
+        "published_bits", "published_ttq_paper", "published_ste", "published_bitnet"}
     # no recipe runs: the gap is there but nothing recovers it
     gap = row_of(table_rows(result.stdout), "resnet18", "cifar10", "93.50", "91.00")
     assert gap[4:] == ["2.50", "–", "–", "–"]
     figures = run_script("figures.py", "--processed", processed)
     assert figures.returncode == 0
-    assert {p.name for p in (processed / "figures").iterdir()} == {"accuracy.svg", "curves_resnet18_cifar10.svg"}
+    assert ({p.name for p in (processed / "figures").iterdir()}
+            == {"accuracy.svg", "curves_resnet18_cifar10.svg"})
     assert figures.stderr.count("note: skipped figure") == 3
 
 

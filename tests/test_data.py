@@ -1,4 +1,5 @@
-"""Dataset loaders on small generated files in each dataset's real on-disk format, and the augmentation."""
+"""Tests of the dataset loaders on small generated files in each dataset's real on-disk format,
+and of the augmentation."""
 import gzip
 import pickle
 
@@ -20,18 +21,29 @@ def write_cifar(root, name, n_train=20, n_test=10):
         folder = root / "cifar-10-batches-py"
         folder.mkdir(parents=True)
         for i in range(1, 6):
-            batch = {"data": rng.integers(0, 256, (n_train, 3072), dtype=np.uint8), "labels": [i % 10] * n_train}
+            batch = {
+                "data": rng.integers(0, 256, (n_train, 3072), dtype=np.uint8),
+                "labels": [i % 10] * n_train,
+            }
             (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch))
-        test = {"data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8), "labels": list(range(n_test))}
+        test = {
+            "data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8),
+            "labels": list(range(n_test)),
+        }
         (folder / "test_batch").write_bytes(pickle.dumps(test))
-        (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"c{i}" for i in range(10)]}))
+        meta = {"label_names": [f"c{i}" for i in range(10)]}
+        (folder / "batches.meta").write_bytes(pickle.dumps(meta))
     else:
         folder = root / "cifar-100-python"
         folder.mkdir(parents=True)
         for split, n in (("train", n_train), ("test", n_test)):
-            batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "fine_labels": [99] * n}
+            batch = {
+                "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                "fine_labels": [99] * n,
+            }
             (folder / split).write_bytes(pickle.dumps(batch))
-        (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]}))
+        meta = {"fine_label_names": [f"c{i}" for i in range(100)]}
+        (folder / "meta").write_bytes(pickle.dumps(meta))
     return folder
 
 
@@ -55,18 +67,20 @@ def test_cifar100_uses_fine_labels(tmp_path):
 def test_corrupt_cifar_file_is_one_clear_error(tmp_path):
     folder = write_cifar(tmp_path, "cifar10")
     (folder / "data_batch_3").write_bytes(b"\x80\x04 truncated")
-    r = run_script("train.py", "--dataset", "cifar10", "--data-dir", tmp_path, "--epochs", "1", "--device", "cpu",
-                   "--out", tmp_path / "raw")
+    r = run_script("train.py", "--dataset", "cifar10", "--data-dir", tmp_path, "--epochs", "1",
+                   "--device", "cpu", "--out", tmp_path / "raw")
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.strip().startswith("error:") and "data_batch_3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (r.stderr.strip().startswith("error:")
+            and "data_batch_3" in r.stderr
+            and len(r.stderr.strip().splitlines()) == 1)
 
 
 def test_cifar_offline_download_fails_with_one_line_naming_the_archive(tmp_path):
-    # a proxy on a closed local port makes every download fail at once, as on a machine without network
+    # a proxy on a closed local port fails every download at once, as on a machine without network
     proxy = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
              "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
-    r = run_script("train.py", "--dataset", "cifar100", "--data-dir", tmp_path / "data", "--device", "cpu",
-                   "--out", tmp_path / "raw", env=proxy, timeout=120)
+    r = run_script("train.py", "--dataset", "cifar100", "--data-dir", tmp_path / "data",
+                   "--device", "cpu", "--out", tmp_path / "raw", env=proxy, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "cifar-100-python.tar.gz" in r.stderr and str(tmp_path / "data") in r.stderr
     # a run that cannot start leaves no run folder, and a failed fetch no folder in the data folder
@@ -75,7 +89,8 @@ def test_cifar_offline_download_fails_with_one_line_naming_the_archive(tmp_path)
 
 def write_image(path, label, size=(8, 8), fmt="jpg"):
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, (20 * label,) * 3).save(path, format="JPEG" if fmt == "jpg" else "PNG", quality=100)
+    image = Image.new("RGB", size, (20 * label,) * 3)
+    image.save(path, format="JPEG" if fmt == "jpg" else "PNG", quality=100)
 
 
 def test_imagefolder_decodes_once_and_reuses_its_cache(tmp_path):
@@ -87,7 +102,8 @@ def test_imagefolder_decodes_once_and_reuses_its_cache(tmp_path):
     data = datasets.load_dataset("imagefolder", tmp_path)
     assert data["classes"] == ["cat", "dog"] and data["train_x"].shape == (6, 3, 8, 8)
     assert data["train_y"].tolist() == [0, 0, 0, 1, 1, 1] and data["test_x"].shape == (4, 3, 8, 8)
-    assert abs(int(data["train_x"][3].float().mean()) - 20) <= 2  # dog pixels are 20 (JPEG rounding aside)
+    # dog pixels are 20 (JPEG rounding aside)
+    assert abs(int(data["train_x"][3].float().mean()) - 20) <= 2
     cache = tmp_path / ".decoded-uint8.pt"
     assert cache.exists()
     stamp = cache.stat().st_mtime_ns
@@ -98,7 +114,8 @@ def test_imagefolder_decodes_once_and_reuses_its_cache(tmp_path):
 
 
 def write_cifar10_images(root, per_class=2):
-    """CIFAR-10 as image files (a JPEG or PNG copy of the release): train/<class>/*.png, test/<class>/*.png."""
+    """CIFAR-10 as image files (a JPEG or PNG copy of the release): train/<class>/*.png,
+    test/<class>/*.png."""
     for split in ("train", "test"):
         for label, cls in enumerate(datasets.CIFAR10_CLASSES):
             for i in range(per_class):
@@ -106,20 +123,25 @@ def write_cifar10_images(root, per_class=2):
 
 
 def test_cifar10_as_image_files_trains_as_cifar10_and_ttq_starts_from_it(tmp_path):
-    # the TTQ paper's pair as ttq_paper.sh lists it: --dataset cifar10 and --init-from OUT/cifar10/...
-    write_cifar10_images(tmp_path / "jpeg", per_class=13)  # 130 images: one batch of the listed size, 128
+    # the TTQ paper's pair as ttq_paper.sh lists it: --dataset cifar10, --init-from OUT/cifar10/...
+    # 130 images: one batch of the listed size, 128
+    write_cifar10_images(tmp_path / "jpeg", per_class=13)
     data = datasets.load_dataset("cifar10", tmp_path / "jpeg")
     assert data["classes"] == datasets.CIFAR10_CLASSES and data["format"] == "images"
-    assert data["train_y"].tolist() == [i // 13 for i in range(130)] and int(data["train_x"][-1].max()) == 180
-    flags = ["--model", "resnet20", "--dataset", "cifar10", "--data-dir", tmp_path / "jpeg", "--epochs", "1",
-             "--device", "cpu", "--quiet", "--out", tmp_path / "raw", "--seed", "42"]
+    assert (data["train_y"].tolist() == [i // 13 for i in range(130)]
+            and int(data["train_x"][-1].max()) == 180)
+    flags = ["--model", "resnet20", "--dataset", "cifar10", "--data-dir", tmp_path / "jpeg",
+             "--epochs", "1", "--device", "cpu", "--quiet", "--out", tmp_path / "raw",
+             "--seed", "42"]
     r = run_script("train.py", *flags)
     assert r.returncode == 0, r.stderr
     fp32 = tmp_path / "raw" / "cifar10" / "resnet20" / "fp32_s42"
     assert common.read_json(fp32 / "config.json")["data_format"] == "images"
-    r = run_script("train.py", *flags, "--quant", "ttq", "--keep", "conv1,fc", "--init-from", fp32 / "final.pt")
+    r = run_script("train.py", *flags, "--quant", "ttq", "--keep", "conv1,fc",
+                   "--init-from", fp32 / "final.pt")
     assert r.returncode == 0, r.stderr
-    assert common.read_json(tmp_path / "raw/cifar10/resnet20/ttq_keep-conv1-fc_s42/results.json")["status"] == "completed"
+    results = tmp_path / "raw/cifar10/resnet20/ttq_keep-conv1-fc_s42/results.json"
+    assert common.read_json(results)["status"] == "completed"
 
 
 def test_cifar10_image_folder_with_other_classes_is_one_clear_error(tmp_path):
@@ -128,7 +150,9 @@ def test_cifar10_image_folder_with_other_classes_is_one_clear_error(tmp_path):
             write_image(tmp_path / split / cls / "0.png", 1, size=(32, 32), fmt="png")
     r = run_script("train.py", "--dataset", "cifar10", "--data-dir", tmp_path, "--device", "cpu",
                    "--out", tmp_path / "raw")
-    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (r.returncode == 2
+            and "Traceback" not in r.stderr
+            and len(r.stderr.strip().splitlines()) == 1)
     assert "2 class folders" in r.stderr and "airplane" in r.stderr
 
 
@@ -140,8 +164,8 @@ def test_numbered_class_folders_sort_as_numbers(tmp_path):
 
 
 def test_imagefolder_missing_is_one_clear_error(tmp_path):
-    r = run_script("train.py", "--dataset", "imagefolder", "--data-dir", tmp_path, "--device", "cpu",
-                   "--out", tmp_path / "raw")
+    r = run_script("train.py", "--dataset", "imagefolder", "--data-dir", tmp_path,
+                   "--device", "cpu", "--out", tmp_path / "raw")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "train/<class>" in r.stderr
 
 
@@ -160,13 +184,17 @@ def test_tiny_imagenet_layout(tmp_path):
     (root / "val" / "val_annotations.txt").write_text("\n".join(rows) + "\n")
     data = datasets.load_dataset("tiny-imagenet", tmp_path)
     assert data["num_classes"] == 3 and data["train_x"].shape == (6, 3, 64, 64)
-    assert data["train_y"].tolist() == [0, 0, 1, 1, 2, 2] and data["test_y"].tolist() == [2, 0, 1, 2]
+    assert (data["train_y"].tolist() == [0, 0, 1, 1, 2, 2]
+            and data["test_y"].tolist() == [2, 0, 1, 2])
 
 
 def test_synthetic_is_deterministic_in_the_seed():
-    a, b, c = datasets.load_synthetic(seed=1), datasets.load_synthetic(seed=1), datasets.load_synthetic(seed=2)
+    a = datasets.load_synthetic(seed=1)
+    b = datasets.load_synthetic(seed=1)
+    c = datasets.load_synthetic(seed=2)
     assert torch.equal(a["train_x"], b["train_x"]) and not torch.equal(a["train_x"], c["train_x"])
-    assert a["train_x"].dtype == torch.uint8 and sorted(a["train_y"].unique().tolist()) == list(range(10))
+    assert (a["train_x"].dtype == torch.uint8
+            and sorted(a["train_y"].unique().tolist()) == list(range(10)))
 
 
 def test_random_crop_flip_takes_shifted_windows_of_the_padded_image():
@@ -183,7 +211,8 @@ def test_random_crop_flip_takes_shifted_windows_of_the_padded_image():
 @pytest.mark.parametrize("dataset,augmented", [("mnist", False), ("cifar10", True)])
 def test_mnist_batches_are_not_cropped_or_flipped(dataset, augmented):
     import train
-    args = flags.resolve(flags.parse_args(["--dataset", dataset, "--device", "cpu", "--batch-size", "64"]))
+    argv = ["--dataset", dataset, "--device", "cpu", "--batch-size", "64"]
+    args = flags.resolve(flags.parse_args(argv))
     x = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
     data = dict(train_x=x, train_y=torch.arange(64))
     draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 1)
@@ -303,7 +332,8 @@ def test_a_rotate_crop_run_records_its_recipe_in_config_json(tmp_path):
 
 
 class IndexImages(torch.utils.data.Dataset):
-    """A streamed dataset whose image i is the tensor [i]: batches show which images a process loaded."""
+    """A streamed dataset whose image i is the tensor [i]: batches show which images a process
+    loaded."""
 
     def __len__(self):
         return 40
@@ -313,19 +343,24 @@ class IndexImages(torch.utils.data.Dataset):
 
 
 def test_streamed_processes_load_only_their_share_of_each_batch_and_of_the_test_set():
-    # under torchrun every process used to decode the whole global batch and evaluate the whole validation set
+    # under torchrun every process used to load the whole global batch and the whole validation set
     import train
-    args = flags.resolve(flags.parse_args(["--dataset", "imagenet", "--device", "cpu", "--batch-size", "8",
-                                           "--workers", "0"]))
+    argv = ["--dataset", "imagenet", "--device", "cpu", "--batch-size", "8", "--workers", "0"]
+    args = flags.resolve(flags.parse_args(argv))
     args.world_size = 2
     data = dict(train=IndexImages(), test=IndexImages(), streamed=True)
     draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 3)
     for rank in (0, 1):
-        loaded = [x.flatten().tolist() for x, _, partner in datasets.train_batches(args, data, draws, 3, rank, 2)]
+        batches = datasets.train_batches(args, data, draws, 3, rank, 2)
+        loaded = [x.flatten().tolist() for x, _, partner in batches]
         assert loaded == draws["order"][:, rank::2].tolist()
     assert draws["partner"].shape == (3, 4)  # mixup partners within each process's share of 4
-    shares = [torch.cat([x for x, _ in datasets.test_batches(args, data, 16, rank, 2)]).flatten() for rank in (0, 1)]
-    assert len(shares[0]) == len(shares[1]) == 20 and sorted(torch.cat(shares).tolist()) == list(range(40))
+    shares = [
+        torch.cat([x for x, _ in datasets.test_batches(args, data, 16, rank, 2)]).flatten()
+        for rank in (0, 1)
+    ]
+    assert (len(shares[0]) == len(shares[1]) == 20
+            and sorted(torch.cat(shares).tolist()) == list(range(40)))
 
 
 # ----------------------------------------------------------------------------- MNIST's IDX files
@@ -407,7 +442,9 @@ def cut(name, keep):
      ["magic 00000c01"]),
     ({"t10k-labels-idx1-ubyte": idx_bytes(LABELS, np.zeros(3))},
      ["t10k files", "disagree: 2 images, 3 labels"]),
-], ids=["gzip-cut", "image-cut", "header-cut", "empty", "images-as-labels", "int32-labels", "counts"])
+], ids=[
+    "gzip-cut", "image-cut", "header-cut", "empty", "images-as-labels", "int32-labels", "counts",
+])
 def test_a_damaged_mnist_file_is_one_clear_error(tmp_path, capsys, override, words):
     write_mnist(tmp_path, override=override)
     if not override:

@@ -1,7 +1,6 @@
-"""export.py, and summary.py's per-layer summary against qlayers.model_size and MACs counted by hand; tiny trained runs of
-every method packed, reloaded and evaluated, their unpacked weights bit for bit the quantized weights their
-quantizers compute; the packed file's size; each error as one line and exit code 2; atomic writing; and a
-smoke run of bench_inference.py. Runs train in this process (no interpreter start per run)."""
+"""Tests of export.py and summary.py: tiny trained runs of every method packed, reloaded and
+evaluated, their weights bit for bit the quantized ones; the packed size; the summary against
+qlayers.model_size and MACs counted by hand; one-line errors; atomic writes; bench_inference.py."""
 import errno
 import json
 import math
@@ -38,7 +37,8 @@ RUNS = {  # run name -> flags; weight bits of the method, as its paper states it
     "xnor_w1a1": (RESNET20 + ["--quant", "xnor", "--wbits", "1", "--abits", "1"], 1),
     "xnor_w1a32": (RESNET20 + ["--quant", "xnor", "--wbits", "1", "--abits", "32"], 1),
     # LeNet-5: linear layers with biases and XNOR's BatchNorm1d before a binarized linear layer
-    "xnor_w1a1_lenet5": (["--model", "lenet5", "--quant", "xnor", "--wbits", "1", "--abits", "1", "--fake-size", "16"], 1),
+    "xnor_w1a1_lenet5": (["--model", "lenet5", "--quant", "xnor", "--wbits", "1", "--abits", "1",
+                          "--fake-size", "16"], 1),
     "dorefa_w2a2": (RESNET20 + ["--quant", "dorefa", "--wbits", "2", "--abits", "2"], 2),
     "qnn_w2a2": (RESNET20 + ["--quant", "qnn", "--wbits", "2", "--abits", "2", "--keep", "fc"], 2),
 }
@@ -105,9 +105,11 @@ def test_packed_weights_are_the_quantized_weights_bit_for_bit(trained, name, cap
     with torch.no_grad():
         for layer_name, layer in model.named_modules():
             if isinstance(layer, (qlayers.QConv2d, qlayers.QLinear)):
-                expected, got = layer.quantizer.weight(layer.weight), unpacked.get_submodule(layer_name).weight
+                expected = layer.quantizer.weight(layer.weight)
+                got = unpacked.get_submodule(layer_name).weight
                 # equal as bit patterns too: a -0.0 of BitNet's rounding comes back as -0.0
-                assert torch.equal(got, expected) and torch.equal(got.view(torch.int32), expected.view(torch.int32))
+                assert (torch.equal(got, expected)
+                        and torch.equal(got.view(torch.int32), expected.view(torch.int32)))
                 codes_bytes += math.ceil(layer.weight.numel() * bits / 8)
             # kept in full precision, as trained
             elif isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
@@ -157,7 +159,8 @@ def test_packed_size_is_the_deployed_size_plus_the_configuration(tmp_path, capsy
     deployed = summary.layer_table(model, config)["totals"]["deployed_bytes"]
     # torch.save pickles with protocol 2
     expected = deployed + len(pickle.dumps(config, protocol=2))
-    assert abs(result["packed_bytes"] - expected) <= 0.05 * expected, (result["packed_bytes"], expected)
+    assert abs(result["packed_bytes"] - expected) <= 0.05 * expected, (
+        result["packed_bytes"], expected)
     assert result["packed_bytes"] == (tmp_path / "packed.pt").stat().st_size
     assert f"{result['packed_bytes']:,} bytes" in capsys.readouterr().out
 
@@ -187,7 +190,8 @@ def test_summary_totals_equal_model_size_and_macs_counted_by_hand(argv, shares):
     args = flags.resolve(flags.parse_args(["--model", "resnet20", "--dataset", "cifar10",
                                            "--device", "cpu", *argv]))
     model, stem = train.build(args, 10, 32, 3)
-    layers = summary.layer_table(model, dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3))
+    config = dict(vars(args), stem=stem, num_classes=10, image_size=32, in_channels=3)
+    layers = summary.layer_table(model, config)
     t = layers["totals"]
     assert (t["params"], t["quantized"], t["deployed_bytes"],
             t["fp32_bytes"]) == qlayers.model_size(model)
@@ -205,8 +209,11 @@ def test_train_summary_flag_prints_without_data_or_training(tmp_path):
     assert r.returncode == 0, r.stderr
     model = models.build_model("resnet20", 10)
     qlayers.quantize_model(model, "bitnet", ["conv1"])
-    assert f"{qlayers.model_size(model)[2]:,} bytes" in r.stdout and f"{RESNET20_MACS:,}" in r.stdout
-    assert "layer3.2.conv2" in r.stdout and not (tmp_path / "raw").exists() and not (tmp_path / "no-data").exists()
+    assert (f"{qlayers.model_size(model)[2]:,} bytes" in r.stdout
+            and f"{RESNET20_MACS:,}" in r.stdout)
+    assert ("layer3.2.conv2" in r.stdout
+            and not (tmp_path / "raw").exists()
+            and not (tmp_path / "no-data").exists())
 
 
 def test_a_run_keeps_its_summary_and_export_summary_prints_it(trained, capsys):
@@ -216,13 +223,14 @@ def test_a_run_keeps_its_summary_and_export_summary_prints_it(trained, capsys):
     assert f"{deployed:,} bytes" in (folder / "summary.md").read_text()
     (folder / "summary.md").unlink()
     assert export.main(["--summary", str(folder)]) == 0
-    assert f"{deployed:,} bytes" in capsys.readouterr().out and "| layer1.0.conv1 | 16x16x3x3 | ttq |" in (
-        folder / "summary.md").read_text()
+    assert (f"{deployed:,} bytes" in capsys.readouterr().out
+            and "| layer1.0.conv1 | 16x16x3x3 | ttq |" in (folder / "summary.md").read_text())
 
 
 # ------------------------------------------------------------------------- errors and atomic writes
 
-def test_a_folder_without_checkpoint_and_a_corrupt_checkpoint_are_one_line_errors(tmp_path, trained, capsys):
+def test_a_folder_without_checkpoint_and_a_corrupt_checkpoint_are_one_line_errors(
+        tmp_path, trained, capsys):
     with pytest.raises(SystemExit) as e:
         export.main([str(tmp_path), "--device", "cpu"])
     assert one_line_error(capsys, e, "no checkpoint")
@@ -281,7 +289,8 @@ def test_a_failure_while_writing_leaves_no_half_packed_file(trained, monkeypatch
     with pytest.raises(SystemExit) as e:
         export.main([str(folder), "--device", "cpu"])
     assert one_line_error(capsys, e, "cannot write", "No space left")
-    assert sorted(p.name for p in folder.iterdir()) == ["best.pt"] + (["packed.pt"] if previous else []) + ["summary.md"]
+    assert (sorted(p.name for p in folder.iterdir())
+            == ["best.pt"] + (["packed.pt"] if previous else []) + ["summary.md"])
     assert not previous or (folder / "packed.pt").read_bytes() == previous  # the old file, whole
 
 
@@ -293,7 +302,10 @@ def test_bench_inference_times_every_variant_with_the_same_logits(tmp_path):
                           str(tmp_path)])
     rows = json.loads(next(tmp_path.glob("*-inference.json")).read_text())["rows"]
     assert {(r["quant"], r["variant"], r["batch_size"]) for r in rows} == {
-        (q, v, b) for b in (1, 2) for q, vs in (("fp32", ["fp32"]), ("xnor", bench_inference.VARIANTS)) for v in vs}
+        (q, v, b)
+        for b in (1, 2)
+        for q, vs in (("fp32", ["fp32"]), ("xnor", bench_inference.VARIANTS))
+        for v in vs}
     assert all(r["ms_batch"] > 0 and r["same_logits"] is (None if r["quant"] == "fp32" else True)
                for r in rows)
     packed = next(r["weights_mb"] for r in rows if r["variant"] == "packed")

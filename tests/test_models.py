@@ -12,8 +12,8 @@ import models
 import qlayers
 import train
 
-TINY = ["--dataset", "synthetic", "--fake-data", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "8",
-        "--device", "cpu", "--quiet"]
+TINY = ["--dataset", "synthetic", "--fake-data", "--epochs", "1", "--steps-per-epoch", "1",
+        "--batch-size", "8", "--device", "cpu", "--quiet"]
 
 
 def build(name, **kw):
@@ -25,7 +25,7 @@ def floats(tensors):
     return sum(t.numel() for t in tensors)
 
 
-# ----------------------------------------------------------------------------- one copy of each tensor
+# -------------------------------------------------------------------------- one copy of each tensor
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))
 def test_the_state_dict_holds_each_parameter_and_buffer_once(name):
@@ -37,11 +37,15 @@ def test_the_state_dict_holds_each_parameter_and_buffer_once(name):
 
 
 def test_vgg16_holds_its_15_million_weights_once():
-    # convs 3x3: 3*64 + 64*64 + 64*128 + 128*128 + 128*256 + 2*256*256 + 256*512 + 5*512*512 in/out pairs, 9 each
-    convs = 9 * (3 * 64 + 64 * 64 + 64 * 128 + 128 * 128 + 128 * 256 + 2 * 256 * 256 + 256 * 512 + 5 * 512 * 512)
-    norms = 2 * (2 * 64 + 2 * 128 + 3 * 256 + 6 * 512) + 2 * 512  # 13 BatchNorm2d and one BatchNorm1d: scale, shift
-    linears = 512 * 512 + (512 * 10 + 10)  # fc1 (1x1x512 after five pools, no bias) and fc with its bias
-    stats = norms + 14  # running mean and variance, as many as scale and shift, and 14 step counters
+    # 3x3 convs: 9 weights for each pair of in and out channels
+    convs = 9 * (3 * 64 + 64 * 64 + 64 * 128 + 128 * 128 + 128 * 256 + 2 * 256 * 256
+                 + 256 * 512 + 5 * 512 * 512)
+    # 13 BatchNorm2d and one BatchNorm1d: scale, shift
+    norms = 2 * (2 * 64 + 2 * 128 + 3 * 256 + 6 * 512) + 2 * 512
+    # fc1 (1x1x512 after five pools, no bias) and fc with its bias
+    linears = 512 * 512 + (512 * 10 + 10)
+    # running mean and variance, as many as scale and shift, and 14 step counters
+    stats = norms + 14
     assert convs + norms + linears == 14_987_210
     with torch.device("meta"):
         model = build("vgg16")
@@ -60,18 +64,23 @@ def test_a_packed_vgg16_is_smaller_than_its_fp32_state_dict():
     model = qlayers.quantize_model(build("vgg16"), "bc")  # 1-bit weights in every layer
     state = model.state_dict()
     packed = export.pack(model, dict(model="vgg16"))
-    quantized = {n for n, m in model.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))}
+    quantized = {
+        n for n, m in model.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))
+    }
     assert set(packed["layers"]) == quantized
     weights = floats(model.get_submodule(n).weight for n in quantized)
-    # beside the codes only the rest in fp32 (norms, fc's bias, statistics): no second copy of any weight
-    assert packed["floats"].numel() == floats(t for t in state.values() if t.is_floating_point()) - weights
-    assert packed["codes"].numel() == sum(-(-model.get_submodule(n).weight.numel() // 8) for n in quantized)
+    # beside the codes only the rest in fp32 (norms, fc's bias, statistics): no weight twice
+    assert (packed["floats"].numel()
+            == floats(t for t in state.values() if t.is_floating_point()) - weights)
+    assert (packed["codes"].numel()
+            == sum(-(-model.get_submodule(n).weight.numel() // 8) for n in quantized))
     assert saved_bytes(packed) < saved_bytes(state) / 20  # 1 bit a weight against 32
 
 
-# ----------------------------------------------------------------------------- checkpoints of the old layout
+# -------------------------------------------------------------------- checkpoints of the old layout
 
-VGG_BC_OLD = {  # the old layout of vgg_bc: (conv, norm, ReLU) per conv, a pool after each pair; (linear, norm, ReLU)
+# vgg_bc's old layout: (conv, norm, ReLU) per conv, a pool after each pair; (linear, norm, ReLU)
+VGG_BC_OLD = {
     "features.0": "conv1", "features.1": "bn1", "features.3": "conv2", "features.4": "bn2",
     "features.7": "conv3", "features.8": "bn3", "features.10": "conv4", "features.11": "bn4",
     "features.14": "conv5", "features.15": "bn5", "features.17": "conv6", "features.18": "bn6",
@@ -79,8 +88,8 @@ VGG_BC_OLD = {  # the old layout of vgg_bc: (conv, norm, ReLU) per conv, a pool 
 
 
 def old_checkpoint(state):
-    """The state dict the old layout wrote: each conv and linear under its name and again under features/head,
-    each norm under features/head only."""
+    """The state dict the old layout wrote: each conv and linear under its name and again under
+    features/head, each norm under features/head only."""
     old = {}
     for key, value in state.items():
         layer, rest = key.split(".", 1)
@@ -97,15 +106,19 @@ def test_a_vgg_checkpoint_of_the_old_layout_loads_and_its_optimizer_state_fits()
     trained = build("vgg_bc", image_size=8)
     with torch.no_grad():
         for t in trained.state_dict().values():
-            t.add_(torch.rand_like(t.float()).to(t.dtype) + 1)  # every value off its initial one, step counters too
+            # every value off its initial one, step counters too
+            t.add_(torch.rand_like(t.float()).to(t.dtype) + 1)
     old = old_checkpoint(trained.state_dict())
     assert len(old) == len(trained.state_dict()) + 8  # six convs and two linears twice
     model = build("vgg_bc", image_size=8)
     model.load_state_dict(old)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), trained.state_dict().values()))
-    # the optimizer's state follows the order of parameters(): the old layout's, convs, their norms, linears, theirs
-    order = ([f"conv{i}.weight" for i in range(1, 7)] + [f"bn{i}.{p}" for i in range(1, 7) for p in ("weight", "bias")]
-             + ["fc1.weight", "fc2.weight", "bn7.weight", "bn7.bias", "bn8.weight", "bn8.bias", "fc.weight", "fc.bias"])
+    assert all(torch.equal(a, b)
+               for a, b in zip(model.state_dict().values(), trained.state_dict().values()))
+    # the optimizer state follows parameters(), the old order: convs, their norms, linears, theirs
+    order = ([f"conv{i}.weight" for i in range(1, 7)]
+             + [f"bn{i}.{p}" for i in range(1, 7) for p in ("weight", "bias")]
+             + ["fc1.weight", "fc2.weight", "bn7.weight", "bn7.bias", "bn8.weight", "bn8.bias",
+                "fc.weight", "fc.bias"])
     assert [n for n, _ in model.named_parameters()] == order
 
 
@@ -202,7 +215,8 @@ def test_keep_names_are_the_layers_that_hold_a_conv_or_linear():
     resnet = models.layer_names(build("resnet20"))
     assert {"conv1", "layer1", "layer1.0", "layer1.0.conv2", "layer3.2", "fc"} <= resnet
     # norms, ReLUs, option A's parameter-free shortcut and the identity's empty Sequential hold none
-    assert not {"bn1", "act", "layer1.0.bn1", "layer1.0.act", "layer2.0.shortcut", "layer1.0.shortcut"} & resnet
+    assert not {"bn1", "act", "layer1.0.bn1", "layer1.0.act",
+                "layer2.0.shortcut", "layer1.0.shortcut"} & resnet
     assert "layer2.0.shortcut" in models.layer_names(build("resnet18"))  # option B: a 1x1 conv
 
 
@@ -213,11 +227,17 @@ def run_train(*argv):
         return e.code
 
 
-@pytest.mark.parametrize("model,keep", [("resnet20", "bn1"), ("resnet20", "layer1.0.act"),
-                                        ("resnet20", "conv1,layer2.0.shortcut"), ("vgg_bc", "features")])
+@pytest.mark.parametrize("model,keep", [
+    ("resnet20", "bn1"),
+    ("resnet20", "layer1.0.act"),
+    ("resnet20", "conv1,layer2.0.shortcut"),
+    ("vgg_bc", "features"),
+])
 def test_train_refuses_a_keep_name_that_keeps_no_layer(tmp_path, capsys, model, keep):
     assert run_train("--model", model, "--quant", "bc", "--keep", keep, "--out", tmp_path) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: --keep") and keep.split(",")[-1] in err[0], err
+    assert (len(err) == 1
+            and err[0].startswith("error: --keep")
+            and keep.split(",")[-1] in err[0]), err
     assert "conv1" in err[0].replace(keep, "")  # and it names the ones it takes
     assert not list(tmp_path.iterdir())  # refused before anything is written
