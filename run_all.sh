@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the study: the training runs that the phase scripts list, teachers first, several at once on GPUs; a second
-# call skips completed runs and resumes unfinished ones. Also --dry-run, --smoke (the whole pipeline on generated
-# data) and --slurm (one job array per phase). `bash run_all.sh --help` for the options.
+# Runs the study: the training runs that the phase scripts list, teachers first, several at once on
+# GPUs; a second call skips completed runs and resumes unfinished ones. Also --dry-run, --smoke (the
+# whole pipeline on generated data) and --slurm (one job array per phase); options: --help.
 set -uo pipefail  # no -e: one failed run must not stop the others
 cd "$(dirname "$0")" || exit 2
 
@@ -11,22 +11,28 @@ usage() {
   cat <<'EOF'
 usage: bash run_all.sh [options] [PHASE...]
 
-Runs the 153 runs of phase1 ... phase6 (or the named phase scripts) in dependency order: a KD run waits for its
-teacher, completed runs are skipped, unfinished ones resumed, a failed run does not stop the others. Ends with a
-summary (completed / resumed / failed / skipped) and exit status 1 if a run failed.
+Runs the 153 runs of phase1 ... phase6 (or the named phase scripts) in dependency order: a KD run
+waits for its teacher, completed runs are skipped, unfinished ones resumed, a failed run does not
+stop the others. Ends with a summary (completed / resumed / failed / skipped) and exit status 1 if
+a run failed.
 
-  PHASE             phase1 ... phase6, ttq_paper, ste_ablation, li2017, quant_table, imagenet (phases/<PHASE>.sh)
+  PHASE             phase1 ... phase6, ttq_paper, ste_ablation, li2017, quant_table, imagenet
+                    (phases/<PHASE>.sh)
   --dry-run         print every command, one per line, and nothing else
-  --out DIR         results root (default results/raw; --smoke: scratch/smoke/raw); logs go to DIR/../logs
+  --out DIR         results root (default results/raw; --smoke: scratch/smoke/raw);
+                    logs go to DIR/../logs
   --gpus 0,1,...    run on these GPUs, CUDA_VISIBLE_DEVICES set per run
-  --jobs-per-gpu K  runs at once on each GPU (default 1; K > 1 packs small runs such as ResNet-18 on 32 px)
-  --jobs N          runs at once without --gpus, the CPU cores shared out among them (--threads cores/N; default
-                    1; --smoke: one per CPU core)
+  --jobs-per-gpu K  runs at once on each GPU (default 1; K > 1 packs small runs such as ResNet-18
+                    on 32 px)
+  --jobs N          runs at once without --gpus, the CPU cores shared out among them
+                    (--threads cores/N; default 1; --smoke: one per CPU core)
   --only WORDS      only the runs whose command line contains WORDS, e.g. --only "--model lenet5"
-  --smoke           every run for one step on generated images into a fresh scratch/smoke/raw (or --out), then
-                    aggregate.py, tables.py and figures.py on it: the whole pipeline, offline, on a CPU
-  --slurm           write one Slurm job array per phase to DIR/../slurm and submit.sh, which chains the arrays
-                    with --dependency=afterok on the ones their teachers come from
+  --smoke           every run for one step on generated images into a fresh scratch/smoke/raw
+                    (or --out), then aggregate.py, tables.py and figures.py on it: the whole
+                    pipeline, offline, on a CPU
+  --slurm           write one Slurm job array per phase to DIR/../slurm and submit.sh, which
+                    chains the arrays with --dependency=afterok on the ones their teachers
+                    come from
   --submit          with --slurm: submit them now (needs sbatch)
 
 Environment: EXTRA_FLAGS is appended to every train.py command, e.g. EXTRA_FLAGS="--data-dir /data".
@@ -54,17 +60,22 @@ while (($#)); do
       (($# >= 2)) || die "$1 needs a value"
       case $1 in
         --out) OUT=$2 ;;
-        --gpus) [[ $2 =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--gpus takes GPU numbers like 0,1,2, got '$2'"; GPUS=$2 ;;
-        --jobs-per-gpu) [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs-per-gpu takes a positive number, got '$2'"
+        --gpus) [[ $2 =~ ^[0-9]+(,[0-9]+)*$ ]] ||
+                  die "--gpus takes GPU numbers like 0,1,2, got '$2'"
+                GPUS=$2 ;;
+        --jobs-per-gpu) [[ $2 =~ ^[1-9][0-9]*$ ]] ||
+                          die "--jobs-per-gpu takes a positive number, got '$2'"
                         JOBS_PER_GPU=$2 ;;
-        --jobs) [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs takes a positive number, got '$2'"; JOBS=$2 ;;
+        --jobs) [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs takes a positive number, got '$2'"
+                JOBS=$2 ;;
         --only) ONLY=$2 ;;
       esac
       shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
     *) name=${1##*/} name=${name%.sh}
        [[ $name != lib && -f phases/$name.sh ]] ||
-         die "unknown phase '$1'; choose from: $(cd phases && ls *.sh | grep -vx lib.sh | sed 's/\.sh$//' | xargs)"
+         die "unknown phase '$1'; choose from:" \
+             "$(cd phases && ls *.sh | grep -vx lib.sh | sed 's/\.sh$//' | xargs)"
        PHASES+=("$name") ;;
   esac
   shift
@@ -72,36 +83,41 @@ done
 ((${#PHASES[@]})) || PHASES=("${DEFAULT_PHASES[@]}")
 ((SUBMIT && !SLURM)) && die "--submit goes with --slurm"
 ((SMOKE && SLURM)) && die "--smoke runs here; it does not go with --slurm"
-((SUBMIT)) && ! command -v sbatch >/dev/null && die "--submit needs sbatch, which is not on PATH (no Slurm here)"
+((SUBMIT)) && ! command -v sbatch >/dev/null &&
+  die "--submit needs sbatch, which is not on PATH (no Slurm here)"
 
 EXTRA_FLAGS=${EXTRA_FLAGS:-}
 if ((SMOKE)); then
-  # One step of batch 8 on generated images; a second epoch would double the time and test nothing new.
-  # 16 px images instead of each dataset's own size halve the smoke's time and exercise the same code
-  SMOKE_FLAGS="--fake-data --fake-size 16 --epochs 1 --steps-per-epoch 1 --batch-size 8 --device cpu --threads 1 --quiet"
+  # One step of batch 8 on generated images; a second epoch doubles the time and tests nothing new.
+  # 16 px images, not each dataset's own size, halve the smoke's time and exercise the same code
+  SMOKE_FLAGS="--fake-data --fake-size 16 --epochs 1 --steps-per-epoch 1 --batch-size 8"
+  SMOKE_FLAGS+=" --device cpu --threads 1 --quiet"
   EXTRA_FLAGS="$SMOKE_FLAGS $EXTRA_FLAGS"
   # one single-threaded run per core beats one run on all cores; at most 4, as a run may take 4 GB
   cores=$(nproc 2>/dev/null || echo 1)
   JOBS=${JOBS:-$((cores < 4 ? cores : 4))}
   if [[ -z $OUT ]]; then
     OUT=scratch/smoke/raw
-    ((DRY_RUN)) || rm -rf scratch/smoke  # the default scratch root starts fresh; a given --out resumes
+    # the default scratch root starts fresh; a given --out resumes
+    ((DRY_RUN)) || rm -rf scratch/smoke
   fi
 fi
 if ((!SMOKE && ${JOBS:-1} > 1)) && [[ -z $GPUS && " $EXTRA_FLAGS " != *" --threads "* ]]; then
-  # several runs on the CPU at once: the cores shared out among them, so that they do not oversubscribe it
+  # several runs on the CPU at once: the cores shared out among them, so as not to oversubscribe it
   cores=$(nproc 2>/dev/null || echo 1)
   EXTRA_FLAGS="--threads $((cores / JOBS > 0 ? cores / JOBS : 1)) $EXTRA_FLAGS"
 fi
 OUT=${OUT:-results/raw}
-while [[ $OUT == */ && $OUT != / ]]; do OUT=${OUT%/}; done  # train.py prints run folders without the slash
+# train.py prints run folders without the slash
+while [[ $OUT == */ && $OUT != / ]]; do OUT=${OUT%/}; done
 ROOT=$(dirname "$OUT")  # logs, processed results and Slurm scripts go beside the results root
 export OUT EXTRA_FLAGS
 source phases/lib.sh  # checkpoints_present, fp32_run_of, FP32_TAG; rejects a --out in EXTRA_FLAGS
 
 # ----------------------------------------------------------------------------- the commands
 
-# CMDS[i]: one train.py command line; PHASE_OF[i]: the phase script listing it first; LOG_OF[i]: its log's name.
+# CMDS[i]: one train.py command line; PHASE_OF[i]: the phase script listing it first;
+# LOG_OF[i]: its log's name.
 CMDS=() PHASE_OF=() LOG_OF=()
 declare -A SEEN=()
 for phase in "${PHASES[@]}"; do
@@ -109,7 +125,8 @@ for phase in "${PHASES[@]}"; do
   n=0
   while IFS= read -r cmd; do
     n=$((n + 1))
-    [[ -n ${SEEN[$cmd]:-} ]] && continue  # a run listed by two scripts (e.g. quant_table and phase1) runs once
+    # a run listed by two scripts (e.g. quant_table and phase1) runs once
+    [[ -n ${SEEN[$cmd]:-} ]] && continue
     [[ -n $ONLY && " $cmd " != *" $ONLY "* ]] && continue
     SEEN[$cmd]=1
     CMDS+=("$cmd") PHASE_OF+=("$phase") LOG_OF+=("$(printf '%s-%03d' "$phase" "$n")")
@@ -121,7 +138,8 @@ if ((DRY_RUN)); then
   exit 0
 fi
 
-# DEPS_OF[i]: the run folders (one per line) whose checkpoints command i starts from (--kd, --init-from).
+# DEPS_OF[i]: the run folders (one per line) whose checkpoints command i starts from
+# (--kd, --init-from).
 DEPS_OF=()
 declare -A IS_DEP=()
 for i in "${!CMDS[@]}"; do
@@ -138,15 +156,17 @@ done
 
 # ----------------------------------------------------------------------------- Slurm
 
-# Writes NAME.commands and NAME.sbatch (one array task per command) for the commands whose indices follow NAME.
+# Writes NAME.commands and NAME.sbatch (one array task per command) for the commands whose indices
+# follow NAME.
 write_array() {
   local name=$1 i cpus=8
   shift
   for i in "$@"; do echo "${CMDS[i]}"; done > "$SLURM_DIR/$name.commands"
   cat > "$SLURM_DIR/$name.sbatch" <<EOF
 #!/bin/bash
-# $name: $# training runs from phases/${PHASE_OF[$1]}.sh, one per array task (written by run_all.sh --slurm).
-# A run that stops (time limit, preemption) resumes from its last.pt when submitted again; a completed one is skipped.
+# $name: $# training runs from phases/${PHASE_OF[$1]}.sh, one per array task
+# (written by run_all.sh --slurm). A run that stops (time limit, preemption) resumes from its
+# last.pt when submitted again; a completed one is skipped.
 #SBATCH --job-name=$name
 #SBATCH --array=0-$(($# - 1))
 #SBATCH --gres=gpu:1
@@ -166,19 +186,23 @@ EOF
 if ((SLURM)); then
   SLURM_DIR=$ROOT/slurm
   mkdir -p "$SLURM_DIR" "$ROOT/logs/slurm" || die "cannot create $SLURM_DIR"
-  rm -f "$SLURM_DIR"/*.sbatch "$SLURM_DIR"/*.commands  # arrays of an earlier selection must not be submitted
+  # arrays of an earlier selection must not be submitted
+  rm -f "$SLURM_DIR"/*.sbatch "$SLURM_DIR"/*.commands
   ABS_ROOT=$(cd "$ROOT" && pwd) ABS_SLURM=$(cd "$SLURM_DIR" && pwd)
   declare -A ARRAY_OF_RUN=()  # run folder under OUT -> the array that trains it (FP32 runs only)
   {
     echo '#!/usr/bin/env bash'
-    echo '# Submits the job arrays of run_all.sh --slurm, each after the arrays its KD teachers and initial checkpoints'
-    echo '# come from (--dependency=afterok). Site options (partition, account, ...) go in SBATCH_FLAGS.'
+    echo '# Submits the job arrays of run_all.sh --slurm, each after the arrays its KD teachers'
+    echo '# and initial checkpoints come from (--dependency=afterok). Site options (partition,'
+    echo '# account, ...) go in SBATCH_FLAGS.'
     echo 'set -euo pipefail'
     echo 'cd "$(dirname "$0")"'
-    echo 'submit() { local id; id=$(sbatch --parsable ${SBATCH_FLAGS:-} "$@") || exit 1; echo "${id%%;*}"; }'
+    echo 'submit() { local id; id=$(sbatch --parsable ${SBATCH_FLAGS:-} "$@") || exit 1;' \
+         'echo "${id%%;*}"; }'
   } > "$SLURM_DIR/submit.sh"
-  # First the arrays of runs that start from scratch, then those that start from another run's checkpoint, each
-  # after the arrays that train those runs (FP32 runs with the default tag, found as lib.sh's producer does).
+  # First the arrays of runs that start from scratch, then those that start from another run's
+  # checkpoint, each after the arrays that train those runs (FP32 runs with the default tag, found
+  # as lib.sh's producer does).
   for phase in "${PHASES[@]}"; do
     free=()
     for i in "${!CMDS[@]}"; do
@@ -186,7 +210,8 @@ if ((SLURM)); then
     done
     ((${#free[@]})) || continue
     write_array "$phase" "${free[@]}"
-    echo "$phase=\$(submit $phase.sbatch); echo \"$phase: job \$$phase (${#free[@]} runs)\"" >> "$SLURM_DIR/submit.sh"
+    echo "$phase=\$(submit $phase.sbatch); echo \"$phase: job \$$phase (${#free[@]} runs)\"" \
+      >> "$SLURM_DIR/submit.sh"
     for i in "${free[@]}"; do
       run=$(fp32_run_of "${CMDS[i]}")
       [[ -n $run ]] && ARRAY_OF_RUN[$run]=$phase
@@ -204,17 +229,20 @@ if ((SLURM)); then
       while IFS= read -r dir; do
         [[ -n $dir ]] || continue
         producer_array=${ARRAY_OF_RUN[${dir#"$OUT"/}]:-}
-        [[ -n $producer_array ]] && after[$producer_array]=1  # none: trained earlier, or missing (the run says so)
+        # none: trained earlier, or missing (the run says so)
+        [[ -n $producer_array ]] && after[$producer_array]=1
       done <<< "${DEPS_OF[i]}"
     done
     dependency=""
     for array in "${!after[@]}"; do dependency+=":\$$array"; done
     unset after
-    echo "${phase}_dep=\$(submit ${dependency:+--dependency=afterok$dependency} ${phase}_dep.sbatch);" \
-         "echo \"${phase}_dep: job \$${phase}_dep (${#waiting[@]} runs)\"" >> "$SLURM_DIR/submit.sh"
+    echo "${phase}_dep=\$(submit ${dependency:+--dependency=afterok$dependency}" \
+         "${phase}_dep.sbatch); echo \"${phase}_dep: job \$${phase}_dep (${#waiting[@]} runs)\"" \
+         >> "$SLURM_DIR/submit.sh"
   done
   chmod +x "$SLURM_DIR/submit.sh"
-  echo "wrote $(ls "$SLURM_DIR"/*.sbatch | wc -l) job arrays (${#CMDS[@]} runs) and submit.sh to $SLURM_DIR"
+  echo "wrote $(ls "$SLURM_DIR"/*.sbatch | wc -l) job arrays (${#CMDS[@]} runs)" \
+       "and submit.sh to $SLURM_DIR"
   if ((SUBMIT)); then
     bash "$SLURM_DIR/submit.sh" || { echo "error: submitting failed" >&2; exit 1; }
   else
@@ -226,13 +254,17 @@ fi
 # ----------------------------------------------------------------------------- running here
 
 command -v python >/dev/null || die "python not found on PATH: activate the project's environment"
-python -c "import torch, torchvision, numpy, tqdm" 2>/dev/null ||  # else every run fails alike, once each
-  die "python cannot import torch, torchvision, numpy and tqdm: activate the environment requirements.txt is installed in"
-if [[ -n $GPUS ]]; then  # a GPU torch cannot see: every run would refuse it (or, before, train on the CPU)
+# checked once here, else every run fails alike, once each
+python -c "import torch, torchvision, numpy, tqdm" 2>/dev/null ||
+  die "python cannot import torch, torchvision, numpy and tqdm:" \
+      "activate the environment requirements.txt is installed in"
+# a GPU torch cannot see: every run would refuse it (or, before, train on the CPU)
+if [[ -n $GPUS ]]; then
   seen=$(python -c "import torch; print(torch.cuda.device_count())" 2>/dev/null)
   for gpu in ${GPUS//,/ }; do
-    ((gpu < ${seen:-0})) || die "--gpus $GPUS: GPU $gpu is not visible to torch (it sees ${seen:-0};" \
-      "CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES-unset}): check the numbers and the driver"
+    ((gpu < ${seen:-0})) ||
+      die "--gpus $GPUS: GPU $gpu is not visible to torch (it sees ${seen:-0};" \
+          "CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES-unset}): check the numbers and the driver"
   done
 fi
 LOGS=$ROOT/logs
@@ -258,7 +290,9 @@ START_OFFSET=() STARTED_AT=() JOB_PID=() FAILURES=() RUNNING=0 DONE=0 FORCE=0 BE
 
 stop() {  # on Ctrl-C or kill: stop the runs started here; they resume on the next call
   local pid_file
-  for pid_file in "$STATE"/*.pid; do [[ -f $pid_file ]] && kill -TERM "$(<"$pid_file")" 2>/dev/null; done
+  for pid_file in "$STATE"/*.pid; do
+    [[ -f $pid_file ]] && kill -TERM "$(<"$pid_file")" 2>/dev/null
+  done
   wait
   echo "interrupted: the unfinished runs resume on the next call" >&2
   exit 130
@@ -274,13 +308,14 @@ ready() {
   done <<< "${DEPS_OF[$1]}"
 }
 
-# The folder of command $1's run if an earlier call saw train.py name it (its log) and it is completed: it is
-# skipped without starting Python.
+# The folder of command $1's run if an earlier call saw train.py name it (its log) and it is
+# completed: it is skipped without starting Python.
 completed_before() {
   local log=$LOGS/${LOG_OF[$1]}.log dir
   [[ -f $log ]] || return 1
-  dir=$(CMD=${CMDS[$1]} awk 'index($0, "=== run_all.sh ") == 1 { same = substr($0, index($0, ": ") + 2) == ENVIRON["CMD"] }
-                            same && /^run: / { sub(/^run: /, ""); sub(/ \([^(]*$/, ""); print }' "$log" | tail -1)
+  dir=$(CMD=${CMDS[$1]} awk '
+    index($0, "=== run_all.sh ") == 1 { same = substr($0, index($0, ": ") + 2) == ENVIRON["CMD"] }
+    same && /^run: / { sub(/^run: /, ""); sub(/ \([^(]*$/, ""); print }' "$log" | tail -1)
   [[ -n $dir ]] && grep -qs '"status": *"completed"' "$dir/results.json" && echo "$dir"
 }
 
@@ -291,7 +326,8 @@ start() {  # start command $1 in slot $2
   STARTED_AT[i]=$SECONDS
   echo "=== run_all.sh $(date '+%F %T')${SLOT_GPU[s]:+ GPU ${SLOT_GPU[s]}}: ${CMDS[i]}" >> "$log"
   eval "words=(${CMDS[i]})"
-  if ! checkpoints_present "${words[@]}" 2>> "$log"; then  # started although waiting: its teacher never came
+  # started although waiting: its teacher never came
+  if ! checkpoints_present "${words[@]}" 2>> "$log"; then
     echo 2 > "$STATE/$i.rc"
     JOB_PID[i]=""
   else
@@ -326,8 +362,10 @@ finish() {  # classify finished command $1 (exit status $2) by train.py's "run: 
   fi
   COUNT[$status]=$((COUNT[$status] + 1))
   DONE=$((DONE + 1))
-  printf '[%d/%d] %-9s %s (%ds)\n' "$DONE" "${#CMDS[@]}" "$status" "${dir:-${CMDS[i]}}" $((SECONDS - STARTED_AT[i]))
-  if ((SMOKE)) && [[ $status != failed && -n $dir ]]; then  # 153 runs' checkpoints would fill ~27 GB
+  printf '[%d/%d] %-9s %s (%ds)\n' "$DONE" "${#CMDS[@]}" "$status" "${dir:-${CMDS[i]}}" \
+    $((SECONDS - STARTED_AT[i]))
+  # 153 runs' checkpoints would fill ~27 GB
+  if ((SMOKE)) && [[ $status != failed && -n $dir ]]; then
     rm -f "$dir/last.pt" "$dir/last.pt.prev"
     [[ -n ${IS_DEP[$dir]:-} ]] || rm -f "$dir/best.pt" "$dir/final.pt"  # keep the teachers'
   fi
@@ -357,7 +395,8 @@ reap() {  # finish every job that has ended; returns 1 if none has
 }
 
 where=${GPUS:+"GPUs $GPUS, $JOBS_PER_GPU per GPU"}
-echo "${#CMDS[@]} runs (${PHASES[*]}), ${#SLOT_GPU[@]} at a time${where:+ on $where}; results in $OUT, logs in $LOGS"
+echo "${#CMDS[@]} runs (${PHASES[*]}), ${#SLOT_GPU[@]} at a time${where:+ on $where};" \
+     "results in $OUT, logs in $LOGS"
 PENDING=()
 for i in "${!CMDS[@]}"; do
   if dir=$(completed_before "$i"); then
@@ -372,18 +411,24 @@ while ((${#PENDING[@]} || RUNNING)); do
   for i in "${PENDING[@]}"; do
     slot=-1
     for s in "${!SLOT_JOB[@]}"; do ((SLOT_JOB[s] < 0)) && { slot=$s; break; }; done
-    if ((slot >= 0)) && { ((FORCE)) || ready "$i"; }; then start "$i" "$slot"; else waiting+=("$i"); fi
+    if ((slot >= 0)) && { ((FORCE)) || ready "$i"; }; then
+      start "$i" "$slot"
+    else
+      waiting+=("$i")
+    fi
   done
   PENDING=("${waiting[@]}")
   FORCE=0
   if ((RUNNING == 0)); then
-    FORCE=1  # nothing runs, so nothing will make the waiting runs ready: start them, they fail with the reason
+    # nothing runs, so no waiting run will become ready: start them, they fail with the reason
+    FORCE=1
     continue
   fi
   reap || { wait -n 2>/dev/null; reap; }
 done
 
-SUMMARY="summary: ${COUNT[completed]} completed, ${COUNT[resumed]} resumed, ${COUNT[failed]} failed,"
+SUMMARY="summary: ${COUNT[completed]} completed, ${COUNT[resumed]} resumed,"
+SUMMARY+=" ${COUNT[failed]} failed,"
 SUMMARY+=" ${COUNT[skipped]} skipped (${#CMDS[@]} runs, $((SECONDS - BEGAN))s; logs in $LOGS)"
 
 # ----------------------------------------------------------------------------- smoke: the analysis
@@ -391,11 +436,13 @@ SUMMARY+=" ${COUNT[skipped]} skipped (${#CMDS[@]} runs, $((SECONDS - BEGAN))s; l
 ANALYSIS_FAILED=0
 if ((SMOKE)); then
   PROCESSED=$ROOT/processed
-  for step in "aggregate.py --results $OUT --processed $PROCESSED" "tables.py --processed $PROCESSED" \
+  for step in "aggregate.py --results $OUT --processed $PROCESSED" \
+              "tables.py --processed $PROCESSED" \
               "figures.py --processed $PROCESSED"; do
     script=${step%% *}
     if python $step > "$LOGS/${script%.py}.log" 2>&1; then
-      [[ $script == tables.py ]] && cat "$LOGS/tables.log"  # the tables, as a user of the real study sees them
+      # the tables, as a user of the real study sees them
+      [[ $script == tables.py ]] && cat "$LOGS/tables.log"
       echo "$script: done ($LOGS/${script%.py}.log)"
     else
       echo "$script: failed (log: $LOGS/${script%.py}.log)"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# ImageNet runs, kept apart because they need a cluster: the quantization results table's AlexNet-BN and ResNet-18
-# rows (47, the recipe of quant_table.sh: each row's optimizer, initial lr and, for ResNet-18, batch size; the lr
-# divided by 10 every 30 epochs of 100; best validation accuracy), the TTQ paper's AlexNet and Li et al.'s ResNet-18
-# (BinaryConnect against stochastic rounding). Pass the data with EXTRA_FLAGS, e.g.
+# ImageNet runs, kept apart because they need a cluster: the quantization results table's AlexNet-BN
+# and ResNet-18 rows (47, the recipe of quant_table.sh: each row's optimizer, initial lr and, for
+# ResNet-18, batch size; the lr divided by 10 every 30 epochs of 100; best validation accuracy), the
+# TTQ paper's AlexNet and Li et al.'s ResNet-18 (BinaryConnect against stochastic rounding). Pass
+# the data with EXTRA_FLAGS, e.g.
 #   EXTRA_FLAGS="--data-dir /datasets/imagenet" bash run_all.sh --slurm imagenet
-# Training images are RandomResizedCrop 224 and flipped (validation: resize 256, centre crop 224) for every run; the
-# TTQ paper resizes to 256x256 and crops 224 at random, which datasets.load_imagenet does not offer.
+# Training images are RandomResizedCrop 224 and flipped (validation: resize 256, centre crop 224)
+# for every run; the TTQ paper resizes to 256x256 and crops 224 at random, which
+# datasets.load_imagenet does not offer.
 source "$(dirname "$0")/lib.sh"
 
 IMAGENET="--epochs 100 --milestones 30,60,90 $RESULTS_TABLE"
@@ -62,17 +64,19 @@ run python train.py --model resnet18 --dataset imagenet --quant twn --optimizer 
 run python train.py --model resnet18 --dataset imagenet --quant ttq --keep conv1,fc --optimizer adam --weight-decay 0 --lr 1e-4 $IMAGENET --tag table_ttq --seed 42
 
 
-# The TTQ paper's AlexNet (Zhu et al. 2017, sec. 5.2): fine-tuned from the FP32 AlexNet above (its final.pt) with the first conv and
-# the last fc in full precision; lr 1e-4 times 0.2 at epochs 56 and 64, weight decay 5e-6, batch 128. The paper's
-# text names neither the optimizer nor the number of epochs: SGD with Nesterov momentum 0.9
-# (train.py's default, as in lib.sh's TTQ_SCHEDULE for CIFAR-10) and 90 epochs are our choices.
-# Reported with `--report ttq-avg`, the mean of the last 10 epochs: this project's reading of the
-# paper's error, which the paper averages over all epochs.
+# The TTQ paper's AlexNet (Zhu et al. 2017, sec. 5.2): fine-tuned from the FP32 AlexNet above (its
+# final.pt) with the first conv and the last fc in full precision; lr 1e-4 times 0.2 at epochs 56
+# and 64, weight decay 5e-6, batch 128. The paper's text names neither the optimizer nor the number
+# of epochs: SGD with Nesterov momentum 0.9 (train.py's default, as in lib.sh's TTQ_SCHEDULE for
+# CIFAR-10) and 90 epochs are our choices. Reported with `--report ttq-avg`, the mean of the last 10
+# epochs: this project's reading of the paper's error, which the paper averages over all epochs.
 run python train.py --model alexnet --dataset imagenet --quant ttq --keep conv1,fc --init-from "$OUT/imagenet/alexnet/table_fp32_s42/final.pt" --lr 1e-4 --schedule step --milestones 56,64 --gamma 0.2 --weight-decay 5e-6 --epochs 90 --warmup-epochs 0 --mixup 0 --label-smoothing 0 --report ttq-avg --seed 42
 
-# Li et al. 2017 on ResNet-18: BinaryConnect (batch 128) and stochastic rounding (batch 128 to 1024), Adam, lr 0.01
-# (the paper gives 0.01 for CIFAR and no other), no weight decay, 90 epochs with the lr x0.1 at epochs 30 and 60.
-LI2017_IMAGENET="--optimizer adam --lr 0.01 --weight-decay 0 --epochs 90 --schedule step --milestones 30,60"
+# Li et al. 2017 on ResNet-18: BinaryConnect (batch 128) and stochastic rounding (batch 128 to
+# 1024), Adam, lr 0.01 (the paper gives 0.01 for CIFAR and no other), no weight decay, 90 epochs
+# with the lr x0.1 at epochs 30 and 60.
+LI2017_IMAGENET="--optimizer adam --lr 0.01 --weight-decay 0"
+LI2017_IMAGENET+=" --epochs 90 --schedule step --milestones 30,60"
 LI2017_IMAGENET+=" --warmup-epochs 0 --mixup 0 --label-smoothing 0"
 run python train.py --model resnet18 --dataset imagenet --quant bc $LI2017_IMAGENET --seed 42
 run python train.py --model resnet18 --dataset imagenet --quant sr $LI2017_IMAGENET --seed 42

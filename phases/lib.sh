@@ -1,16 +1,16 @@
 # Sourced by every phase script: `run python train.py ...` lists one training run or runs it.
-#   RUN_LIST=1 (run_all.sh sets it): print the command, one line, with --out $OUT and $EXTRA_FLAGS appended.
-#   otherwise: run it now, unless a checkpoint it starts from (--kd, --init-from) is missing.
-# Environment: OUT (results root, default results/raw) and EXTRA_FLAGS (appended last, so they override).
-# Paths are relative to the repository root.
+# Environment: OUT (results root, default results/raw) and EXTRA_FLAGS (appended last, so they
+# override). Paths are relative to the repository root.
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2  # the commands name train.py in the repository root
+# the commands name train.py in the repository root
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 OUT=${OUT:-results/raw}
 EXTRA_FLAGS=${EXTRA_FLAGS:-}
 FAILED=0
 
-# FP32_TAG: the default tag of the FP32 runs whose checkpoints --kd and --init-from name; like train.py's
-# default_tag it ends in _bs<N> when EXTRA_FLAGS set a batch size other than 128 (run_all.sh --smoke: 8).
+# FP32_TAG: the default tag of the FP32 runs whose checkpoints --kd and --init-from name; like
+# train.py's default_tag it ends in _bs<N> when EXTRA_FLAGS set a batch size other than 128
+# (run_all.sh --smoke: 8).
 FP32_TAG=fp32
 read -ra _words <<< "$EXTRA_FLAGS"
 for ((_i = 0; _i < ${#_words[@]}; _i++)); do
@@ -21,26 +21,33 @@ for ((_i = 0; _i < ${#_words[@]}; _i++)); do
 done
 [[ ${_batch:-128} == 128 ]] || FP32_TAG+="_bs$_batch"
 
-# The TTQ paper's CIFAR-10 schedule (Zhu et al. 2017, sec. 5.1): lr 0.1 times 0.1 at epochs 80, 120 (and 300, never
-# reached), weight decay 2e-4, 160 epochs ("most models converge after 160"), batch 128. Accuracy:
-# `--report ttq-avg`, the mean of the last 10 epochs, is this project's reading of the paper's
-# error, which the paper averages over all epochs. The paper names no optimizer, warm-up or
-# augmentation: SGD with Nesterov momentum 0.9 (train.py's default), none, and random crop and flip
-# are our choices. Shared by ttq_paper.sh and ste_ablation.sh, so that their FP32 ResNet-20 runs are
-# one and the same.
-TTQ_SCHEDULE="--epochs 160 --schedule step --milestones 80,120 --weight-decay 2e-4 --warmup-epochs 0 --mixup 0"
-TTQ_SCHEDULE+=" --label-smoothing 0 --report ttq-avg"
+# The TTQ paper's CIFAR-10 schedule (Zhu et al. 2017, sec. 5.1): lr 0.1 times 0.1 at epochs 80, 120
+# (and 300, never reached), weight decay 2e-4, 160 epochs ("most models converge after 160"), batch
+# 128. Accuracy: `--report ttq-avg`, the mean of the last 10 epochs, is this project's reading of
+# the paper's error, which the paper averages over all epochs. The paper names no optimizer, warm-up
+# or augmentation: SGD with Nesterov momentum 0.9 (train.py's default), none, and random crop and
+# flip are our choices. Shared by ttq_paper.sh and ste_ablation.sh, so that their FP32 ResNet-20
+# runs are one and the same.
+TTQ_SCHEDULE="--epochs 160 --schedule step --milestones 80,120 --weight-decay 2e-4"
+TTQ_SCHEDULE+=" --warmup-epochs 0 --mixup 0 --label-smoothing 0 --report ttq-avg"
 
-# The quantization results table's common recipe (quant_table.sh, imagenet.sh): step decay by 10, plain (not
-# Nesterov) momentum, no warm-up, mixup or label smoothing, the best test accuracy reported; batch 128 unless a row
-# says otherwise. The epochs and milestones are each dataset's, the optimizer and lr each row's.
-RESULTS_TABLE="--schedule step --gamma 0.1 --no-nesterov --warmup-epochs 0 --mixup 0 --label-smoothing 0 --report best"
+# The quantization results table's common recipe (quant_table.sh, imagenet.sh): step decay by 10,
+# plain (not Nesterov) momentum, no warm-up, mixup or label smoothing, the best test accuracy
+# reported; batch 128 unless a row says otherwise. The epochs and milestones are each dataset's,
+# the optimizer and lr each row's.
+RESULTS_TABLE="--schedule step --gamma 0.1 --no-nesterov --warmup-epochs 0 --mixup 0"
+RESULTS_TABLE+=" --label-smoothing 0 --report best"
 
-# Teachers are found by path under OUT; a --out of its own would send runs where the teachers are not looked for.
+# Teachers are found by path under OUT; a --out of its own would send runs where the teachers are
+# not looked for.
 case " $EXTRA_FLAGS " in
-  *" --out "* | *" --out="*) echo "error: set the results root with OUT=DIR, not --out in EXTRA_FLAGS" >&2; exit 2 ;;
+  *" --out "* | *" --out="*)
+    echo "error: set the results root with OUT=DIR, not --out in EXTRA_FLAGS" >&2
+    exit 2 ;;
 esac
 
+# RUN_LIST=1 (run_all.sh sets it): print the command, one line, with --out $OUT and $EXTRA_FLAGS
+# appended; otherwise run it now, unless a checkpoint it starts from (--kd, --init-from) is missing.
 run() {
   local -a extra cmd
   read -ra extra <<< "$EXTRA_FLAGS"
@@ -52,7 +59,8 @@ run() {
   echo "+ $(quoted "${cmd[@]}")"
   if ! checkpoints_present "${cmd[@]}" || ! "${cmd[@]}"; then
     FAILED=$((FAILED + 1))
-    trap 'echo "$FAILED run(s) failed" >&2; exit 1' EXIT  # go on with the other runs, fail at the end
+    # go on with the other runs, fail at the end
+    trap 'echo "$FAILED run(s) failed" >&2; exit 1' EXIT
   fi
 }
 
@@ -66,7 +74,8 @@ quoted() {
   echo "$line"
 }
 
-# Returns 1, with one error line naming the run to do first, when a checkpoint the command starts from is missing.
+# Returns 1, with one error line naming the run to do first, when a checkpoint the command starts
+# from is missing.
 checkpoints_present() {
   local -a words=("$@")
   local i
@@ -79,15 +88,17 @@ checkpoints_present() {
   done
 }
 
-# "run <script> first (<command>)": the listed FP32 run whose folder holds checkpoint $1. The phase script
-# running now is searched first, then phase 1 (the teachers), then the others.
+# "run <script> first (<command>)": the listed FP32 run whose folder holds checkpoint $1. The phase
+# script running now is searched first, then phase 1 (the teachers), then the others.
 producer() {
   local run=${1%/*} script line
   run=${run#"$OUT"/}
   for script in "${BASH_SOURCE[-1]##*/}" phase1.sh $(cd phases && echo *.sh); do
     [[ $script == lib.sh || ! -f phases/$script ]] && continue
     line=$(RUN_LIST=1 OUT=$OUT EXTRA_FLAGS=$EXTRA_FLAGS bash "phases/$script" 2>/dev/null |
-           while read -r line; do [[ $(fp32_run_of "$line") == "$run" ]] && { echo "$line"; break; }; done)
+           while read -r line; do
+             [[ $(fp32_run_of "$line") == "$run" ]] && { echo "$line"; break; }
+           done)
     if [[ -n $line ]]; then
       echo "run ${script%.sh} first ($line)"
       return
@@ -96,8 +107,9 @@ producer() {
   echo "train it first"
 }
 
-# The run folder under OUT (dataset/model/tag_sSEED) of command line $1 if it trains an FP32 run with the default
-# tag or an explicit --tag, the kind of run that teachers and initial checkpoints come from; nothing otherwise.
+# The run folder under OUT (dataset/model/tag_sSEED) of command line $1 if it trains an FP32 run
+# with the default tag or an explicit --tag, the kind of run that teachers and initial checkpoints
+# come from; nothing otherwise.
 fp32_run_of() {
   local -a words
   read -ra words <<< "$1"
@@ -109,9 +121,9 @@ fp32_run_of() {
       --seed) seed=${words[i + 1]} ;;
       --tag) tag=${words[i + 1]} ;;
       --quant) [[ ${words[i + 1]} == fp32 ]] || return 0 ;;
-      # flags that change the tag (train.py's default_tag; the batch size is the same for every listed run)
-      --keep | --fp32-conv1 | --stem | --wbits | --abits | --ste | --stochastic | --clip-factor | --no-bn | \
-        --shortcut | --kd) return 0 ;;
+      # flags that change the tag (train.py's default_tag; every listed run has the same batch size)
+      --keep | --fp32-conv1 | --stem | --wbits | --abits | --ste | --stochastic | --clip-factor | \
+        --no-bn | --shortcut | --kd) return 0 ;;
     esac
   done
   echo "$dataset/$model/${tag}_s$seed"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Phase 1: FP32 baselines, 22 runs. ResNet-18/50 x CIFAR-10, CIFAR-100, Tiny-ImageNet x seeds 42, 123, 456 (18),
-# and the stem ablation: FP32 with the ImageNet stem, ResNet-18/50 x CIFAR-10/100, seed 42 (4).
-# Every run uses train.py's defaults: 300 epochs, SGD, cosine, 5 warm-up epochs, mixup/label smoothing on CIFAR-10
-# and Tiny-ImageNet. The seed-42 runs are the teachers of the KD runs of phases 2 and 4: their final weights
-# (fp32_s42/final.pt, the last epoch), never the test-selected best.pt.
+# Phase 1: FP32 baselines, 22 runs. ResNet-18/50 x CIFAR-10, CIFAR-100, Tiny-ImageNet x seeds 42,
+# 123, 456 (18), and the stem ablation: FP32 with the ImageNet stem, ResNet-18/50 x CIFAR-10/100,
+# seed 42 (4). Every run uses train.py's defaults: 300 epochs, SGD, cosine, 5 warm-up epochs,
+# mixup/label smoothing on CIFAR-10 and Tiny-ImageNet. The seed-42 runs are the teachers of the KD
+# runs of phases 2 and 4: their final weights (fp32_s42/final.pt, the last epoch), never the
+# test-selected best.pt.
 source "$(dirname "$0")/lib.sh"
 
 # seed 42: the KD teachers of phases 2 and 4

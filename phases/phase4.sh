@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Phase 4: BitNet + recipe and layer sensitivity, 54 runs: BitNet with FP32 conv1, ResNet-18/50 x 3 datasets
-# x 3 seeds (18); the same with KD, ResNet-18 x 3 datasets x 3 seeds (9); ResNet-18 BitNet keeping
-# only layer1, only layer4 or only fc in FP32 (conv1 ternary), 3 x 3 datasets x 3 seeds (27). The KD
-# runs need phase 1's seed-42 FP32 teachers: their final weights (final.pt, written at completion),
-# never the test-selected best.pt.
+# Phase 4: BitNet + recipe and layer sensitivity, 54 runs: BitNet with FP32 conv1, ResNet-18/50 x 3
+# datasets x 3 seeds (18); the same with KD, ResNet-18 x 3 datasets x 3 seeds (9); ResNet-18 BitNet
+# keeping only layer1, only layer4 or only fc in FP32 (conv1 ternary), 3 x 3 datasets x 3 seeds
+# (27). The KD runs need phase 1's seed-42 FP32 teachers: their final weights (final.pt, written at
+# completion), never the test-selected best.pt.
 source "$(dirname "$0")/lib.sh"
 
 # the recipe: BitNet with conv1 in FP32

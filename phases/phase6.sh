@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Phase 6: the TTQ comparison, 18 runs: ResNet-18/50 x CIFAR-10, CIFAR-100, Tiny-ImageNet x seeds 42, 123, 456,
-# with the same recipe as the BitNet runs (trained from scratch, every conv and fc layer ternary).
+# Phase 6: the TTQ comparison, 18 runs: ResNet-18/50 x CIFAR-10, CIFAR-100, Tiny-ImageNet x seeds
+# 42, 123, 456, with the same recipe as the BitNet runs (trained from scratch, every conv and fc
+# layer ternary).
 source "$(dirname "$0")/lib.sh"
 
 run python train.py --model resnet18 --dataset cifar10 --quant ttq --seed 42

@@ -1,37 +1,43 @@
 #!/usr/bin/env bash
-# The quantization results table (shared as quantization-results-wiki.txt): QNN, DoReFa-Net, XNOR-Net, TWN and TTQ
-# at the table's weight/activation bit widths (32/32, 8/8, 4/4, 2/32, 1/32, 2/2, 2/1, 1/2, 1/1; XNOR 1/32 and 1/1;
-# TWN 32/32 and 2/32; TTQ 2/32) next to each method's own 32/32 network and the FP32 baseline, on LeNet-5 / MNIST,
-# ResNet-20, ResNet-50 and VGG-16 / CIFAR-10 (90 runs; the ImageNet rows are in imagenet.sh). Every row carries its
-# own optimizer and initial learning rate as the table gives them (a cell left empty there repeats the one above):
-# SGD with momentum 0.9 (plain, not Nesterov) and weight decay 1e-4 for the baselines, 0 for every quantized row
-# and Adam with weight decay 0; batch 128; the learning rate divided by 10 every 20 epochs of 100 (LeNet-5) or every
-# 60 of 200 (CIFAR-10); the reported accuracy is the best test accuracy over training (--report best).
-# The table is the wiki of the RedBit framework (Santos et al. 2023), and the LeNet-5 rows run its setup
-# (docs/reproduction-lenet5-mnist.md, "RedBit's setup"): its wide LeNet-5 (20-50-500-250) with each method's
-# pooling, average for the baseline and DoReFa-Net (lenet5_wide_avg), max for QNN, TWN and TTQ
-# (lenet5_wide_max), and XNOR-Net's BN -> binary layer -> ReLU (lenet5_wide_xnor); its MNIST augmentation,
-# a rotation of up to 10 degrees, then a random crop of the image zero-padded by 4 (--augment rotate-crop).
-# The first layer (the one that sees the image) and the last (the classifier), as each method's paper has them
-# (RedBit's code keeps the same layers in full precision):
-#   XNOR-Net: both in full precision (Rastegari et al. 2016, sec. 4.1: "avoid binarization at the first and last
-#     layer"; the authors' code skips them) -> --keep conv1,fc
-#   DoReFa-Net: both in full precision (Zhou et al. 2016, sec. 2.7; the authors' tensorpack code: "don't binarize
-#     first and last layer") -> --keep conv1,fc; the code still clips the classifier's input to [0, 1], ours does not
-#   QNN: every layer's weights quantized, the first layer fed the image itself, 8-bit already (BNN sec. 1.6 / QNN:
-#     only the first layer's input is not binary; the authors' code skips the input binarization of a 3-channel
-#     conv): built into quant.QNN, no flag
-#   TWN: every layer ternary (the paper names no exception; the authors' Caffe code ternarizes every layer)
-#   TTQ: first conv and last fc in full precision (Zhu et al. 2017, sec. 5.2) -> --keep conv1,fc; the authors' CIFAR
-#     ResNet code ternarizes the classifier, their AlexNet code does not: the paper's words are followed
-# Where the table states nothing else we keep our choices: no warm-up, mixup or label smoothing; random crop and
-# flip on CIFAR-10; one seed (42) per row, as the table reports one run per row. XNOR-Net "uses ReLU after
-# convolutional layers": on CIFAR-10 its block is BN -> sign -> binary conv (times K alpha) -> the model's BN ->
-# ReLU, so ReLU follows every convolution; on LeNet-5 the model's BN comes before the binary layer, whose own BN
-# (quant.XNOR, with 1-bit activations) follows it, and no BN after. QNN rows with quantized activations have
-# hardtanh where the others have ReLU (BNN/QNN networks have no ReLU, and sign after a ReLU is constant; the
-# table names a ReLU only for XNOR-Net; RedBit's QNN LeNet-5 does the same). The runs carry
-# explicit tags (table_<method>_w<W>a<A>) because their recipes differ from other scripts' runs of the same model
+# The quantization results table (shared as quantization-results-wiki.txt): QNN, DoReFa-Net,
+# XNOR-Net, TWN and TTQ at the table's weight/activation bit widths (32/32, 8/8, 4/4, 2/32, 1/32,
+# 2/2, 2/1, 1/2, 1/1; XNOR 1/32 and 1/1; TWN 32/32 and 2/32; TTQ 2/32) next to each method's own
+# 32/32 network and the FP32 baseline, on LeNet-5 / MNIST, ResNet-20, ResNet-50 and VGG-16 /
+# CIFAR-10 (90 runs; the ImageNet rows are in imagenet.sh). Every row carries its own optimizer and
+# initial learning rate as the table gives them (a cell left empty there repeats the one above): SGD
+# with momentum 0.9 (plain, not Nesterov) and weight decay 1e-4 for the baselines, 0 for every
+# quantized row and Adam with weight decay 0; batch 128; the learning rate divided by 10 every 20
+# epochs of 100 (LeNet-5) or every 60 of 200 (CIFAR-10); the reported accuracy is the best test
+# accuracy over training (--report best).
+# The table is the wiki of the RedBit framework (Santos et al. 2023), and the LeNet-5 rows run its
+# setup (docs/reproduction-lenet5-mnist.md, "RedBit's setup"): its wide LeNet-5 (20-50-500-250) with
+# each method's pooling, average for the baseline and DoReFa-Net (lenet5_wide_avg), max for QNN, TWN
+# and TTQ (lenet5_wide_max), and XNOR-Net's BN -> binary layer -> ReLU (lenet5_wide_xnor); its MNIST
+# augmentation, a rotation of up to 10 degrees, then a random crop of the image zero-padded by 4
+# (--augment rotate-crop).
+# The first layer (the one that sees the image) and the last (the classifier), as each method's
+# paper has them (RedBit's code keeps the same layers in full precision):
+#   XNOR-Net: both in full precision (Rastegari et al. 2016, sec. 4.1: "avoid binarization at the
+#     first and last layer"; the authors' code skips them) -> --keep conv1,fc
+#   DoReFa-Net: both in full precision (Zhou et al. 2016, sec. 2.7; the authors' tensorpack code:
+#     "don't binarize first and last layer") -> --keep conv1,fc; the code still clips the
+#     classifier's input to [0, 1], ours does not
+#   QNN: every layer's weights quantized, the first layer fed the image itself, 8-bit already (BNN
+#     sec. 1.6 / QNN: only the first layer's input is not binary; the authors' code skips the input
+#     binarization of a 3-channel conv): built into quant.QNN, no flag
+#   TWN: every layer ternary (the paper names no exception; the authors' Caffe code ternarizes all)
+#   TTQ: first conv and last fc in full precision (Zhu et al. 2017, sec. 5.2) -> --keep conv1,fc;
+#     the authors' CIFAR ResNet code ternarizes the classifier, their AlexNet code does not: the
+#     paper's words are followed
+# Where the table states nothing else we keep our choices: no warm-up, mixup or label smoothing;
+# random crop and flip on CIFAR-10; one seed (42) per row, as the table reports one run per row.
+# XNOR-Net "uses ReLU after convolutional layers": on CIFAR-10 its block is BN -> sign -> binary
+# conv (times K alpha) -> the model's BN -> ReLU, so ReLU follows every convolution; on LeNet-5 the
+# model's BN comes before the binary layer, whose own BN (quant.XNOR, with 1-bit activations)
+# follows it, and no BN after. QNN rows with quantized activations have hardtanh where the others
+# have ReLU (BNN/QNN networks have no ReLU, and sign after a ReLU is constant; the table names a
+# ReLU only for XNOR-Net; RedBit's QNN LeNet-5 does the same). The runs carry explicit tags
+# (table_<method>_w<W>a<A>) because their recipes differ from other scripts' runs of the same model
 # and method. tables.py prints them against the published numbers (published.csv).
 source "$(dirname "$0")/lib.sh"
 
@@ -115,7 +121,8 @@ run python train.py --model resnet50 --dataset cifar10 --quant twn --wbits 32 --
 run python train.py --model resnet50 --dataset cifar10 --quant twn --optimizer adam --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_twn --seed 42
 run python train.py --model resnet50 --dataset cifar10 --quant ttq --keep conv1,fc --optimizer adam --weight-decay 0 --lr 0.001 $CIFAR10 --tag table_ttq --seed 42
 
-# vgg16 / cifar10; rows the table marks '-' (not run there, not run here): QNN 1/32, QNN 1/2, QNN 1/1, DoReFa 2/1, TTQ 2/32
+# vgg16 / cifar10; rows the table marks '-' (not run there, not run here):
+# QNN 1/32, QNN 1/2, QNN 1/1, DoReFa 2/1, TTQ 2/32
 run python train.py --model vgg16 --dataset cifar10 --optimizer sgd --weight-decay 1e-4 --lr 0.01 $CIFAR10 --tag table_fp32 --seed 42
 run python train.py --model vgg16 --dataset cifar10 --quant qnn --wbits 32 --abits 32 --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_qnn_w32a32 --seed 42
 run python train.py --model vgg16 --dataset cifar10 --quant qnn --wbits 8 --abits 8 --optimizer sgd --weight-decay 0 --lr 0.01 $CIFAR10 --tag table_qnn_w8a8 --seed 42

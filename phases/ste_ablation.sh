@@ -127,7 +127,8 @@ run python train.py --model resnet20 --dataset cifar10 --quant bc --no-bn $TTQ_S
 run python train.py --model resnet20 --dataset cifar10 --quant bc --no-bn $TTQ_SCHEDULE --seed 123
 run python train.py --model resnet20 --dataset cifar10 --quant bc --no-bn $TTQ_SCHEDULE --seed 456
 
-# the best published setups: TTQ as in ttq_paper.sh (the same runs), XNOR-Net with first and last layer in FP32
+# the best published setups: TTQ as in ttq_paper.sh (the same runs),
+# XNOR-Net with first and last layer in FP32
 run python train.py --model resnet20 --dataset cifar10 --quant ttq --keep conv1,fc $TTQ_SCHEDULE --init-from "$OUT/cifar10/resnet20/${FP32_TAG}_s42/final.pt" --seed 42
 run python train.py --model resnet20 --dataset cifar10 --quant ttq --keep conv1,fc $TTQ_SCHEDULE --init-from "$OUT/cifar10/resnet20/${FP32_TAG}_s123/final.pt" --seed 123
 run python train.py --model resnet20 --dataset cifar10 --quant ttq --keep conv1,fc $TTQ_SCHEDULE --init-from "$OUT/cifar10/resnet20/${FP32_TAG}_s456/final.pt" --seed 456

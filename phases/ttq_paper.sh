@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The TTQ paper (Zhu et al. 2017) on CIFAR-10, 24 runs: FP32 and TTQ ResNet-20/32/44/56 x seeds 42, 123, 456,
-# with the paper's schedule ($TTQ_SCHEDULE, in lib.sh). Each TTQ run starts from the final
-# weights of the FP32 run of its seed (final.pt, written at completion), never its test-selected best.pt.
+# The TTQ paper (Zhu et al. 2017) on CIFAR-10, 24 runs: FP32 and TTQ ResNet-20/32/44/56 x seeds 42,
+# 123, 456, with the paper's schedule ($TTQ_SCHEDULE, in lib.sh). Each TTQ run starts from the final
+# weights of the FP32 run of its seed (final.pt, written at completion), never its test-selected
+# best.pt.
 source "$(dirname "$0")/lib.sh"
 
 # FP32, the paper's schedule
