@@ -365,6 +365,16 @@ def channel_stats(train_x, sample=NORM_SAMPLE):
     return mean, std
 
 
+def pixel_stats(train_x):
+    """The TTQ authors' normalization (tensorpack's CIFAR example): (x - per-pixel mean) / 128 - 1,
+    as the mean (per-pixel mean + 128, C x H x W) and std (128 per channel) of normalize. The mean
+    is over every training image, in float64."""
+    total = torch.zeros(train_x.shape[1:], dtype=torch.float64)
+    for chunk in train_x.cpu().split(4096):
+        total += chunk.double().sum(0)
+    return (total / len(train_x) + 128).tolist(), [128.0] * train_x.shape[1]
+
+
 # ----------------------------------------------------------------------------- augmentation
 # Batched tensor ops on the training device. The draws come from a torch.Generator on the CPU,
 # made for a whole epoch at once, so they are the same on every device, restart exactly after a
@@ -414,11 +424,13 @@ def crop_padding(args, data):
 
 
 def normalize(x_uint8, mean, std, dtype):
-    """uint8 images to normalized floats; mean and std as lists, or tensors already on the device
-    (no copy)."""
-    mean = torch.as_tensor(mean, dtype=dtype, device=x_uint8.device).view(1, -1, 1, 1)
-    std = torch.as_tensor(std, dtype=dtype, device=x_uint8.device).view(1, -1, 1, 1)
-    return (x_uint8.to(dtype) - mean) / std
+    """uint8 images to normalized floats; mean and std per channel (C) or per pixel (C x H x W),
+    as lists, or tensors already on the device (no copy)."""
+    mean = torch.as_tensor(mean, dtype=dtype, device=x_uint8.device)
+    std = torch.as_tensor(std, dtype=dtype, device=x_uint8.device)
+    per_channel = (1, -1, 1, 1)
+    mean = mean.view(per_channel) if mean.dim() == 1 else mean.unsqueeze(0)
+    return (x_uint8.to(dtype) - mean) / std.view(per_channel)
 
 
 # ----------------------------------------------------------------------------- a run's batches
@@ -504,6 +516,8 @@ def prepare_data(args):
         data["mean"], data["std"] = channel_stats(data["train_x"])
     else:
         data = load_dataset(args.dataset, args.data_dir, args.seed)
+    if args.normalize == "pixel":
+        data["mean"], data["std"] = pixel_stats(data["train_x"])
     # kept on the training device as uint8: 150 MB for CIFAR, 1.2 GB for Tiny-ImageNet
     if not data.get("streamed"):
         for key in ("train_x", "train_y", "test_x", "test_y"):

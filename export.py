@@ -222,8 +222,9 @@ def eval_args(config, device, data_dir):
 
 
 def training_normalization(config, data, device):
-    """The per-channel mean and std the run trained with: config.json's, or for a run that
-    predates them the statistics train.py then took, of the first 10,000 training images."""
+    """The mean and std (per channel, or per pixel) the run trained with: config.json's, or for a
+    run that predates them the statistics train.py then took, of the first 10,000 training
+    images."""
     if config.get("norm_mean") is not None:
         mean, std = config["norm_mean"], config["norm_std"]
     elif data.get("streamed"):
@@ -275,7 +276,7 @@ def export_run(run_dir, device="cpu", data_dir=None):
     except ValueError as e:
         common.fail(f"cannot pack {run_dir}: {e}")
     # the inputs' normalization the run trained with: a deployment needs it too
-    packed.update(mean=[float(v) for v in data["mean"]], std=[float(v) for v in data["std"]])
+    packed.update(mean=data["mean"].tolist(), std=data["std"].tolist())
     path = run_dir / "packed.pt"
     # to a temporary name, then renamed: never half-written under this one
     common.save_checkpoint(path, packed)

@@ -55,8 +55,9 @@ def parse_args(argv=None):
     a("--no-sub-ln", dest="sub_ln", action="store_false",
       help="bitnet: drop the LayerNorm before activation quantization (kept by default)")
     a("--ttq-threshold", type=float, default=0.05, help="ttq: delta = t * max|w| per layer")
-    a("--scale-lr", type=float, default=0.01,
-      help="ttq: the scales' lr as a fraction of --lr (no weight decay)")
+    a("--scale-lr", type=float, default=None,
+      help="ttq: the scales' lr as a fraction of --lr; default 0.01 from scratch (no weight decay), "
+           "1 under --init-from (with the weights' decay, as the TTQ authors fine-tuned)")
     a("--wbits", type=int, default=None,
       help="weight bits for xnor, twn (default 2), dorefa and qnn (required; 32: full precision)")
     a("--abits", type=int, default=None,
@@ -72,7 +73,8 @@ def parse_args(argv=None):
     a("--no-bn", dest="bn", action="store_false",
       help="replace batch norm by the identity (BN ablation; batch norm is on by default)")
     a("--shortcut", default="A", choices=["A", "B"],
-      help="ResNet-20..56, WRN: A = zero-padded identity, B = 1x1 projection where shapes change")
+      help="ResNet-20..56, WRN: A = zero-padded identity, B = 1x1 projection where shapes change "
+           "(the pre-activation ResNets have their authors' shortcut only)")
     a("--init-from", default=None, metavar="FINAL_PT",
       help="start from a full-precision run's final weights (its final.pt, written when it "
            "completes; default: random initialization)")
@@ -100,7 +102,9 @@ def parse_args(argv=None):
       help="learning-rate schedule after warm-up")
     a("--milestones", default="150,225",
       help="step schedule: epochs at which lr is multiplied by --gamma")
-    a("--gamma", type=float, default=0.1, help="step schedule: the lr's factor at each milestone")
+    a("--gamma", default="0.1",
+      help="step schedule: the lr's factor at every milestone, or one per milestone (e.g. "
+           "0.1,0.1,0.2)")
     a("--warmup-epochs", type=int, default=None,
       help="linear warm-up epochs (default: 5, or epochs - 1 when the run is shorter)")
     a("--min-lr", type=float, default=1e-5, help="cosine schedule's final lr")
@@ -110,6 +114,9 @@ def parse_args(argv=None):
            "MNIST recipe: turned up to 10 degrees either way, then a random crop of the image "
            "zero-padded by 4 pixels) or none; auto: none on mnist, crop-flip elsewhere (imagenet: "
            "its loader's)")
+    a("--normalize", default="channel", choices=["channel", "pixel"],
+      help="inputs: channel = (x - mean) / std per channel of the training set; pixel = the TTQ "
+           "authors' (x - the training set's per-pixel mean) / 128 - 1")
     a("--mixup", type=float, default=None,
       help="mixup alpha; default 0.2 on cifar10 and tiny-imagenet, else 0")
     a("--label-smoothing", type=float, default=None,
@@ -149,7 +156,6 @@ NUMBER_RULES = {
     "min_lr": (lambda v: v >= 0, "at least 0"),
     "weight_decay": (lambda v: v >= 0, "at least 0"),
     "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
-    "gamma": (lambda v: 0 < v <= 1, "in (0, 1]"),
     "warmup_epochs": (lambda v: v >= 0, "at least 0"),
     "mixup": (lambda v: v >= 0, "at least 0 (0: no mixup)"),
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
@@ -180,6 +186,21 @@ def check_numbers(args):
     if any(m < 1 for m in args.milestones):
         common.fail("--milestones are epochs, at least 1, "
                     f"got {','.join(map(str, args.milestones))}")
+    args.gamma = parse_gamma(str(args.gamma), len(args.milestones))
+
+
+def parse_gamma(text, milestones):
+    """--gamma as one factor (a float) or one per milestone (a list)."""
+    try:
+        factors = [float(f) for f in text.split(",")]
+    except ValueError:
+        common.fail(f"--gamma takes a factor or comma-separated factors, got '{text}'")
+    if not all(0 < f <= 1 for f in factors):
+        common.fail(f"--gamma factors must be in (0, 1], got {text}")
+    if len(factors) > 1 and len(factors) != milestones:
+        common.fail(f"--gamma gives {len(factors)} factors for {milestones} milestones; give one, "
+                    "or one per milestone")
+    return factors[0] if len(factors) == 1 else factors
 
 
 def check_device(device):
@@ -221,6 +242,16 @@ def check_augment(args):
     if streamed and args.augment not in ("auto", "crop-flip"):
         common.fail(f"--augment {args.augment} cannot apply to {args.dataset}: its images are "
                     "cropped and flipped in its loader's workers (--augment auto or crop-flip)")
+    if streamed and args.normalize == "pixel":
+        common.fail(f"--normalize pixel needs images of one size in memory; {args.dataset} is "
+                    "streamed (--normalize channel)")
+
+
+def check_shortcut(args):
+    """--shortcut B on a network that has no choice of shortcut would be ignored: refused."""
+    if args.shortcut != "A" and args.model not in models.SHORTCUT_CHOICE:
+        common.fail(f"--shortcut {args.shortcut} applies to {', '.join(models.SHORTCUT_CHOICE)}; "
+                    f"{args.model} has its own shortcut")
 
 
 def resolve(args):
@@ -247,6 +278,8 @@ def resolve(args):
     warmup = args.warmup_epochs
     args.warmup_epochs = min(5, args.epochs - 1) if warmup is None else warmup
     check_augment(args)
+    check_shortcut(args)
+    args.scale_lr = (1.0 if args.init_from else 0.01) if args.scale_lr is None else args.scale_lr
     args.augment = default_augment(args.dataset) if args.augment == "auto" else args.augment
     mix = args.dataset in MIXUP_SMOOTHING_DATASETS
     args.mixup = (0.2 if mix else 0.0) if args.mixup is None else args.mixup
@@ -286,6 +319,8 @@ def default_tag(args):
         parts.append("nobn")
     if args.shortcut != "A":
         parts.append(f"shortcut{args.shortcut}")
+    if args.normalize != "channel":
+        parts.append(f"norm-{args.normalize}")
     if args.kd:
         parts.append("kd")
     if args.batch_size != 128:

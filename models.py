@@ -417,6 +417,7 @@ MODELS = {
 
 
 STEMMED = ("resnet18", "resnet50")  # the models whose stem --stem chooses
+SHORTCUT_CHOICE = ("resnet20", "resnet32", "resnet44", "resnet56", "wrn56_2")  # --shortcut's
 
 
 def build_model(name, num_classes, image_size=32, in_channels=3,

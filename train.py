@@ -67,13 +67,15 @@ def build_teacher(ckpt):
 
 
 def make_optimizer(args, model):
-    """Weights in one group; the quantizers' trained scales (TTQ's Wp, Wn) in a second one with no
-    weight decay and lr * --scale-lr: their gradient sums over a whole layer, so the weights' lr
-    would flip their signs."""
+    """Weights in one group; the quantizers' trained scales (TTQ's Wp, Wn) in a second one at
+    lr * --scale-lr. From scratch no weight decay and 0.01: their gradient sums over a whole layer,
+    so the weights' lr would flip their signs. Under --init-from the TTQ authors' fine-tuning: the
+    weights' decay (and lr, by --scale-lr's default)."""
     scales = [p for n, p in model.named_parameters() if ".quantizer." in n]
     weights = [p for n, p in model.named_parameters() if ".quantizer." not in n]
+    scale_decay = args.weight_decay if args.init_from else 0.0
     groups = [dict(params=weights, lr_scale=1.0),
-              dict(params=scales, lr_scale=args.scale_lr, weight_decay=0.0)]
+              dict(params=scales, lr_scale=args.scale_lr, weight_decay=scale_decay)]
     # one kernel for all parameters on GPUs
     fused = dict(fused=True) if args.device.startswith("cuda") else {}
     if args.optimizer == "adam":
@@ -89,7 +91,10 @@ def lr_at(args, step, steps_per_epoch):
     if step < warmup:
         return args.lr * (step + 1) / warmup
     if args.schedule == "step":
-        return args.lr * args.gamma ** sum(step >= m * steps_per_epoch for m in args.milestones)
+        passed = [i for i, m in enumerate(args.milestones) if step >= m * steps_per_epoch]
+        if isinstance(args.gamma, list):  # one factor per milestone
+            return args.lr * math.prod(args.gamma[i] for i in passed)
+        return args.lr * args.gamma ** len(passed)
     progress = (step - warmup) / max(1, args.epochs * steps_per_epoch - warmup)
     return args.min_lr + 0.5 * (args.lr - args.min_lr) * (1 + math.cos(math.pi * progress))
 
