@@ -14,7 +14,7 @@ from aggregate import load_runs
 from common import fail, read_json
 from stats import mean_std, t_interval
 from study import KD_STUDENTS, MAIN_METHODS, Study
-from tables import read_published, table_runs
+from tables import TABLE_NETWORKS, read_published, table_runs
 
 WIDTH, HEIGHT = 900, 540
 LEFT, RIGHT, TOP, BOTTOM = 80, 670, 60, 440  # the plot area; the legend sits right of it
@@ -362,14 +362,14 @@ ROW = 22  # pixels per table row in the reproduction figure
 BAND_SHADE = "#cce5d2"  # COLORS[2] at opacity 0.3 on white: the legend's box matches the drawn band
 
 
-def reproduction_rows(study, published, model, dataset):
+def reproduction_rows(study, published, network, dataset):
     """(label "method W/A", published, ours = mean over seeds) of each row of the results table
-    with runs."""
+    with runs, for one network (TABLE_NETWORKS: the wide LeNet-5's forms are one network)."""
     rows = []
     for p in published:
-        key = (p["study"], p["metric"], p["model"], p["dataset"])
-        if key == ("quant_table", "top1", model, dataset):
-            ours = table_runs(study, model, dataset, p["method"], p["bits"])
+        key = (p["study"], p["metric"], TABLE_NETWORKS.get(p["model"], p["model"]), p["dataset"])
+        if key == ("quant_table", "top1", network, dataset):
+            ours = table_runs(study, p["model"], dataset, p["method"], p["bits"])
             if ours:
                 rows.append((f"{p['method']} {p['bits']}", p["value"], float(np.mean(ours))))
     return rows
@@ -438,10 +438,10 @@ def reproduction_axes(x, top, bottom):
     return parts
 
 
-def reproduction_figure(study, published, model, dataset):
-    """reproduction_<model>_<dataset>.svg: the results table as a dot plot, a labelled row per
+def reproduction_figure(study, published, network, dataset):
+    """reproduction_<network>_<dataset>.svg: the results table as a dot plot, a labelled row per
     table row with runs, ours beside published and its band of REPRODUCTION_BAND points."""
-    rows = reproduction_rows(study, published, model, dataset)
+    rows = reproduction_rows(study, published, network, dataset)
     if not rows:
         return None
     inside = sum(abs(ours - pub) <= REPRODUCTION_BAND for _, pub, ours in rows)
@@ -449,7 +449,7 @@ def reproduction_figure(study, published, model, dataset):
     x, top = Scale(nice_ticks(min(values), max(values)), 150, 640), 110
     bottom = top + ROW * len(rows)
     parts = [element("rect", x=0, y=0, width=WIDTH, height=bottom + 64, fill="white"),
-             heading(f"Reproduction of the results table: {model} on {dataset}", WIDTH / 2),
+             heading(f"Reproduction of the results table: {network} on {dataset}", WIDTH / 2),
              heading(f"{inside} of {len(rows)} rows within {REPRODUCTION_BAND} pt of the "
                      "published top-1 (ours: mean over seeds)", WIDTH / 2, y=54, size=14,
                      bold=False),
@@ -472,7 +472,7 @@ def figures(study):
     for m, d in study.pairs():
         found[f"curves_{m}_{d}.svg"] = curves_figure(study, m, d)
     published = read_published()
-    for m, d in sorted({(p["model"], p["dataset"])
+    for m, d in sorted({(TABLE_NETWORKS.get(p["model"], p["model"]), p["dataset"])
                         for p in published if p["study"] == "quant_table"}):
         svg = reproduction_figure(study, published, m, d)
         if svg:

@@ -17,7 +17,9 @@ MAIN_METHODS = ["FP32", "BitNet", "BitNet+FP32 conv1", "TTQ"]
 RECIPE = "BitNet+FP32 conv1"
 KD_STUDENTS = ["FP32", "BitNet", RECIPE]
 KEPT_LAYERS = ["conv1", "layer1", "layer4", "fc"]
-TTQ_PAPER_MODELS = ["resnet20", "resnet32", "resnet44", "resnet56"]
+# the post-activation ResNets of the project's first reading, then the authors' pre-activation ones
+TTQ_PAPER_MODELS = ["resnet20", "resnet32", "resnet44", "resnet56", "preact_resnet20",
+                    "preact_resnet32", "preact_resnet44", "preact_resnet56"]
 BIT_PAIRS = ["32/32", "8/8", "4/4", "2/32", "1/32", "2/2", "2/1", "1/2", "1/1"]
 QUANT_NAMES = {"fp32": "FP32", "bitnet": "BitNet", "ttq": "TTQ", "twn": "TWN", "bc": "BC",
                "sr": "SR", "xnor": "XNOR", "dorefa": "DoReFa", "qnn": "QNN"}

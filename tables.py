@@ -21,6 +21,9 @@ from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_FAMILY, QUANT_NAM
 
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
 TABLE_TAG = "table_"  # the tag prefix of the results table's runs (quant_table.sh, imagenet.sh)
+# the results table's wide LeNet-5, in the form RedBit ran for each method (published.csv's model)
+TABLE_NETWORKS = {"lenet5_wide_avg": "lenet5_wide", "lenet5_wide_max": "lenet5_wide",
+                  "lenet5_wide_xnor": "lenet5_wide"}
 ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; best_top1 "
                  "where absent), mean ± sample std over seeds, (n) distinct seeds of one recipe.")
 
@@ -142,11 +145,19 @@ def efficiency_table(study):
                  "runs with params and model sizes")
 
 
+def ttq_top1(study, model):
+    """TTQ's cell of a TTQ-paper row: on the authors' pre-activation ResNets their recipe alone
+    (every layer but conv1 ternarized); on the others conv1 and fc kept, or nothing kept."""
+    if model.startswith("preact_"):
+        return study.top1(model, "cifar10", "TTQ+FP32 conv1")
+    return study.top1(model, "cifar10", "TTQ+FP32 conv1,fc") or study.top1(model, "cifar10", "TTQ")
+
+
 def ttq_paper_table(study):
     rows = []
     for m in TTQ_PAPER_MODELS:
         fp32 = study.top1(m, "cifar10", "FP32")
-        ttq = study.top1(m, "cifar10", "TTQ+FP32 conv1,fc") or study.top1(m, "cifar10", "TTQ")
+        ttq = ttq_top1(study, m)
         if fp32 or ttq:
             errors = [[100 - v for v in values] for values in (fp32, ttq)]
             rows.append([m, mean_pm(errors[0]), mean_pm(errors[1]),
@@ -281,7 +292,7 @@ def published_ttq_table(study, published):
     for p in (p for p in published if p["study"] == "ttq_paper"):
         top1 = study.top1(p["model"], p["dataset"], p["method"])
         if p["method"] == "TTQ":
-            top1 = study.top1(p["model"], p["dataset"], "TTQ+FP32 conv1,fc") or top1
+            top1 = ttq_top1(study, p["model"])
         rows.append([p["model"], p["method"]] + compared([100 - v for v in top1], p["value"]))
     return Table("published_ttq_paper", "TTQ paper, CIFAR-10 error (%): ours against published",
                  ["Model", "Method"] + COMPARED, rows,

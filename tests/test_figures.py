@@ -36,7 +36,8 @@ def test_figures_parse_and_carry_title_axes_and_legend(study):
                       "resnet18 cifar100BitNet+FP32 conv1mean 72.25%, n = 10"],
         # LeNet-5 rows run: FP32 99.40 - 99.59 = -0.19 and TWN 32/32 99.60 - 99.63 = -0.03, both
         # within 0.5; each row is labelled with its method and bits
-        "reproduction_lenet5_mnist.svg": ["Reproduction of the results table: lenet5 on mnist",
+        "reproduction_lenet5_wide_mnist.svg": ["Reproduction of the results table: lenet5_wide on "
+                                               "mnist",
                                           "2 of 2 rows within 0.5 pt of the published top-1 (ours: "
                                           "mean over seeds)",
                                           "top-1 accuracy (%)", "ours - published (points)",

@@ -9,6 +9,7 @@ SEEDS = [42, 123, 456]
 R20 = dict(shortcut="A", epochs=160)
 TABLE = dict(epochs=200, optimizer="adam", report="best")  # quant_table.sh's kind of recipe
 T20 = dict(R20, **TABLE)
+P20 = dict(epochs=800, batch_size=256, normalize="pixel")  # ttq_paper.sh's kind of recipe
 
 
 def build_tree(raw):
@@ -40,6 +41,15 @@ def build_tree(raw):
     write_cell(raw, c10, r20, "table_dorefa_w1a32_nokeep", [70.0], seeds=[42], **w1)
     write_cell(raw, c10, r20, "xnor", [60.0, 61.0, 62.0], quant="xnor", **R20)
     write_cell(raw, c10, r20, "xnor_lr", [40.0], seeds=[42], quant="xnor", lr=0.01, **R20)
+    # the TTQ authors' setup: FP32 in two recipes, TTQ with conv1 kept, and a conv1,fc TTQ run
+    # that is not the authors' recipe
+    pre = "preact_resnet20"
+    write_cell(raw, c10, pre, "fp32_norm-pixel_bs256", [92.0, 92.2, 92.4], **P20)
+    write_cell(raw, c10, pre, "fp32_short", [20.0], seeds=[42], **dict(P20, epochs=3))
+    write_cell(raw, c10, pre, "ttq_keep-conv1", [91.0, 91.4, 91.8], quant="ttq", keep=["conv1"],
+               **P20)
+    write_cell(raw, c10, pre, "ttq_keep-conv1-fc", [50.0], seeds=[42], quant="ttq",
+               keep=["conv1", "fc"], **P20)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +98,16 @@ def test_ttq_paper_and_published_tables_use_one_recipe(study):
         "resnet20", "7.80 ± 0.20 (3)", "8.60 ± 0.40 (3)", "+0.80"]
     note = "resnet20 cifar10 FP32 ran 2 recipes: used tags fp32 (n = 3, the most seeds)"
     assert any(line.startswith(note) for line in notes(study, "ttq_paper"))
-    assert row_of(rows(study, "published_ttq_paper"), "resnet20", "FP32")[2:4] == ["7.80", "3"]
+    # the authors' pre-activation ResNet-20: FP32 7.80 (3), not fp32_short's 80.0; TTQ with conv1
+    # kept, 8.60 (3), never the conv1,fc run's 50.0
+    assert row_of(rows(study, "ttq_paper"), "preact_resnet20") == [
+        "preact_resnet20", "7.80 ± 0.20 (3)", "8.60 ± 0.40 (3)", "+0.80"]
+    # errors 8.0/7.8/7.6 -> 7.80, s = 0.2, t(0.975, 2) = 4.30265, half-width 0.4968; published 8.23
+    published = rows(study, "published_ttq_paper")
+    assert row_of(published, "preact_resnet20", "FP32") == [
+        "preact_resnet20", "FP32", "7.80", "3", "[7.30, 8.30]", "8.23", "-0.43"]
+    assert row_of(published, "preact_resnet20", "TTQ")[2:4] + row_of(
+        published, "preact_resnet20", "TTQ")[5:] == ["8.60", "3", "8.87", "-0.27"]
     # the STE headlines: FP32 92.20 (3); TWN polynomial 91.2 (3), not lr 0.01's 80.0; XNOR 61 (3)
     ste = rows(study, "published_ste")
     assert row_of(ste, "FP32", "top1")[2:4] == ["92.20", "3"]
