@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+import batches
 import common
-import datasets
 import devices
 import flags
 import models
@@ -147,7 +147,7 @@ def make_batch(cfg):
 def augment(cfg, x, draws, mean, std):
     """train.py's input path: crop with 1/8 padding and flip (draws made beforehand, on the
     device), normalize, in the model's memory format."""
-    x = datasets.normalize(datasets.random_crop_flip(x, *draws, cfg["image_size"] // 8),
+    x = batches.normalize(batches.random_crop_flip(x, *draws, cfg["image_size"] // 8),
                            mean, std, torch.float32)
     return x.contiguous(memory_format=torch.channels_last) if cfg["channels_last"] else x
 
@@ -170,14 +170,14 @@ def prepare(cfg):
     model = model_of(cfg)
     x, y = make_batch(cfg)
     g = torch.Generator().manual_seed(1)
-    draws = [d.to(device) for d in datasets.crop_flip_draws(g, (len(x),), cfg["image_size"] // 8)]
+    draws = [d.to(device) for d in batches.crop_flip_draws(g, (len(x),), cfg["image_size"] // 8)]
     mean, std = torch.tensor(MEAN, device=device), torch.tensor(STD, device=device)
     # train.py's own optimizer (its default flags, the quantizers' scales in their group) and step
     optimizer = train.make_optimizer(
         flags.resolve(flags.parse_args(["--device", device, "--lr", "0.01"])), model)
     autocast = torch.autocast(device.split(":")[0], torch.bfloat16) if cfg["amp"] else nullcontext()
     net = devices.compile_model(model) if cfg["compile"] else model
-    clean = datasets.normalize(x, MEAN, STD, torch.float32)
+    clean = batches.normalize(x, MEAN, STD, torch.float32)
     clean = clean.contiguous(memory_format=torch.channels_last) if cfg["channels_last"] else clean
 
     pending = []  # the previous step's loss, read once this step is queued, as train.py does

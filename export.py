@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+import batches
 import common
 import datasets
 import flags
@@ -214,7 +215,7 @@ def check_writable(run_dir):
 
 
 def eval_args(config, device, data_dir):
-    """train.py's flags of the run, for datasets.prepare_data and train.evaluate: the same (or
+    """train.py's flags of the run, for batches.prepare_data and train.evaluate: the same (or
     generated) test set, evaluated in float32 on `device`."""
     return argparse.Namespace(**{**vars(flags.parse_args([])), **config, "device": device,
                                  "amp": False, "channels_last": False,
@@ -268,7 +269,7 @@ def export_run(run_dir, device="cpu", data_dir=None):
         common.fail(f"{run_dir} is a full-precision run ({config['quant']}): nothing to pack; "
                     f"wrote its FP32 size ({fp32:,} bytes) to export.json")
     args = eval_args(config, device, data_dir)
-    data = datasets.prepare_data(args)  # before writing anything: a missing dataset stops here
+    data = batches.prepare_data(args)  # before writing anything: a missing dataset stops here
     data["mean"], data["std"] = training_normalization(config, data, device)
     float_top1 = train.evaluate(args, model, data)[0]
     try:

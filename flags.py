@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+import batches
 import common
 import datasets
 import devices
@@ -56,8 +57,8 @@ def parse_args(argv=None):
       help="bitnet: drop the LayerNorm before activation quantization (kept by default)")
     a("--ttq-threshold", type=float, default=0.05, help="ttq: delta = t * max|w| per layer")
     a("--scale-lr", type=float, default=None,
-      help="ttq: the scales' lr as a fraction of --lr; default 0.01 from scratch (no weight decay), "
-           "1 under --init-from (with the weights' decay, as the TTQ authors fine-tuned)")
+      help="ttq: the scales' lr as a fraction of --lr; default 0.01 from scratch (no weight "
+           "decay), 1 under --init-from (with the weights' decay, as the TTQ authors fine-tuned)")
     a("--wbits", type=int, default=None,
       help="weight bits for xnor, twn (default 2), dorefa and qnn (required; 32: full precision)")
     a("--abits", type=int, default=None,
@@ -108,7 +109,7 @@ def parse_args(argv=None):
     a("--warmup-epochs", type=int, default=None,
       help="linear warm-up epochs (default: 5, or epochs - 1 when the run is shorter)")
     a("--min-lr", type=float, default=1e-5, help="cosine schedule's final lr")
-    a("--augment", default="auto", choices=["auto", *datasets.AUGMENTS],
+    a("--augment", default="auto", choices=["auto", *batches.AUGMENTS],
       help="training images on the device: crop-flip (a random crop of the image zero-padded by "
            "1/8 of its side, flipped horizontally half the time), rotate-crop (the results table's "
            "MNIST recipe: turned up to 10 degrees either way, then a random crop of the image "
@@ -233,12 +234,12 @@ def auto_device():
 
 
 def default_augment(dataset):
-    return "none" if dataset in datasets.NO_CROP_FLIP_DATASETS else "crop-flip"
+    return "none" if dataset in batches.NO_CROP_FLIP_DATASETS else "crop-flip"
 
 
 def check_augment(args):
     """A streamed dataset is augmented in its loader's workers: no other recipe can apply there."""
-    streamed = args.dataset in datasets.LOADER_AUGMENTED_DATASETS
+    streamed = args.dataset in batches.LOADER_AUGMENTED_DATASETS
     if streamed and args.augment not in ("auto", "crop-flip"):
         common.fail(f"--augment {args.augment} cannot apply to {args.dataset}: its images are "
                     "cropped and flipped in its loader's workers (--augment auto or crop-flip)")

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+import batches
 import common
 import datasets
 import devices
@@ -151,7 +152,7 @@ def mixed_batch(args, data, batch, rng):
     """(input, targets, mixup partners' targets, lam) of a batch: mixup blends each image with its
     drawn partner, lam ~ Beta(a, a); without mixup lam is 1 and there are no partners."""
     x, y, partner = batch
-    x = datasets.to_input(args, x, data)
+    x = batches.to_input(args, x, data)
     if args.mixup == 0:
         return x, y, None, 1.0
     lam = float(rng.beta(args.mixup, args.mixup))
@@ -180,9 +181,9 @@ def train_epoch(run, epoch, state):
     # stochastic quantizers draw from the global generator
     torch.manual_seed(args.seed * 1_000_003 + epoch)
     rng = np.random.default_rng([args.seed, epoch])
-    draws = datasets.epoch_draws(args, run.data, g, steps)
-    batches = datasets.train_batches(args, run.data, draws, steps, run.rank, run.world)
-    bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}", leave=False, disable=args.quiet)
+    draws = batches.epoch_draws(args, run.data, g, steps)
+    epoch_batches = batches.train_batches(args, run.data, draws, steps, run.rank, run.world)
+    bar = tqdm(epoch_batches, total=steps, desc=f"epoch {epoch + 1}", leave=False, disable=args.quiet)
     total_loss, pending, start = 0.0, None, time.perf_counter()  # pending: last step's loss, unread
     for i, batch in enumerate(bar):
         for group in optimizer.param_groups:
@@ -209,9 +210,9 @@ def evaluate(args, model, data, batch_size=1024, rank=0, world=1):
     # top-1 hits, top-5 hits, loss, images
     sums = torch.zeros(4, dtype=torch.float64, device=args.device)
     k = min(5, data["num_classes"])
-    for x, y in datasets.test_batches(args, data, batch_size, rank, world):
+    for x, y in batches.test_batches(args, data, batch_size, rank, world):
         with autocast(args):
-            logits = model(datasets.to_input(args, x, data)).float()
+            logits = model(batches.to_input(args, x, data)).float()
         top = logits.topk(k, 1).indices
         sums[0] += (top[:, 0] == y).sum()
         sums[1] += (top == y[:, None]).any(1).sum()
@@ -284,7 +285,7 @@ def setup(args, run_dir, saved, rank, world):
     """Everything a run needs, every input checked (one line and exit 2 when wrong) before any file
     is written: a run that cannot start leaves no folder behind."""
     common.seed_everything(args.seed)
-    data = datasets.prepare_data(args)
+    data = batches.prepare_data(args)
     streamed = data.get("streamed")
     n_train = len(data["train"]) if streamed else len(data["train_y"])
     n_test = len(data["test"]) if streamed else len(data["test_y"])

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+import batches
 import common
-import datasets
 import devices
 import estimators
 import flags
@@ -148,15 +148,15 @@ def test_a_steps_batch_draws_nothing_and_copies_nothing_from_the_host():
     data = dict(train_x=torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8),
                 train_y=torch.arange(40) % 10,
                 mean=torch.tensor([120.0, 110.0, 100.0]), std=torch.tensor([60.0, 60.0, 60.0]))
-    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
-    again = datasets.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
+    draws = batches.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
+    again = batches.epoch_draws(args, data, torch.Generator().manual_seed(3), 5)
     # the same (seed, epoch), the same epoch
     assert all(torch.equal(draws[k], again[k]) for k in draws)
     assert (sorted(draws["order"].flatten().tolist()) == list(range(40))
             and draws["partner"].shape == (5, 8))
     with AtenOps() as ops:
-        for x, y, partner in datasets.train_batches(args, data, draws, 5):
-            x = datasets.to_input(args, x, data)
+        for x, y, partner in batches.train_batches(args, data, draws, 5):
+            x = batches.to_input(args, x, data)
             x = 0.7 * x + 0.3 * x[partner]
     host = {"randint", "rand", "randperm", "bernoulli", "lift_fresh", "normal", "uniform"}
     assert not (host | SYNCING) & set(ops.names), (host | SYNCING) & set(ops.names)

@@ -6,6 +6,7 @@ import socket
 import pytest
 import torch
 
+import batches
 import common
 import datasets
 import devices
@@ -37,7 +38,7 @@ def setup(method, opts, model_name="lenet5", batch=64):
                                    n_test=batch)
     data["mean"], data["std"] = torch.full((channels,), 128.0), torch.full((channels,), 40.0)
     args.dataset = "synthetic"
-    # as datasets.prepare_data
+    # as batches.prepare_data
     data = {k: v.cuda() if torch.is_tensor(v) else v for k, v in data.items()}
     model = models.build_model(model_name, 10, size, channels)
     qlayers.quantize_model(model, method, **opts)
@@ -51,12 +52,12 @@ def steps(args, data, model, forward, optimizer, n, progress=0.5, strict=False):
     raising an error."""
     qlayers.set_progress(model, progress)
     g = torch.Generator().manual_seed(1)
-    draws = datasets.epoch_draws(args, data, g, n)
+    draws = batches.epoch_draws(args, data, g, n)
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error" if strict else "default")
     losses = []
-    for x, y, partner in datasets.train_batches(args, data, draws, n):
-        x = datasets.to_input(args, x, data)
+    for x, y, partner in batches.train_batches(args, data, draws, n):
+        x = batches.to_input(args, x, data)
         x, y_mixed = 0.6 * x + 0.4 * x[partner], y[partner]
         with torch.autocast("cuda", torch.bfloat16):
             loss = train.loss_fn(args, forward(x).float(), y, y_mixed, 0.6, None)

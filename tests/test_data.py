@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+import batches
 import common
 import datasets
 import flags
@@ -199,9 +200,9 @@ def test_synthetic_is_deterministic_in_the_seed():
 
 def test_random_crop_flip_takes_shifted_windows_of_the_padded_image():
     x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4) + 1
-    dy, dx, flip = datasets.crop_flip_draws(torch.Generator().manual_seed(0), (2,), padding=1)
+    dy, dx, flip = batches.crop_flip_draws(torch.Generator().manual_seed(0), (2,), padding=1)
     assert dy.max() <= 2 and dx.min() >= 0 and flip.dtype == torch.bool
-    out = datasets.random_crop_flip(x, dy, dx, flip, padding=1)
+    out = batches.random_crop_flip(x, dy, dx, flip, padding=1)
     padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
     for i in range(2):
         window = padded[i, :, dy[i]:dy[i] + 4, dx[i]:dx[i] + 4]
@@ -215,8 +216,8 @@ def test_mnist_batches_are_not_cropped_or_flipped(dataset, augmented):
     args = flags.resolve(flags.parse_args(argv))
     x = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
     data = dict(train_x=x, train_y=torch.arange(64))
-    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 1)
-    batch, labels, _ = next(datasets.train_batches(args, data, draws, 1))
+    draws = batches.epoch_draws(args, data, torch.Generator().manual_seed(0), 1)
+    batch, labels, _ = next(batches.train_batches(args, data, draws, 1))
     assert torch.equal(batch, x[labels]) != augmented  # a flipped digit is another shape
 
 
@@ -234,7 +235,7 @@ def equal(draws, **rows):
 @pytest.mark.parametrize("turn", [0, 90, -90, 180])
 def test_rotate_turns_a_hand_made_image_counter_clockwise_by_its_angle(turn):
     x = torch.arange(2 * 16, dtype=torch.uint8).view(2, 1, 4, 4)
-    out = datasets.rotate(x, torch.tensor([turn, 0.0]))
+    out = batches.rotate(x, torch.tensor([turn, 0.0]))
     assert out.dtype == torch.uint8 and out.shape == x.shape
     # 90: the top row becomes the left column
     assert torch.equal(out[0], torch.rot90(x[0], turn // 90, (1, 2)))
@@ -246,9 +247,9 @@ def test_rotate_gives_torchvisions_random_rotation_pixel_for_pixel():
     from torchvision.transforms.functional import rotate
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (32, 1, 28, 28), dtype=torch.uint8, generator=g)
-    angles = datasets.rotation_draws(g, (32,))
+    angles = batches.rotation_draws(g, (32,))
     assert angles.abs().max() <= 10 and angles.min() < -5 and angles.max() > 5
-    ours = datasets.rotate(x, angles)
+    ours = batches.rotate(x, angles)
     nearest = InterpolationMode.NEAREST
     theirs = torch.stack([rotate(img, float(a), nearest, fill=0) for img, a in zip(x, angles)])
     assert torch.equal(ours, theirs)
@@ -258,15 +259,15 @@ def test_rotate_gives_torchvisions_random_rotation_pixel_for_pixel():
 def test_rotate_crop_draws_angles_and_crops_within_the_recipe_once_per_seed_and_epoch():
     args = mnist_args("--augment", "rotate-crop")
     data = dict(train_x=torch.zeros(40, 1, 28, 28, dtype=torch.uint8), train_y=torch.arange(40))
-    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
-    again = datasets.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
-    other = datasets.epoch_draws(args, data, torch.Generator().manual_seed(8), 4)
+    draws = batches.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
+    again = batches.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
+    other = batches.epoch_draws(args, data, torch.Generator().manual_seed(8), 4)
     assert equal(draws, **again) and not torch.equal(draws["angle"], other["angle"])
     # the draws in their order from the generator; the angles arrive bit for bit as integer rows
     g = torch.Generator().manual_seed(7)
     order = torch.randperm(40, generator=g)[:32].view(4, 8)
-    dy, dx, _ = datasets.crop_flip_draws(g, (4, 8), padding=4)
-    assert equal(draws, order=order, dy=dy, dx=dx, angle=datasets.rotation_draws(g, (4, 8)))
+    dy, dx, _ = batches.crop_flip_draws(g, (4, 8), padding=4)
+    assert equal(draws, order=order, dy=dy, dx=dx, angle=batches.rotation_draws(g, (4, 8)))
     assert draws["angle"].abs().max() <= 10 and draws["dy"].max() <= 8 and not draws["flip"].any()
 
 
@@ -275,10 +276,10 @@ def test_the_other_recipes_draw_the_stream_they_drew_before_rotation_came(argv):
     # a run started before --augment resumes its epoch with the same order, crops, flips, partners
     args = mnist_args(*argv)
     data = dict(train_x=torch.zeros(40, 1, 28, 28, dtype=torch.uint8), train_y=torch.arange(40))
-    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
+    draws = batches.epoch_draws(args, data, torch.Generator().manual_seed(7), 4)
     g = torch.Generator().manual_seed(7)
     order = torch.randperm(40, generator=g)[:32].view(4, 8)
-    dy, dx, flip = datasets.crop_flip_draws(g, (4, 8), padding=28 // 8)
+    dy, dx, flip = batches.crop_flip_draws(g, (4, 8), padding=28 // 8)
     partner = torch.stack([torch.randperm(8, generator=g) for _ in range(4)])
     assert "angle" not in draws and equal(draws, order=order, dy=dy, dx=dx, partner=partner)
     assert torch.equal(draws["flip"], flip & (args.augment == "crop-flip"))
@@ -289,16 +290,16 @@ def test_rotate_crop_batches_are_uint8_windows_of_the_rotated_image_padded_by_4(
     x = torch.full((40, 1, 28, 28), 200, dtype=torch.uint8)
     x[:, :, 10:18, 10:18] = 7  # a hand-made digit: a square in the middle
     data = dict(train_x=x, train_y=torch.arange(40))
-    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 2)
-    batch, labels, _ = next(datasets.train_batches(args, data, draws, 2))
+    draws = batches.epoch_draws(args, data, torch.Generator().manual_seed(0), 2)
+    batch, labels, _ = next(batches.train_batches(args, data, draws, 2))
     assert batch.dtype == torch.uint8 and batch.shape == (8, 1, 28, 28)
     assert torch.equal(labels, draws["order"][0])
     assert set(batch.unique().tolist()) <= {0, 7, 200}  # the image's own pixels, or the zero fill
-    turned = datasets.rotate(x[labels], draws["angle"][0])
+    turned = batches.rotate(x[labels], draws["angle"][0])
     crop = [draws[k][0] for k in ("dy", "dx", "flip")]
-    assert torch.equal(batch, datasets.random_crop_flip(turned, *crop, padding=4))
+    assert torch.equal(batch, batches.random_crop_flip(turned, *crop, padding=4))
     draws["angle"].zero_()  # unturned: the crop alone, at (dy, dx) in the image zero-padded by 4
-    batch, _, _ = next(datasets.train_batches(args, data, draws, 1))
+    batch, _, _ = next(batches.train_batches(args, data, draws, 1))
     padded = torch.nn.functional.pad(x[labels], (4, 4, 4, 4))
     for i, (dy, dx) in enumerate(zip(draws["dy"][0].tolist(), draws["dx"][0].tolist())):
         assert torch.equal(batch[i], padded[i, :, dy:dy + 28, dx:dx + 28])
@@ -349,14 +350,14 @@ def test_streamed_processes_load_only_their_share_of_each_batch_and_of_the_test_
     args = flags.resolve(flags.parse_args(argv))
     args.world_size = 2
     data = dict(train=IndexImages(), test=IndexImages(), streamed=True)
-    draws = datasets.epoch_draws(args, data, torch.Generator().manual_seed(0), 3)
+    draws = batches.epoch_draws(args, data, torch.Generator().manual_seed(0), 3)
     for rank in (0, 1):
-        batches = datasets.train_batches(args, data, draws, 3, rank, 2)
-        loaded = [x.flatten().tolist() for x, _, partner in batches]
+        shard = batches.train_batches(args, data, draws, 3, rank, 2)
+        loaded = [x.flatten().tolist() for x, _, partner in shard]
         assert loaded == draws["order"][:, rank::2].tolist()
     assert draws["partner"].shape == (3, 4)  # mixup partners within each process's share of 4
     shares = [
-        torch.cat([x for x, _ in datasets.test_batches(args, data, 16, rank, 2)]).flatten()
+        torch.cat([x for x, _ in batches.test_batches(args, data, 16, rank, 2)]).flatten()
         for rank in (0, 1)
     ]
     assert (len(shares[0]) == len(shares[1]) == 20

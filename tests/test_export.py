@@ -13,11 +13,12 @@ import sys
 import pytest
 import torch
 
+import batches
 import bench_inference
 import common
 import datasets
-import flags
 import export
+import flags
 import models
 import qlayers
 import summary
@@ -139,7 +140,7 @@ def test_the_packed_file_alone_scores_the_reported_top1(trained):
     data = datasets.load_synthetic(seed=config["seed"], size=config["image_size"], n_train=256,
                                    n_test=16)
     with torch.no_grad():
-        logits = model(datasets.normalize(data["test_x"], packed["mean"], packed["std"],
+        logits = model(batches.normalize(data["test_x"], packed["mean"], packed["std"],
                                           torch.float32))
     top1 = 100 * (logits.argmax(1) == data["test_y"]).sum().item() / len(data["test_y"])
     assert top1 == common.read_json(folder / "export.json")["packed_top1"]

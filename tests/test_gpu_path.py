@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch._dynamo
 
+import batches
 import common
-import datasets
 import devices
 import flags
 import train
@@ -105,7 +105,7 @@ def test_a_step_reads_the_previous_steps_loss_once_this_one_is_queued(monkeypatc
     # the host sync before backward() left the GPU idle every step; the divergence check reads a
     # step late
     args = flags.resolve(flags.parse_args([*TINY, "--fake-data"]))
-    data = datasets.prepare_data(args)
+    data = batches.prepare_data(args)
     model, _ = train.build(args, 10, 16, 3)
     optimizer = train.make_optimizer(args, model)
     events, step, mean = [], optimizer.step, devices.mean_over_processes

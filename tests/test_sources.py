@@ -1,13 +1,13 @@
-"""The methods as their sources have them, on inputs that broke them: DoReFa's gradient through max|tanh w|,
-BinaryConnect's Glorot H without batch norm, TTQ's scales through training, finite numbers from degenerate
-layers, evaluation independent of the test set's batching, and a divergence check that sees absurd logits."""
+"""The methods as their sources have them, on inputs that broke them: DoReFa's gradient,
+BinaryConnect's H and exact +-H, TTQ's scales, degenerate layers, batch-independent evaluation and
+absurd logits."""
 import math
 
 import pytest
 import torch
 import torch.nn as nn
 
-import datasets
+import batches
 import estimators
 import flags
 import models
@@ -129,12 +129,12 @@ def test_evaluation_does_not_depend_on_how_the_test_set_is_batched(name):
     # activations did)
     args = flags.resolve(flags.parse_args([*TINY, "--quant", name.split("-")[0],
                                            *BATCH_FLAGS[name]]))
-    data = datasets.prepare_data(args)
+    data = batches.prepare_data(args)
     torch.manual_seed(0)
     model, _ = train.build(args, 10, 16, 3)
     train.train_epoch(train_run(args, model, data, 2), 0, dict(step=0, last_loss=None))
     model.eval()
-    x = datasets.to_input(args, data["test_x"], data)
+    x = batches.to_input(args, data["test_x"], data)
     with torch.no_grad():
         alone = torch.cat([model(x[i:i + 1]) for i in range(len(x))])
         sevens = torch.cat([model(x[i:i + 7]) for i in range(0, len(x), 7)])
@@ -150,7 +150,7 @@ def test_evaluation_does_not_depend_on_how_the_test_set_is_batched(name):
 def test_ttq_scales_get_a_gradient_in_every_layer_and_stay_positive():
     # a re-implementation whose scales got no gradient or went negative stalled at chance
     args = flags.resolve(flags.parse_args([*TINY, "--quant", "ttq"]))
-    data = datasets.prepare_data(args)
+    data = batches.prepare_data(args)
     torch.manual_seed(0)
     model, _ = train.build(args, 10, 16, 3)
     optimizer = train.make_optimizer(args, model)
@@ -170,7 +170,7 @@ def test_the_divergence_check_sees_absurd_logits_behind_a_finite_loss():
     assert train.divergence(float("nan"), 8.0) == "non-finite loss"
     assert "logits" in train.divergence(1e19, 1e20)
     args = flags.resolve(flags.parse_args([*TINY]))
-    data = datasets.prepare_data(args)
+    data = batches.prepare_data(args)
     model, _ = train.build(args, 10, 16, 3)
     state = dict(step=0, last_loss=None)
     with pytest.raises(train.Diverged) as caught:  # the loss of logits * 1e6 is large but finite

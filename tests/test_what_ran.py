@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 
+import batches
 import common
 import datasets
 import flags
@@ -208,7 +209,7 @@ METHOD_FLAGS = {"fp32": [], "bitnet": [], "ttq": [], "twn": [], "bc": [],
 def test_evaluating_twice_gives_the_same_numbers_and_changes_no_parameter_or_buffer(name):
     argv = [*TINY, "--quant", name.split("-")[0], *METHOD_FLAGS[name]]
     args = flags.resolve(flags.parse_args(argv))
-    data = datasets.prepare_data(args)
+    data = batches.prepare_data(args)
     model, _ = train.build(args, 10, 16, 3)
     # two steps, so that running statistics and scales have moved
     state = dict(step=0, last_loss=None)
@@ -327,8 +328,8 @@ def test_resuming_a_run_from_before_the_whole_set_normalization_is_refused(
     path = folder(tmp_path, "fp32") / "config.json"
     config = common.read_json(path)
     common.write_json(path, {k: v for k, v in config.items() if not k.startswith("norm_")})
-    prepare = datasets.prepare_data  # a training set larger than the old sample of 10,000
-    monkeypatch.setattr(datasets, "prepare_data",
+    prepare = batches.prepare_data  # a training set larger than the old sample of 10,000
+    monkeypatch.setattr(batches, "prepare_data",
                         lambda args: dict(prepare(args), train_y=torch.zeros(20_000)))
     capsys.readouterr()
     assert main(*cmd) == 2 and "first 10,000 training images" in error_line(capsys)
