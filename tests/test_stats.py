@@ -1,10 +1,6 @@
-"""The statistics of stats.py against values worked out by hand.
-
-Every expected number is derived in a comment from its formula (closed forms of the Student-t
-distribution for 1, 2 and 4 degrees of freedom, or a numerical integral of the t density written
-out here), never copied from the function under test. Nothing here touches files or scripts
-(tests/test_analysis.py does).
-"""
+"""The statistics of stats.py against values worked out by hand: each expected number derived in a
+comment from its formula (the Student-t's closed forms for 1, 2 and 4 degrees of freedom, or a
+numerical integral of its density), never copied from the function under test."""
 import math
 import warnings
 
