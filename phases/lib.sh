@@ -26,10 +26,24 @@ done
 # 128. Accuracy: `--report ttq-avg`, the mean of the last 10 epochs, is this project's reading of
 # the paper's error, which the paper averages over all epochs. The paper names no optimizer, warm-up
 # or augmentation: SGD with Nesterov momentum 0.9 (train.py's default), none, and random crop and
-# flip are our choices. Shared by ttq_paper.sh and ste_ablation.sh, so that their FP32 ResNet-20
-# runs are one and the same.
+# flip are our choices. The STE ablation's recipe (ste_ablation.sh); ttq_paper.sh ran it before it
+# took the authors' setup below.
 TTQ_SCHEDULE="--epochs 160 --schedule step --milestones 80,120 --weight-decay 2e-4"
 TTQ_SCHEDULE+=" --warmup-epochs 0 --mixup 0 --label-smoothing 0 --report ttq-avg"
+
+# The TTQ authors' CIFAR-10 setup (czhu95/ternarynet; docs/reproduction-resnet20-cifar10.md) for
+# ttq_paper.sh: their 2 GPUs x 128 images are one step of 256 at lr 0.1, and their epoch of 390
+# such steps is two of ours, so every epoch count is doubled; per-pixel-mean inputs, plain
+# momentum, weight decay 2e-4, no warm-up, mixup or smoothing. FP32 as cifar10-resnet.py (x 0.1 at
+# 82 and 123, 0.0002 at 300 of their 400 epochs); TTQ as the paper's text (x 0.1 at 80, 120, 300).
+TTQ_AUTHORS="--batch-size 256 --lr 0.1 --normalize pixel --no-nesterov --weight-decay 2e-4"
+TTQ_AUTHORS+=" --schedule step --epochs 800 --warmup-epochs 0 --mixup 0 --label-smoothing 0"
+TTQ_AUTHORS+=" --report ttq-avg"
+TTQ_AUTHORS_FP32="$TTQ_AUTHORS --milestones 164,246,600 --gamma 0.1,0.1,0.2"
+TTQ_AUTHORS_TTQ="$TTQ_AUTHORS --milestones 160,240,600"
+# their FP32 runs' default tag, which the TTQ runs' --init-from names (EXTRA_FLAGS may set a batch)
+TTQ_AUTHORS_FP32_TAG=fp32_norm-pixel
+[[ ${_batch:-256} == 128 ]] || TTQ_AUTHORS_FP32_TAG+="_bs${_batch:-256}"
 
 # The quantization results table's common recipe (quant_table.sh, imagenet.sh): step decay by 10,
 # plain (not Nesterov) momentum, no warm-up, mixup or label smoothing, the best test accuracy
@@ -113,18 +127,26 @@ producer() {
 fp32_run_of() {
   local -a words
   read -ra words <<< "$1"
-  local i model=resnet18 dataset=cifar10 seed=0 tag=$FP32_TAG  # train.py's defaults
+  # train.py's defaults; the last --batch-size wins (EXTRA_FLAGS come last)
+  local i model=resnet18 dataset=cifar10 seed=0 tag="" norm=channel batch=128
   for ((i = 0; i < ${#words[@]}; i++)); do
     case ${words[i]} in
       --model) model=${words[i + 1]} ;;
       --dataset) dataset=${words[i + 1]} ;;
       --seed) seed=${words[i + 1]} ;;
       --tag) tag=${words[i + 1]} ;;
+      --normalize) norm=${words[i + 1]} ;;
+      --batch-size) batch=${words[i + 1]} ;;
       --quant) [[ ${words[i + 1]} == fp32 ]] || return 0 ;;
-      # flags that change the tag (train.py's default_tag; every listed run has the same batch size)
+      # other flags that change the tag (train.py's default_tag): no teacher uses them
       --keep | --fp32-conv1 | --stem | --wbits | --abits | --ste | --stochastic | --clip-factor | \
         --no-bn | --shortcut | --kd) return 0 ;;
     esac
   done
+  if [[ -z $tag ]]; then  # train.py's default_tag of an FP32 run
+    tag=fp32
+    [[ $norm == channel ]] || tag+="_norm-$norm"
+    [[ $batch == 128 ]] || tag+="_bs$batch"
+  fi
   echo "$dataset/$model/${tag}_s$seed"
 }

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+import batches
 import datasets
 import models
 
@@ -53,7 +54,8 @@ def test_pre_activation_order_the_last_norm_sees_the_residual_sum():
 
 
 def test_pre_activation_resnets_start_from_the_authors_init():
-    # tensorpack: conv W ~ N(0, 2 / (9 c_out)); FullyConnected W ~ uniform unit scaling x 1.43, b = 0
+    # tensorpack: conv W ~ N(0, 2 / (9 c_out)); FullyConnected W ~ uniform unit scaling x 1.43,
+    # b = 0
     torch.manual_seed(0)
     model = models.build_model("preact_resnet20", 10)
     w = model.layer3[1].conv1.weight  # 64 x 64 x 3 x 3
@@ -70,11 +72,11 @@ def test_pixel_normalization_is_the_authors_x_minus_the_pixel_mean_over_128_minu
     mean, std = datasets.pixel_stats(x)
     by_hand = (x.double() - x.double().mean(0)) / 128 - 1
     for m, s in ((mean, std), (torch.tensor(mean), torch.tensor(std))):  # as lists or tensors
-        got = datasets.normalize(x, m, s, torch.float32)
+        got = batches.normalize(x, m, s, torch.float32)
         assert got.shape == x.shape
         assert torch.allclose(got.double(), by_hand, atol=1e-6)
     # per channel as before: (x - m_c) / s_c
-    got = datasets.normalize(x, [1.0, 2.0, 3.0], [2.0, 4.0, 8.0], torch.float32)
+    got = batches.normalize(x, [1.0, 2.0, 3.0], [2.0, 4.0, 8.0], torch.float32)
     c = torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1), torch.tensor([2.0, 4.0, 8.0])
     assert torch.equal(got, (x.float() - c[0]) / c[1].view(1, 3, 1, 1))
 
@@ -153,3 +155,39 @@ def test_what_the_authors_setup_cannot_take_is_one_line(capsys, flags_given, mes
         flags.resolve(flags.parse_args(["--device", "cpu", "--schedule", "step", "--milestones",
                                         "80,120,300", "--epochs", "400", *flags_given]))
     assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def ttq_paper_lines():
+    import os
+    import subprocess
+    from conftest import ROOT
+    env = dict(os.environ, RUN_LIST="1", OUT="results/raw", EXTRA_FLAGS="")
+    listing = subprocess.run(["bash", "phases/ttq_paper.sh"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, check=True).stdout
+    return [line.split() for line in listing.splitlines()]
+
+
+def value_of(words, flag, default=None):
+    return words[words.index(flag) + 1] if flag in words else default
+
+
+def test_ttq_paper_ternarizes_every_layer_but_conv1_the_classifier_too():
+    import qlayers
+    lines = ttq_paper_lines()
+    ttq = [w for w in lines if value_of(w, "--quant") == "ttq"]
+    assert len(lines) == 24 and len(ttq) == 12
+    for words in ttq:
+        model = models.build_model(value_of(words, "--model"), 10)
+        keep = value_of(words, "--keep", "").split(",")
+        qlayers.quantize_model(model, "ttq", keep=keep, init_from=True)
+        assert type(model.fc) is qlayers.QLinear and type(model.conv1) is nn.Conv2d
+        assert value_of(words, "--model").startswith("preact_resnet")
+        # fine-tuned from the FP32 run of its own model and seed, in the authors' setup
+        fp32 = [w for w in lines if value_of(w, "--quant") is None
+                and value_of(w, "--model") == value_of(words, "--model")
+                and value_of(w, "--seed") == value_of(words, "--seed")]
+        assert len(fp32) == 1 and value_of(words, "--init-from").endswith(
+            f"/{value_of(words, '--model')}/fp32_norm-pixel_bs256_s{value_of(words, '--seed')}"
+            "/final.pt")
+        assert value_of(fp32[0], "--gamma") == "0.1,0.1,0.2"
+        assert value_of(words, "--milestones") == "160,240,600"
