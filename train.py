@@ -183,7 +183,8 @@ def train_epoch(run, epoch, state):
     rng = np.random.default_rng([args.seed, epoch])
     draws = batches.epoch_draws(args, run.data, g, steps)
     epoch_batches = batches.train_batches(args, run.data, draws, steps, run.rank, run.world)
-    bar = tqdm(epoch_batches, total=steps, desc=f"epoch {epoch + 1}", leave=False, disable=args.quiet)
+    bar = tqdm(epoch_batches, total=steps, desc=f"epoch {epoch + 1}", leave=False,
+               disable=args.quiet)
     total_loss, pending, start = 0.0, None, time.perf_counter()  # pending: last step's loss, unread
     for i, batch in enumerate(bar):
         for group in optimizer.param_groups:
