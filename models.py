@@ -60,13 +60,14 @@ class ResNet(nn.Module):
     """ResNet for ImageNet-sized inputs (stem 'imagenet': 7x7/2 conv + 3x3/2 max-pool) or
     adapted to 32-64 px inputs (stem 'cifar': 3x3/1 conv, no max-pool)."""
 
-    def __init__(self, block, blocks, num_classes, stem="cifar", bn=True):
+    def __init__(self, block, blocks, num_classes, stem="cifar", bn=True, in_channels=3):
         super().__init__()
         norm = norm_layer(bn)
         if stem == "cifar":
-            self.conv1, self.pool = conv3x3(3, 64), nn.Identity()
+            self.conv1, self.pool = conv3x3(in_channels, 64), nn.Identity()
         else:
-            self.conv1, self.pool = nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.MaxPool2d(3, 2, 1)
+            self.conv1 = nn.Conv2d(in_channels, 64, 7, 2, 3, bias=False)
+            self.pool = nn.MaxPool2d(3, 2, 1)
         self.bn1 = norm(64)
         self.act = nn.ReLU()
         cin, stages = 64, []
@@ -125,10 +126,10 @@ class CifarResNet(nn.Module):
     """6n+2 layers: a 3x3 conv, three stages of n blocks at 16k/32k/64k channels
     (k = widen factor: 1 for ResNet-20..56, 2 for WRN-56-2), global pooling, fc."""
 
-    def __init__(self, depth, num_classes, widen=1, shortcut="A", bn=True, **_):
+    def __init__(self, depth, num_classes, widen=1, shortcut="A", bn=True, in_channels=3, **_):
         super().__init__()
         n, norm = (depth - 2) // 6, norm_layer(bn)
-        self.conv1, self.bn1 = conv3x3(3, 16), norm(16)
+        self.conv1, self.bn1 = conv3x3(in_channels, 16), norm(16)
         self.act = nn.ReLU()
         cin, stages = 16, []
         for i, width in enumerate((16 * widen, 32 * widen, 64 * widen)):
@@ -177,10 +178,10 @@ class PreActCifarResNet(nn.Module):
     tw-cifar10-resnet.py): conv, BN-ReLU, three stages of n PreActBlocks at 16/32/64 channels, a
     final BN-ReLU on the last block's sum, global pooling, fc with bias; the authors' init."""
 
-    def __init__(self, depth, num_classes, bn=True, **_):
+    def __init__(self, depth, num_classes, bn=True, in_channels=3, **_):
         super().__init__()
         n, norm = (depth - 2) // 6, norm_layer(bn)
-        self.conv1, self.bn1, self.act = conv3x3(3, 16), norm(16), nn.ReLU()
+        self.conv1, self.bn1, self.act = conv3x3(in_channels, 16), norm(16), nn.ReLU()
         cin, stages = 16, []
         for i, width in enumerate((16, 32, 64)):
             blocks = []
@@ -282,8 +283,8 @@ def old_layout_names(plan, hidden):
 
 
 def vgg(plan, hidden):
-    return (lambda num_classes, image_size, bn=True, **kw:
-            Plain(plan, hidden, num_classes, image_size, bn))
+    return (lambda num_classes, image_size, bn=True, in_channels=3, **_:
+            Plain(plan, hidden, num_classes, image_size, bn, in_channels))
 
 
 class LeNet5(nn.Module):
@@ -355,10 +356,10 @@ class AlexNet(nn.Module):
     """AlexNet (Krizhevsky et al. 2012) with batch norm after every layer and no dropout,
     the form used by TTQ and the quantization results table, for 224 px inputs."""
 
-    def __init__(self, num_classes, bn=True, **_):
+    def __init__(self, num_classes, bn=True, in_channels=3, **_):
         super().__init__()
         norm = norm_layer(bn)
-        self.conv1, self.bn1 = nn.Conv2d(3, 96, 11, 4, 2, bias=False), norm(96)
+        self.conv1, self.bn1 = nn.Conv2d(in_channels, 96, 11, 4, 2, bias=False), norm(96)
         self.conv2, self.bn2 = nn.Conv2d(96, 256, 5, 1, 2, bias=False), norm(256)
         self.conv3, self.bn3 = nn.Conv2d(256, 384, 3, 1, 1, bias=False), norm(384)
         self.conv4, self.bn4 = nn.Conv2d(384, 384, 3, 1, 1, bias=False), norm(384)
@@ -386,10 +387,10 @@ class AlexNet(nn.Module):
 # Every model names its first convolution `conv1` and its last linear layer `fc`, so that
 # `--keep conv1,fc` works on all; its ReLUs are nn.ReLU modules (`act`): QNN swaps in hardtanh.
 MODELS = {
-    "resnet18": (lambda num_classes, stem="cifar", bn=True, **_:
-                 ResNet(BasicBlock, (2, 2, 2, 2), num_classes, stem, bn)),
-    "resnet50": (lambda num_classes, stem="cifar", bn=True, **_:
-                 ResNet(Bottleneck, (3, 4, 6, 3), num_classes, stem, bn)),
+    "resnet18": (lambda num_classes, stem="cifar", bn=True, in_channels=3, **_:
+                 ResNet(BasicBlock, (2, 2, 2, 2), num_classes, stem, bn, in_channels)),
+    "resnet50": (lambda num_classes, stem="cifar", bn=True, in_channels=3, **_:
+                 ResNet(Bottleneck, (3, 4, 6, 3), num_classes, stem, bn, in_channels)),
     "resnet20": partial(CifarResNet, 20),
     "resnet32": partial(CifarResNet, 32),
     "resnet44": partial(CifarResNet, 44),

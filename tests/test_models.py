@@ -241,3 +241,12 @@ def test_train_refuses_a_keep_name_that_keeps_no_layer(tmp_path, capsys, model, 
             and keep.split(",")[-1] in err[0]), err
     assert "conv1" in err[0].replace(keep, "")  # and it names the ones it takes
     assert not list(tmp_path.iterdir())  # refused before anything is written
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_every_network_takes_the_datasets_channels(name):
+    # MNIST's one channel: a network that built a 3-channel conv1 anyway failed at its first step
+    with torch.device("meta"):
+        for channels in (1, 3):
+            model = models.build_model(name, 10, 28 if name.startswith("lenet5") else 32, channels)
+            assert model.conv1.in_channels == channels
