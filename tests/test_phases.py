@@ -18,6 +18,7 @@ import torch
 
 import common
 import flags
+import models
 import qlayers
 from conftest import ROOT
 
@@ -217,6 +218,27 @@ def test_a_kd_run_whose_teacher_is_missing_names_the_phase1_run(tmp_path):
     assert "summary: 0 completed, 0 resumed, 27 failed, 0 skipped" in r.stdout
     assert f"error: teacher {teacher} missing: run phase1 first" in r.stdout
 
+
+def test_ttq_paper_fine_tunes_its_own_fp32_run_with_all_but_conv1_ternarized(tmp_path):
+    # the TTQ authors' tw-cifar10-resnet.py: only conv0 escapes, the linear layer is ternarized
+    out = tmp_path / "raw"
+    lines = dry_run("ttq_paper", "--out", out)
+    fp32 = {run_folder(line) for line in lines if "--quant" not in line}
+    ttq = [shlex.split(line) for line in lines if "--quant ttq" in line]
+    assert len(fp32) == len(ttq) == 12
+    for argv in ttq:
+        model = models.build_model(flag(argv, "--model"), 10)
+        qlayers.quantize_model(model, "ttq", keep=flag(argv, "--keep").split(","), init_from=True)
+        assert type(model.fc) is qlayers.QLinear and type(model.conv1) is torch.nn.Conv2d
+        assert flag(argv, "--model").startswith("preact_resnet")
+        assert flag(argv, "--milestones") == "160,240,600"
+        # --init-from: the final.pt of the FP32 run of its model and seed, as train.py names it
+        teacher = Path(flag(argv, "--init-from"))
+        assert teacher.name == "final.pt" and teacher.parent in fp32
+        assert teacher.parent.parent.name == flag(argv, "--model")
+        assert teacher.parent.name.endswith(f"_s{flag(argv, '--seed')}")
+    assert all(flag(shlex.split(line), "--gamma") == "0.1,0.1,0.2"
+               for line in lines if "--quant" not in line)
 
 def configuration(line):
     """A command line without its seed (and the seed in a KD teacher's folder): what a run

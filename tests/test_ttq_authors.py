@@ -155,39 +155,3 @@ def test_what_the_authors_setup_cannot_take_is_one_line(capsys, flags_given, mes
         flags.resolve(flags.parse_args(["--device", "cpu", "--schedule", "step", "--milestones",
                                         "80,120,300", "--epochs", "400", *flags_given]))
     assert stop.value.code == 2 and message in capsys.readouterr().err
-
-
-def ttq_paper_lines():
-    import os
-    import subprocess
-    from conftest import ROOT
-    env = dict(os.environ, RUN_LIST="1", OUT="results/raw", EXTRA_FLAGS="")
-    listing = subprocess.run(["bash", "phases/ttq_paper.sh"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, check=True).stdout
-    return [line.split() for line in listing.splitlines()]
-
-
-def value_of(words, flag, default=None):
-    return words[words.index(flag) + 1] if flag in words else default
-
-
-def test_ttq_paper_ternarizes_every_layer_but_conv1_the_classifier_too():
-    import qlayers
-    lines = ttq_paper_lines()
-    ttq = [w for w in lines if value_of(w, "--quant") == "ttq"]
-    assert len(lines) == 24 and len(ttq) == 12
-    for words in ttq:
-        model = models.build_model(value_of(words, "--model"), 10)
-        keep = value_of(words, "--keep", "").split(",")
-        qlayers.quantize_model(model, "ttq", keep=keep, init_from=True)
-        assert type(model.fc) is qlayers.QLinear and type(model.conv1) is nn.Conv2d
-        assert value_of(words, "--model").startswith("preact_resnet")
-        # fine-tuned from the FP32 run of its own model and seed, in the authors' setup
-        fp32 = [w for w in lines if value_of(w, "--quant") is None
-                and value_of(w, "--model") == value_of(words, "--model")
-                and value_of(w, "--seed") == value_of(words, "--seed")]
-        assert len(fp32) == 1 and value_of(words, "--init-from").endswith(
-            f"/{value_of(words, '--model')}/fp32_norm-pixel_bs256_s{value_of(words, '--seed')}"
-            "/final.pt")
-        assert value_of(fp32[0], "--gamma") == "0.1,0.1,0.2"
-        assert value_of(words, "--milestones") == "160,240,600"
