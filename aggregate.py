@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from common import FREE_SETTINGS, fail, read_json
+from stability import history_measures
 from stats import mean_std, t_interval
 
 # aggregated.csv, one row per run: its config fields, these results, reason and path (run folder);
@@ -22,6 +23,14 @@ RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "b
                   "final_top1", "final_top5",
                   "epochs_completed", "wall_seconds", "train_images_per_second", "params",
                   "quantized_params", "model_size_bytes", "fp32_size_bytes", "diverged_epoch"]
+# then, after reason and path, the measures of its history (stability.history_measures): the last
+# epoch's dynamics record, stability, and flip rates per lr phase and just before each lr drop
+# (lists); empty where the run has no history or no dynamics record (absent is not 0)
+HISTORY_COLUMNS = ["final_flip_rate", "final_oscillation_rate", "final_zero_share",
+                   "top1_change_std", "loss_spikes", "epochs_to_95", "flip_rate_phases",
+                   "flip_rate_before_drops"]
+# the columns that are not config fields
+RUN_COLUMNS = RESULT_COLUMNS + ["reason", "path"] + HISTORY_COLUMNS
 # config fields that are not settings of a recipe: the seed, those that change nothing computed, and
 # the normalization statistics, read off each run's data (a synthetic set's depend on its seed)
 PER_RUN_FIELDS = {"seed", "norm_mean", "norm_std"} | FREE_SETTINGS
@@ -58,6 +67,9 @@ def read_run(folder):
     row["top1"] = chosen_top1(results)
     row["status"], row["reason"] = run_status(folder, config, results)
     row["path"] = str(folder.resolve())
+    history = results.get("history")
+    row.update(history_measures(history if isinstance(history, list) else [],
+                                config if isinstance(config, dict) else {}))
     return row
 
 
@@ -153,7 +165,7 @@ def configuration(row, config_columns):
 def recipe(row):
     """A run's configuration without its unset fields: equal for the runs of one recipe whether or
     not their config.json spells out an unset field (an older train.py wrote fewer)."""
-    fields = [c for c in row if c not in RESULT_COLUMNS + ["reason", "path"]]
+    fields = [c for c in row if c not in RUN_COLUMNS]
     return {k: v for k, v in configuration(row, fields).items()
             if v is not None and not (k in PATH_FIELDS and not v)}
 
@@ -245,16 +257,14 @@ def main():
     for row in rows:
         if row["reason"]:  # out of the statistics, in aggregated.csv, counted in the last line
             print(f"warning: {row['path']}: {row['reason']}", file=sys.stderr)
-    config_columns = list(dict.fromkeys(k for r in rows for k in r
-                                        if k not in RESULT_COLUMNS + ["reason", "path"]))
+    config_columns = list(dict.fromkeys(k for r in rows for k in r if k not in RUN_COLUMNS))
     summary, repeats = recipe_summaries(rows, config_columns)
     for line in repeats:
         print(f"warning: {line}", file=sys.stderr)
     settings = [c for c in config_columns if c not in PER_RUN_FIELDS | {"dataset", "model"}]
     try:
         processed.mkdir(parents=True, exist_ok=True)
-        write_csv(processed / "aggregated.csv",
-                  config_columns + RESULT_COLUMNS + ["reason", "path"], rows)
+        write_csv(processed / "aggregated.csv", config_columns + RUN_COLUMNS, rows)
         write_csv(processed / "summary.csv", ["dataset", "model", "tags"] + settings
                   + SUMMARY_STATS, summary)
     except OSError as e:
