@@ -9,6 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from aggregate import one_per_seed, recipe, recipe_key, repeat_warning
+from stability import schedule_drops
 from stats import mean_std, t_interval, welch_t_test
 
 STANDARD_SEEDS = {42, 123, 456}
@@ -25,6 +26,7 @@ QUANT_NAMES = {"fp32": "FP32", "bitnet": "BitNet", "ttq": "TTQ", "twn": "TWN", "
                "sr": "SR", "xnor": "XNOR", "dorefa": "DoReFa", "qnn": "QNN"}
 QUANT_FAMILY = {"bitnet": "ternary", "ttq": "ternary", "twn": "ternary", "bc": "binary",
                 "sr": "binary", "xnor": "binary", "dorefa": "k-bit", "qnn": "k-bit"}
+STE_ABLATION = ("resnet20", "cifar10")  # the network and dataset of phases/ste_ablation.sh
 # train.py's defaults, for a run whose config.json lacks the field
 DEFAULTS = {"quant": "fp32", "stem": "cifar", "keep": []}
 
@@ -189,6 +191,70 @@ class Study:
         return 100 * (other - bitnet) / (fp32 - bitnet)
 
 
+# ------------------------------------------------- the STE ablation's arms, BC against SR
+
+def ste_key(run):
+    return (run["model"], run["dataset"], QUANT_FAMILY.get(run["quant"], "other"), quantizer(run),
+            run.get("ste") or "default", run.get("clip_factor"), without_batchnorm(run))
+
+
+def ste_label(key):
+    m, d, _, name, ste, clip, no_bn = key
+    return f"{m} {d} {name} STE {ste}, clip {number(clip)}, " + ("no BN" if no_bn else "BN")
+
+
+def ste_ablation_cells(study):
+    """{ste_key: runs} of the STE ablation's TWN and BC arms on ResNet-20 / CIFAR-10 (an STE, a
+    clip factor or no BN), one recipe each: the stability table's rows and dynamics_ste.svg's."""
+    runs = [r for r in study.runs
+            if (r["model"], r["dataset"]) == STE_ABLATION and r["quant"] in ("twn", "bc")
+            and not r.get("stochastic") and not r.get("kd") and not r.get("keep")
+            and r.get("wbits") is None and r.get("abits") is None
+            and (r.get("ste") or r.get("clip_factor") is not None or without_batchnorm(r))]
+    return study.choose(group(runs, ste_key), ste_label)
+
+
+def arm_order(key):
+    """Ternary arms before binary; in each, the STEs by name, then clip factors, then no BN."""
+    _, _, family, name, ste, clip, no_bn = key
+    return family != "ternary", name, no_bn, clip is not None, clip or 0, ste
+
+
+def bc_sr_cells(study):
+    """{(model, dataset, batch size, quant): runs} of BC and SR (Li et al. 2017), one recipe
+    each."""
+    runs = [r for r in study.runs
+            if quantizer(r) in ("BC", "SR") and is_plain(r) and not r.get("kd")]
+    return study.choose(group(runs, lambda r: (r["model"], r["dataset"], r.get("batch_size"),
+                                               r["quant"])))
+
+
+def drop_names(runs):
+    """A name for each lr drop of the runs' step schedules: 'epoch m' (the last epoch before it)
+    where they share their milestones, else 'drop i'."""
+    drops = {tuple(schedule_drops(r)) for r in runs}
+    if len(drops) == 1:
+        return [f"epoch {m}" for m in drops.pop()]
+    return [f"drop {i + 1}" for i in range(max((len(d) for d in drops), default=0))]
+
+
+def phase_names(runs):
+    """A name for each lr phase of the runs: 'epochs a-b' where they share their schedule and
+    length, else 'phase i'."""
+    spans = {(tuple(schedule_drops(r)), r.get("epochs")) for r in runs}
+    if len(spans) == 1 and isinstance(next(iter(spans))[1], int):
+        drops, epochs = spans.pop()
+        bounds = [0, *drops, epochs]
+        return [f"epochs {a + 1}-{b}" for a, b in zip(bounds, bounds[1:])]
+    return [f"phase {i + 1}" for i in range(max((len(d) for d, _ in spans), default=0) + 1)]
+
+
+def listed(run, column, i):
+    """Item i of a run's list column (flip rates per phase or drop), None where absent."""
+    values = run.get(column)
+    return values[i] if isinstance(values, list) and i < len(values) else None
+
+
 # ----------------------------------------------------------------------------- cell formatting
 
 def mean_pm(values, with_n=True):
@@ -216,6 +282,34 @@ def p_value(a, b):
         return "–"  # Welch's test needs a variance on both sides
     p = welch_t_test(a, b)[2]
     return "–" if not math.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def mean_present(values):
+    """The mean of the values present (None: a run without the measure); None when none is."""
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
+
+
+def percent(share):
+    """A share as a percentage to three significant digits."""
+    return "–" if share is None else f"{100 * share:.3g}"
+
+
+def stability_cells(runs, drops):
+    """The stability table's cells of one arm: top-1, the three stability measures, and the flip
+    rates (%) before each of its `drops` lr drops and in the last epoch, each a mean over seeds."""
+    return [mean_pm([r["top1"] for r in runs]),
+            *(number(mean_present([r.get(c) for r in runs]), digits) for c, digits in
+              (("top1_change_std", 2), ("loss_spikes", 2), ("epochs_to_95", 1))),
+            *(percent(mean_present([listed(r, "flip_rate_before_drops", i) for r in runs]))
+              for i in range(drops)),
+            percent(mean_present([r.get("final_flip_rate") for r in runs]))]
+
+
+def phase_cells(runs, phases):
+    """The mean flip rate (%) over seeds in each lr phase: one quantizer's cells of a BC-SR row."""
+    return [percent(mean_present([listed(r, "flip_rate_phases", i) for r in runs]))
+            for i in range(len(phases))]
 
 
 def interval(values):

@@ -1,6 +1,6 @@
 """The study's tables, from <processed>/aggregated.csv: main, gap, kd, layers, stem, power,
-efficiency, ttq_paper, ste, bc_sr, bits, and ours beside published.csv's figures (published_*);
-each rendered in LaTeX (booktabs) and Markdown.
+efficiency, ttq_paper, ste, stability_ste_ablation, bc_sr, dynamics_bc_sr, bits, and ours beside
+published.csv's figures (published_*); each rendered in LaTeX (booktabs) and Markdown.
 
     python tables.py [--processed results/processed]   # <processed>/tables/<name>.tex and .md
 """
@@ -14,10 +14,11 @@ import numpy as np
 
 from aggregate import load_runs
 from common import fail
-from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_FAMILY, QUANT_NAMES, RECIPE,
-                   STANDARD_SEEDS, TTQ_PAPER_MODELS, Study,
-                   difference, group, interval, is_plain, mean_pm, number, order, p_value,
-                   quantizer, without_batchnorm)
+from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, RECIPE,
+                   STANDARD_SEEDS, TTQ_PAPER_MODELS, Study, arm_order, bc_sr_cells,
+                   difference, drop_names, group, interval, mean_pm, number, order, p_value,
+                   phase_cells, phase_names, quantizer, stability_cells, ste_ablation_cells,
+                   ste_key, ste_label, without_batchnorm)
 
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
 TABLE_TAG = "table_"  # the tag prefix of the results table's runs (quant_table.sh, imagenet.sh)
@@ -185,21 +186,32 @@ def ste_table(study):
                  "runs with an STE, clip_factor or no_bn setting")
 
 
-def ste_key(run):
-    return (run["model"], run["dataset"], QUANT_FAMILY.get(run["quant"], "other"), quantizer(run),
-            run.get("ste") or "default", run.get("clip_factor"), without_batchnorm(run))
+STABILITY_NOTE = ("Means over seeds: top-1 change std = std (ddof=0) of the epoch-to-epoch change "
+                  "in test top-1 over the last 20% of epochs; loss spikes = epochs with a train "
+                  "loss over 1.5x the previous one; epochs to 95% = the first epoch at 95% of the "
+                  "final top-1; flip = share of weights changing code per step (%), mean over the "
+                  "epoch before each lr drop, and the last. –: no run or no dynamics record.")
 
 
-def ste_label(key):
-    m, d, _, name, ste, clip, no_bn = key
-    return f"{m} {d} {name} STE {ste}, clip {number(clip)}, " + ("no BN" if no_bn else "BN")
+def stability_table(study):
+    cells = ste_ablation_cells(study)
+    drops = drop_names([r for runs in cells.values() for r in runs])
+    rows = []
+    for key in sorted(cells, key=arm_order):
+        _, _, family, name, ste, clip, no_bn = key
+        rows.append([f"{family} ({name})", ste, number(clip), "no" if no_bn else "yes",
+                     *stability_cells(cells[key], len(drops))])
+    header = ["Weights", "STE", "Clip", "BatchNorm", "Top-1", "Top-1 change std (pts)",
+              "Loss spikes", "Epochs to 95%", *(f"Flip, {d} (%)" for d in drops),
+              "Flip, last epoch (%)"]
+    return Table("stability_ste_ablation",
+                 "STE ablation, ResNet-20 / CIFAR-10: training stability and weight flips",
+                 header, rows, [ACCURACY_NOTE, STABILITY_NOTE], 2,
+                 "STE ablation runs (twn or bc on resnet20 cifar10 with an STE, clip or no BN)")
 
 
 def bc_sr_table(study):
-    runs = [r for r in study.runs
-            if quantizer(r) in ("BC", "SR") and is_plain(r) and not r.get("kd")]
-    cells = study.choose(group(runs, lambda r: (r["model"], r["dataset"], r.get("batch_size"),
-                                                r["quant"])))
+    cells = bc_sr_cells(study)
     rows = []
     for m, d, batch in sorted({key[:3] for key in cells}, key=order):
         bc, sr = ([r["top1"] for r in cells.get((m, d, batch, q), [])] for q in ("bc", "sr"))
@@ -208,6 +220,23 @@ def bc_sr_table(study):
     header = ["Model", "Dataset", "Batch size", "BC", "SR", "BC - SR (pts)", "Welch p"]
     return Table("bc_sr", "BinaryConnect against stochastic rounding (Li et al. 2017)", header,
                  rows, [ACCURACY_NOTE], 3, "bc or sr runs")
+
+
+def bc_sr_dynamics_table(study):
+    cells = bc_sr_cells(study)
+    phases = phase_names([r for runs in cells.values() for r in runs])
+    rows = []
+    for m, d, batch in sorted({key[:3] for key in cells}, key=order):
+        bc, sr = (phase_cells(cells.get((m, d, batch, q), []), phases) for q in ("bc", "sr"))
+        rows.append([m, d, str(batch), *bc, *sr])
+    header = ["Model", "Dataset", "Batch size"] + [f"{q}, {p} (%)"
+                                                   for q in ("BC", "SR") for p in phases]
+    notes = ["Flip rate = the share of weights whose code changed per step (%), mean over the "
+             "epochs of each lr phase (between lr drops) and over seeds. –: no run, or runs from "
+             "before the dynamics record."]
+    return Table("dynamics_bc_sr",
+                 "BinaryConnect against stochastic rounding: weight flips per lr phase",
+                 header, rows, notes, 3, "bc or sr runs")
 
 
 TERNARY_WEIGHTS = ("twn", "ttq")  # methods of the bit-width table whose widths are fixed: 2/32
@@ -391,7 +420,8 @@ PUBLISHED_TABLES = [published_bits_table, published_ttq_table, published_ste_tab
 
 
 TABLES = [main_table, gap_table, kd_table, layers_table, stem_table, power_table, efficiency_table,
-          ttq_paper_table, ste_table, bc_sr_table, bits_table]
+          ttq_paper_table, ste_table, stability_table, bc_sr_table, bc_sr_dynamics_table,
+          bits_table]
 
 
 # ----------------------------------------------------------------------------- rendering

@@ -268,7 +268,7 @@ def test_summary_csv_has_one_row_per_configuration(study):
 
 def test_every_table_is_written_in_latex_and_markdown(study):
     names = {"main", "gap", "kd", "layers", "stem", "power", "efficiency", "ttq_paper", "ste",
-             "bc_sr", "bits",
+             "stability_ste_ablation", "bc_sr", "dynamics_bc_sr", "bits",
              "published_bits", "published_ttq_paper", "published_ste", "published_bitnet"}
     folder = study["processed"] / "tables"
     assert {p.name
@@ -362,7 +362,7 @@ def test_other_studies_tables(tables):
     assert row_of(tables, "resnet20", "7.80 ± 0.20 (3)")[2:] == ["8.60 ± 0.40 (3)", "+0.80"]
     # BC 88/89/90 against SR 84/85/86: +4.0, t = 4 / sqrt(2/3) = 4.898979, df 4, t^2 = 24: u =
     # 1.851640, F = 0.5 + 0.375 * 1.851640 * (1 - 24/84) = 0.995975, p = 0.00805
-    assert row_of(tables, "resnet20", "cifar10", "128") == [
+    assert row_of(tables, "resnet20", "cifar10", "128", "89.00 ± 1.00 (3)") == [
         "resnet20", "cifar10", "128", "89.00 ± 1.00 (3)", "85.00 ± 1.00 (3)", "+4.00", "0.008"]
     twn = row_of(tables, "resnet20", "cifar10", "ternary", "TWN")
     assert twn[4:] == ["identity", "1.00", "yes", "86.00 ± 1.00 (3)"]
@@ -431,7 +431,8 @@ def test_absent_studies_are_skipped_with_a_note(tmp_path):
     assert not (tmp_path / "scratch" / "processed").exists()  # --processed is honoured
     result = run_script("tables.py", "--processed", processed)
     assert result.returncode == 0
-    skipped = {"kd", "layers", "stem", "power", "ttq_paper", "ste", "bc_sr", "bits"}
+    skipped = {"kd", "layers", "stem", "power", "ttq_paper", "ste", "stability_ste_ablation",
+               "bc_sr", "dynamics_bc_sr", "bits"}
     notes = [line for line in result.stderr.splitlines() if line.startswith("note: skipped table")]
     assert {line.split("'")[1] for line in notes} == skipped
     # stale kd.md gone; the published tables are always written, with empty cells where no run
