@@ -3,231 +3,22 @@
     python figures.py [--processed results/processed]    # writes <processed>/figures/*.svg
 """
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
 from aggregate import load_runs
 from common import fail, read_json
+from stability import dynamics_value, is_number, schedule_drops
 from stats import mean_std, t_interval
-from study import KD_STUDENTS, MAIN_METHODS, Study
+from study import (KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, Study, arm_order, bc_sr_cells, order,
+                   ste_ablation_cells)
+from svg import (COLORS, MANY_COLORS, WIDTH, Plot, Scale, diamond, document, element, fit,
+                 grouped_bars, heading, legend_row, line_panels, nice_ticks, tick_text)
 from tables import TABLE_NETWORKS, read_published, table_runs
-
-WIDTH, HEIGHT = 900, 540
-LEFT, RIGHT, TOP, BOTTOM = 80, 670, 60, 440  # the plot area; the legend sits right of it
-# a glyph's width over the font size, generous for Helvetica and DejaVu: text is never measured,
-# only sized and placed from this estimate of its width so that it stays inside the canvas
-CHAR_EM = 0.6
-COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
-
-
-# ----------------------------------------------------------------------------- SVG toolkit
-# axes, "nice" ticks, bars, lines and legend, which every figure is drawn with
-
-def nice_ticks(low, high, count=6, integer=False):
-    """About `count` round tick values (steps of 1, 2 or 5 times a power of ten) covering
-    [low, high]; integer=True keeps the step at 1 or more (epochs)."""
-    if high <= low:
-        low, high = low - 1, high + 1
-    raw = (high - low) / count
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    step = max(step, 1) if integer else step
-    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
-    return [round(i * step, 10) for i in range(first, last + 1)]
-
-
-def tick_text(value, ticks):
-    step = ticks[1] - ticks[0]
-    return f"{value:.{max(0, -math.floor(math.log10(step)))}f}"
-
-
-def element(tag, text=None, **attrs):
-    """An SVG element; attribute names use _ for - (stroke_width) and floats are rounded."""
-    rendered = " ".join(
-        f"{k.replace('_', '-')}={quoteattr(f'{v:.2f}' if isinstance(v, float) else str(v))}"
-        for k, v in attrs.items() if v is not None)
-    return (f"<{tag} {rendered}>{escape(text)}</{tag}>" if text is not None
-            else f"<{tag} {rendered}/>")
-
-
-def fit(text, size, room):
-    """The font size, at most `size`, at which the longest line of text is estimated to fit
-    `room` pixels."""
-    return min(size, room / (CHAR_EM * max(1, *(len(line) for line in str(text).split("\n")))))
-
-
-def heading(text, centre, y=32, size=18, bold=True):
-    """A centred title, shrunk to fit the canvas and moved in from an edge it would cross."""
-    size = fit(text, size, WIDTH - 40)
-    half = CHAR_EM * size * len(text) / 2
-    return element("text", text, x=min(max(centre, half + 20), WIDTH - half - 20), y=y,
-                   text_anchor="middle", font_size=size, font_weight="bold" if bold else None)
-
-
-def diamond(x, y, color, radius=6):
-    return element("polygon",
-                   points=f"{x:.2f},{y - radius:.2f} {x + radius:.2f},{y:.2f} "
-                          f"{x:.2f},{y + radius:.2f} {x - radius:.2f},{y:.2f}",
-                   fill=color)
-
-
-def legend_marker(kind, color, x, y):
-    """The sample drawn before a legend label, 20 pixels wide from x: a line, a dot, a diamond or
-    a box."""
-    if kind == "line":
-        return element("line", x1=x, y1=y, x2=x + 20, y2=y, stroke=color, stroke_width=3)
-    if kind == "dot":
-        return element("circle", cx=x + 10, cy=y, r=5, fill=color)
-    if kind == "diamond":
-        return diamond(x + 10, y, color)
-    return element("rect", x=x + 2, y=y - 7, width=14, height=14, fill=color)
-
-
-def document(parts, height=HEIGHT):
-    """The SVG file around the drawn elements."""
-    body = "\n".join(parts)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-            f'viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif">\n'
-            f'{body}\n</svg>\n')
-
-
-class Plot:
-    """One SVG figure: title, y axis with ticks and grid, an x axis (numeric or categories),
-    legend."""
-
-    def __init__(self, title, xlabel, ylabel, yrange, xrange=None):
-        self.yticks = nice_ticks(*yrange)
-        self.xticks = nice_ticks(*xrange, integer=True) if xrange else None
-        self.parts = [element("rect", x=0, y=0, width=WIDTH, height=HEIGHT, fill="white"),
-                      heading(title, (LEFT + RIGHT) / 2),
-                      element("text", xlabel, x=(LEFT + RIGHT) / 2, y=HEIGHT - 20,
-                              text_anchor="middle", font_size=14),
-                      element("text", ylabel, x=22, y=(TOP + BOTTOM) / 2, text_anchor="middle",
-                              font_size=14, transform=f"rotate(-90 22 {(TOP + BOTTOM) / 2})")]
-        for tick in self.yticks:
-            self.parts.append(element("line", x1=LEFT, y1=self.y(tick), x2=RIGHT, y2=self.y(tick),
-                                      stroke="#e0e0e0"))
-            self.text(tick_text(tick, self.yticks), LEFT - 8, self.y(tick) + 4, anchor="end")
-        for tick in self.xticks or []:
-            self.line([(self.x(tick), BOTTOM), (self.x(tick), BOTTOM + 5)])
-            self.text(tick_text(tick, self.xticks), self.x(tick), BOTTOM + 20)
-        self.legend_entries = []
-
-    def x(self, value):
-        """Pixel of a numeric x value (numeric axis) or of a fraction of the width (categories)."""
-        low, high = (self.xticks[0], self.xticks[-1]) if self.xticks else (0.0, 1.0)
-        return LEFT + (value - low) / (high - low) * (RIGHT - LEFT)
-
-    def y(self, value):
-        low, high = self.yticks[0], self.yticks[-1]
-        return BOTTOM - (value - low) / (high - low) * (BOTTOM - TOP)
-
-    def text(self, text, x, y, size=12, anchor="middle"):
-        """Text at pixel (x, y); each newline starts a line below."""
-        lines = str(text).split("\n")
-        spans = "".join(element("tspan", line, x=x, dy=0 if i == 0 else "1.2em")
-                        for i, line in enumerate(lines))
-        self.parts.append(f'<text x="{x:.2f}" y="{y:.2f}" font-size="{size}" '
-                          f'text-anchor="{anchor}">{spans}</text>')
-
-    def line(self, points, color="black", width=1, dash=None):
-        self.parts.append(element("polyline",
-                                  points=" ".join(f"{x:.2f},{y:.2f}" for x, y in points),
-                                  fill="none", stroke=color, stroke_width=width,
-                                  stroke_dasharray=dash))
-
-    def band(self, xs, lows, highs, color):
-        """A shaded area between two curves (data coordinates)."""
-        outline = [(self.x(x), self.y(v)) for x, v in zip(xs, highs)] + \
-                  [(self.x(x), self.y(v)) for x, v in zip(xs[::-1], lows[::-1])]
-        self.parts.append(element("polygon",
-                                  points=" ".join(f"{x:.2f},{y:.2f}" for x, y in outline),
-                                  fill=color, fill_opacity=0.2, stroke="none"))
-
-    def bar(self, left, width, value, color):
-        """A bar from 0 (or the axis bottom) to value; left and width in pixels."""
-        base = self.y(min(max(0.0, self.yticks[0]), self.yticks[-1]))
-        top = self.y(value)
-        self.parts.append(element("rect", x=left, y=min(base, top), width=width,
-                                  height=abs(base - top), fill=color))
-
-    def error_bar(self, x, low, high, cap=4):
-        """A vertical error bar at pixel x between two data values."""
-        self.line([(x, self.y(low)), (x, self.y(high))], width=1.2)
-        for v in (low, high):
-            self.line([(x - cap, self.y(v)), (x + cap, self.y(v))], width=1.2)
-
-    def dot(self, x, value, color, radius=4):
-        self.parts.append(element("circle", cx=x, cy=self.y(value), r=radius, fill=color,
-                                  fill_opacity=0.8))
-
-    def hline(self, value, label=None, dash="6 4"):
-        """A reference line across the plot, labelled at its right end."""
-        self.line([(LEFT, self.y(value)), (RIGHT, self.y(value))], color="#555555", dash=dash)
-        if label:
-            self.text(label, RIGHT - 4, self.y(value) - 5, size=11, anchor="end")
-
-    def categories(self, labels):
-        """Category labels under the x axis; returns the pixel centre and width of each slot."""
-        width = (RIGHT - LEFT) / len(labels)
-        centres = [LEFT + (i + 0.5) * width for i in range(len(labels))]
-        # one size: neighbours must not overlap
-        size = min(fit(label, 12, width - 6) for label in labels)
-        for centre, label in zip(centres, labels):
-            self.text(label, centre, BOTTOM + 20, size=round(size, 1))
-        return centres, width
-
-    def add_legend(self, label, color, kind="box"):
-        self.legend_entries.append((label, color, kind))
-
-    def svg(self):
-        """The finished document: plot frame, legend and every element."""
-        frame = [element("line", x1=LEFT, y1=TOP, x2=LEFT, y2=BOTTOM, stroke="black"),
-                 element("line", x1=LEFT, y1=BOTTOM, x2=RIGHT, y2=BOTTOM, stroke="black")]
-        legend = []
-        for i, (label, color, kind) in enumerate(self.legend_entries):
-            y = TOP + 10 + 22 * i
-            legend += [legend_marker(kind, color, RIGHT + 20, y),
-                       element("text", label, x=RIGHT + 48, y=y + 4,
-                               font_size=fit(label, 12, WIDTH - RIGHT - 58))]
-        return document(self.parts + frame + legend)
-
-
-def grouped_bars(title, ylabel, groups, series, values, errors=None, reference=None):
-    """Bars of values[g][s] (None: no bar) for each group g, one colour per series s, optional
-    symmetric error bars errors[g][s] and a labelled reference line (value, label). Groups and
-    series without any bar are left out."""
-    filled = [g for g, row in enumerate(values) if any(v is not None for v in row)]
-    groups, values = [groups[g] for g in filled], [values[g] for g in filled]
-    errors = errors and [errors[g] for g in filled]
-    drawn = [(v, (errors[g][s] if errors else None) or 0.0)
-             for g, row in enumerate(values) for s, v in enumerate(row) if v is not None]
-    low = min([0.0] + [v - e for v, e in drawn] + ([reference[0]] if reference else []))
-    high = max([0.0] + [v + e for v, e in drawn] + ([reference[0]] if reference else []))
-    plot = Plot(title, "model and dataset", ylabel, (low, high))
-    centres, slot = plot.categories(groups)
-    shown = [s for s in range(len(series)) if any(row[s] is not None for row in values)]
-    bar_width = 0.8 * slot / len(shown)
-    for g, centre in enumerate(centres):
-        for position, s in enumerate(shown):
-            value = values[g][s]
-            if value is None:
-                continue
-            left = centre - 0.4 * slot + position * bar_width
-            plot.bar(left + 1, bar_width - 2, value, COLORS[s % len(COLORS)])
-            if errors and errors[g][s]:
-                plot.error_bar(left + bar_width / 2, value - errors[g][s], value + errors[g][s])
-    if low < 0 < high:
-        plot.hline(0.0, dash=None)
-    if reference:
-        plot.hline(*reference)
-    for s in shown:  # a series keeps its colour when another one has no bars
-        plot.add_legend(series[s], COLORS[s % len(COLORS)])
-    return plot.svg()
 
 
 # ----------------------------------------------------------------------------- the figures
@@ -375,27 +166,6 @@ def reproduction_rows(study, published, network, dataset):
     return rows
 
 
-def legend_row(entries, y):
-    """A legend laid out in one line, centred on the canvas: (label, colour, kind) each."""
-    widths = [34 + CHAR_EM * 12 * len(label) + 18 for label, _, _ in entries]
-    x, parts = (WIDTH - sum(widths)) / 2, []
-    for (label, color, kind), width in zip(entries, widths):
-        parts += [legend_marker(kind, color, x, y),
-                  element("text", label, x=x + 28, y=y + 4, font_size=12)]
-        x += width
-    return parts
-
-
-class Scale:
-    """Pixel of a data value on a horizontal axis from left to right (pixels) over the ticks'
-    range."""
-
-    def __init__(self, ticks, left, right):
-        self.ticks, self.left, self.right = ticks, left, right
-
-    def __call__(self, value):
-        fraction = (value - self.ticks[0]) / (self.ticks[-1] - self.ticks[0])
-        return self.left + fraction * (self.right - self.left)
 
 
 def agreement_band(published):
@@ -465,6 +235,125 @@ def reproduction_figure(study, published, network, dataset):
     return document(parts, bottom + 64)
 
 
+# ----------------------------------------------------------------- quantizer dynamics
+
+def seed_mean_series(runs, key):
+    """(epochs, values) of one key of the dynamics record over the runs' histories: each epoch's
+    mean over the seeds that recorded it."""
+    by_epoch = {}
+    for run in runs:
+        for entry in (read_json(Path(run["path"]) / "results.json") or {}).get("history") or []:
+            value = dynamics_value(entry, key) if isinstance(entry, dict) else None
+            if value is not None and is_number(entry.get("epoch")):
+                by_epoch.setdefault(entry["epoch"], []).append(value)
+    epochs = sorted(by_epoch)
+    return epochs, [float(np.mean(by_epoch[e])) for e in epochs]
+
+
+def shared_drops(runs):
+    """The lr drops of the runs' step schedule when they share one, else none."""
+    drops = {tuple(schedule_drops(r)) for r in runs}
+    return drops.pop() if len(drops) == 1 else ()
+
+
+def dynamics_ste_figure(study):
+    """dynamics_ste.svg: flip and oscillation rate per epoch of the STE ablation's STE arms (BN, no
+    clipping), one line per STE, the mean over its seeds; ternary weights in the top row."""
+    cells = {key: runs for key, runs in ste_ablation_cells(study).items()
+             if key[4] != "default" and key[5] is None and not key[6]}
+    stes = sorted({key[4] for key in cells})
+    colors = {ste: MANY_COLORS[i % len(MANY_COLORS)] for i, ste in enumerate(stes)}
+    panels = []
+    for family in ("ternary", "binary"):
+        arms = sorted((key for key in cells if key[2] == family), key=arm_order)
+        for key, measure in (("flip_rate", "flip rate"), ("oscillation_rate", "oscillation rate")):
+            panels.append((f"{family} ({arms[0][3] if arms else ''}): {measure}",
+                           "share of weights per step",
+                           [(arm[4], *seed_mean_series(cells[arm], key)) for arm in arms]))
+    runs = [r for arm_runs in cells.values() for r in arm_runs]
+    return line_panels("STE ablation, ResNet-20 / CIFAR-10: weights changing code",
+                       "one line per STE, mean over seeds, log scale; dashed: lr drops",
+                       panels, colors, log=True, drops=shared_drops(runs))
+
+
+def dynamics_bc_sr_figure(study):
+    """dynamics_bc_sr.svg: flip rate per epoch of BC and SR at each batch size, the mean over
+    seeds, a panel per model and dataset."""
+    cells = bc_sr_cells(study)
+    arms = sorted({(quant, batch) for _, _, batch, quant in cells},
+                  key=lambda arm: (arm[0], arm[1] or 0))
+    labels = {arm: f"{QUANT_NAMES[arm[0]]}, batch {arm[1]}" for arm in arms}
+    colors = {labels[arm]: MANY_COLORS[i % len(MANY_COLORS)] for i, arm in enumerate(arms)}
+    panels = [(f"{m} on {d}", "flip rate, share per step",
+               [(labels[q, b], *seed_mean_series(cells[m, d, b, q], "flip_rate"))
+                for q, b in arms if (m, d, b, q) in cells])
+              for m, d in sorted({key[:2] for key in cells}, key=order)]
+    runs = [r for arm_runs in cells.values() for r in arm_runs]
+    return line_panels("BinaryConnect against stochastic rounding: weights changing code",
+                       "flip rate per epoch, mean over seeds, log scale; dashed: lr drops",
+                       panels, colors, log=True, drops=shared_drops(runs))
+
+
+def ttq_run(study):
+    """The run dynamics_ttq_layers.svg draws, of the TTQ runs with a dynamics.jsonl: the TTQ paper's
+    pre-activation ResNet-20 / CIFAR-10 seed 42 (the first by path), else the first by path."""
+    found = sorted((r for r in study.runs if r["quant"] == "ttq"
+                    and (Path(r["path"]) / "dynamics.jsonl").is_file()), key=lambda r: r["path"])
+    paper = [r for r in found
+             if (r["model"], r["dataset"], r.get("seed")) == ("preact_resnet20", "cifar10", 42)]
+    return (paper + found + [None])[0]
+
+
+def layer_records(path):
+    """{layer: [(epoch, record)]} of a dynamics.jsonl in the model's layer order; a line that is not
+    a JSON record is left out (a run killed mid-write)."""
+    layers = {}
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("layers"), dict):
+            for name, record in entry["layers"].items():
+                if is_number(entry.get("epoch")) and isinstance(record, dict):
+                    layers.setdefault(name, []).append((entry["epoch"], record))
+    return layers
+
+
+def layer_series(records, part, key):
+    """(epochs, values) of record[part][key] (scales or levels) over a layer's epochs."""
+    points = [(epoch, (record.get(part) or {}).get(key)) for epoch, record in records]
+    points = [(epoch, value) for epoch, value in points if is_number(value)]
+    return [epoch for epoch, _ in points], [value for _, value in points]
+
+
+TTQ_LINES = {"W_p, positive scale": ("scales", "positive"),
+             "W_n, negative scale": ("scales", "negative"), "share at -1": ("levels", "-1"),
+             "share at 0": ("levels", "0"), "share at +1": ("levels", "1")}
+
+
+def dynamics_ttq_layers_figure(study):
+    """dynamics_ttq_layers.svg: one TTQ run's (ttq_run) first, middle and last quantized layer per
+    epoch: its scales W_p and W_n, and the shares of its weights at -1, 0 and +1."""
+    run = ttq_run(study)
+    if run is None:
+        return None
+    layers = list(layer_records(Path(run["path"]) / "dynamics.jsonl").items())
+    chosen = dict.fromkeys(layers[i][0] for i in (0, len(layers) // 2, -1)) if layers else {}
+    colors = {label: COLORS[i] for i, label in enumerate(TTQ_LINES)}
+    panels = []
+    for name, records in (layer for layer in layers if layer[0] in chosen):
+        for what, ylabel, labels in (("scales", "scale", list(TTQ_LINES)[:2]),
+                                     ("codes", "share of weights", list(TTQ_LINES)[2:])):
+            panels.append((f"{name}: {what}", ylabel,
+                           [(label, *layer_series(records, *TTQ_LINES[label]))
+                            for label in labels]))
+    return line_panels(
+        f"TTQ per layer: {run['model']} on {run['dataset']}, {run['tag']}, seed {run['seed']}",
+        "the first, a middle and the last quantized layer, per epoch (dynamics.jsonl); dashed: lr "
+        "drops", panels, colors, drops=shared_drops([run]))
+
+
 def figures(study):
     """{file name: SVG text or None when its runs are absent}."""
     found = {"accuracy.svg": accuracy_figure(study), "gap_recovery.svg": gap_recovery_figure(study),
@@ -477,6 +366,12 @@ def figures(study):
         svg = reproduction_figure(study, published, m, d)
         if svg:
             found[f"reproduction_{m}_{d}.svg"] = svg
+    for name, draw in (("dynamics_ste.svg", dynamics_ste_figure),
+                       ("dynamics_bc_sr.svg", dynamics_bc_sr_figure),
+                       ("dynamics_ttq_layers.svg", dynamics_ttq_layers_figure)):
+        svg = draw(study)
+        if svg:  # drawn where runs recorded their dynamics, as the reproduction figures
+            found[name] = svg
     return found
 
 
@@ -495,7 +390,8 @@ def main():
         print(f"warning: {line}", file=sys.stderr)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for old in [*out.glob("curves_*.svg"), *out.glob("reproduction_*.svg")]:
+        for old in [*out.glob("curves_*.svg"), *out.glob("reproduction_*.svg"),
+                    *out.glob("dynamics_*.svg")]:
             if old.name not in drawn:  # an old figure must not outlive its runs
                 old.unlink()
         for name, svg in drawn.items():
