@@ -11,13 +11,12 @@ from conftest import ROOT
 READING_ORDER = ["common", "stats", "downloads", "datasets", "batches", "models", "kernels",
                  "estimators", "quant", "qlayers", "summary", "run_folder", "devices", "flags",
                  "train", "export", "study_hours", "bench", "bench_inference", "ste_factors",
-                 "aggregate", "study", "tables", "figures"]
+                 "stability", "aggregate", "study", "tables", "svg", "figures"]
 MAX_LINES = 500
 MAX_LINE_LENGTH = 100
 # files with one job longer than MAX_LINES, where a split would cut that job in two: their cap
 ONE_LONG_JOB = {
     "bench.py": 540,  # the training-step benchmark: its setup, timing and report read together
-    "figures.py": 540,  # the study's figures and the few SVG elements they are drawn with
     "tests/test_phases.py": 540,  # the phase scripts' runs, as one listing
 }
 
