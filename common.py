@@ -20,6 +20,7 @@ FREE_SETTINGS = frozenset({"tag", "out", "run_dir", "data_dir", "device", "worke
                            # resumes the same folder (stochastic quantizers then draw from another
                            # random stream)
                            "compile",
+                           "dynamics",  # what is recorded, not what is trained
                            "resumed"})  # train.py's record of the resumptions
 
 

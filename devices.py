@@ -102,6 +102,11 @@ def compile_model(module):
     return torch.compile(module, backend=COMPILE_BACKEND, fullgraph=True)
 
 
+def compile_function(fn):
+    """torch.compile of a function of tensors held by Python objects (no graph break allowed)."""
+    return torch.compile(fn, backend=COMPILE_BACKEND, fullgraph=True)
+
+
 def describe_compile_error(e):
     """What went wrong in torch.compile, in one line, or None when e is not a compile error.
     Reaching the recompile limit raises FailOnRecompileLimitHit, which is not a
@@ -134,14 +139,13 @@ def last_recompile():
     return "no recompilation recorded"
 
 
-def compile_stats(args, teacher):
+def compile_stats(args, teacher, dynamics=None):
     """What results.json records of torch.compile in this process: graphs compiled, graph breaks,
-    recompiles."""
+    recompiles (one graph each for the model, a KD teacher and the dynamics' update)."""
     if not args.compile:
         return dict(compiled=False)
     from torch._dynamo.utils import counters
     graphs = counters["stats"]["unique_graphs"]
     return dict(compiled=True, compiled_graphs=graphs,
                 graph_breaks=sum(counters["graph_break"].values()),
-                # one graph per compiled model
-                recompiles=max(0, graphs - 1 - (teacher is not None)))
+                recompiles=max(0, graphs - 1 - (teacher is not None) - (dynamics is not None)))

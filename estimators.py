@@ -79,6 +79,51 @@ SURROGATES = {
 }
 
 
+# The functions each surrogate is the derivative of (f(0) = 0), the backward's implied forward:
+# ReSTE (Wu et al. 2023, sec. 3) measures an estimator by how far this f lies from sign. The
+# surrogates that integrate to 1 (triangle, gaussian) give an f that ends at +-1/2.
+ESTIMATES = {
+    "identity": lambda x, progress: x,
+    "clipped": lambda x, progress: x.clamp(-1, 1),
+    "tanh": lambda x, progress: torch.tanh(x),
+    "polynomial": lambda x, progress: _approx_sign(x.clamp(-1, 1)),
+    "swish": lambda x, progress: _sign_swish(x),
+    "sigmoid": lambda x, progress: 2 * torch.sigmoid(4 * x) - 1,
+    "arctan": lambda x, progress: (2 / torch.pi) * torch.atan(torch.pi * x),
+    "ede": lambda x, progress: _ede_forward(x, progress),
+    "reste": lambda x, progress: _reste_forward(x, progress),
+    "triangle": lambda x, progress: _approx_sign(x.clamp(-1, 1)) / 2,
+    "gaussian": lambda x, progress: 0.5 * torch.erf(2 ** 0.5 * x),
+}
+# the surrogates that are exactly zero past a bound: a latent weight there gets no gradient
+BOUNDED = ("clipped", "polynomial", "reste", "triangle")
+
+
+def _approx_sign(c):
+    # Bi-Real Net's ApproxSign on [-1, 1]: 2c - c|c| (half of it: the triangle's integral)
+    return 2 * c - c * c.abs()
+
+
+def _sign_swish(x, beta=5.0):
+    # BNN+'s SignSwish: 2 sigmoid(beta x) (1 + beta x (1 - sigmoid(beta x))) - 1
+    s = torch.sigmoid(beta * x)
+    return 2 * s * (1 + beta * x * (1 - s)) - 1
+
+
+def _ede_forward(x, progress):
+    t = 0.1 * 10 ** (2.0 * torch.as_tensor(progress, dtype=torch.float32, device=x.device))
+    return (1 / t).clamp_min(1.0) * torch.tanh(t * x)
+
+
+def _reste_forward(x, progress, t=1.5, interval=0.1, o_end=3.0):
+    # sign(x) min(|x|, t)^(1/o), the secant line x interval^(1/o - 1) inside |x| <= interval
+    fraction = torch.as_tensor(progress, dtype=torch.float32, device=x.device)
+    o = 1 + (1 - torch.cos(fraction * (torch.pi / 2))) * (o_end - 1)
+    a = x.abs()
+    return torch.where(a > interval, x.sign() * a.clamp(interval, t) ** (1 / o),
+                       x * interval ** (1 / o - 1))
+
+
 def sign(x):
     """sign(x) in {-1, +1} with sign(0) = sign(-0.0) = +1, as the papers define it (x >= 0 -> +1):
     torch.sign gives 0 at 0, and + 1/2 moves it to +1 (three cheap passes; torch.where takes three

@@ -79,6 +79,9 @@ def parse_args(argv=None):
     a("--init-from", default=None, metavar="FINAL_PT",
       help="start from a full-precision run's final weights (its final.pt, written when it "
            "completes; default: random initialization)")
+    a("--dynamics", default="on", choices=["on", "off"],
+      help="record the quantized weights' flips, oscillations, levels, gradients and scales every "
+           "epoch (results.json's history, dynamics.jsonl); changes no trained number")
     a("--report", default="final", choices=["final", "best", "ttq-avg"],
       help="report_top1: final epoch, best epoch, or the mean of the last 10 epochs "
            "(our reading of the TTQ paper's average over all epochs)")

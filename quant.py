@@ -1,6 +1,6 @@
 """Every quantization method's equations, each named after its paper and equation, and METHODS,
-the registry of methods by name. A method is a small module: weight(w) gives the weight a layer
-computes with, input(x) the activation it sees as (x_q, codes, scale)."""
+the registry by name. A method is a small module: weight(w) is the weight a layer computes with,
+input(x) the activation as (x_q, codes, scale), codes(w) each weight's integer level."""
 
 from collections import namedtuple
 
@@ -11,6 +11,14 @@ import torch.nn.functional as F
 from estimators import binarize, sign, ste, ternarize
 from kernels import (Hardtanh, LayerNormOverSample, at_least_fp32, codes_for_backward, scalar,
                      with_codes)
+
+
+BINARY, TERNARY = (-1, 1), (-1, 0, 1)  # the codes of binary and ternary weights
+
+
+def three_way(w, delta):
+    """The ternary code of each weight: +1 above delta, -1 below -delta, 0 between."""
+    return (w > delta).to(torch.int8) - (w < -delta).to(torch.int8)
 
 
 # ----------------------------------------------------------------------------- BitNet b1.58
@@ -46,6 +54,7 @@ class BitNet(nn.Module):
     """Ternary weights by absmean, 8-bit activations by per-sample absmax, straight-through
     gradients; the parameter-free sub-LayerNorm of BitLinear before the activation quantizer."""
     weight_bits = 2  # three levels stored in two bits
+    code_levels = TERNARY
 
     def __init__(self, layer, opts):
         super().__init__()
@@ -53,6 +62,12 @@ class BitNet(nn.Module):
 
     def weight(self, w):
         return ternarize_absmean(w)
+
+    def codes(self, w):
+        return absmean_levels(w)[0].to(torch.int8)
+
+    def scales(self, w):
+        return {"absmean": w.abs().mean()}
 
     def input(self, x):
         x = at_least_fp32(x)
@@ -95,6 +110,7 @@ class TTQ(nn.Module):
     """Ternary weights {-Wn, 0, +Wp} with per-layer trained scales and threshold
     delta = t * max|w| (t = --ttq-threshold); full-precision activations."""
     weight_bits = 2
+    code_levels = TERNARY
 
     def __init__(self, layer, opts):
         super().__init__()
@@ -124,6 +140,12 @@ class TTQ(nn.Module):
         delta = self.t * w.detach().abs().max()
         return TernarizeTTQ.apply(w, self.sp, self.sn, self.wp0, self.wn0, delta)
 
+    def codes(self, w):
+        return three_way(w, self.t * w.abs().max())
+
+    def scales(self, w):
+        return {"positive": self.wp0 * self.sp.detach(), "negative": self.wn0 * self.sn.detach()}
+
 
 # --------------------------------------------------------------- binary and ternary weight methods
 
@@ -131,6 +153,8 @@ class TWN(nn.Module):
     """Ternary weight networks: {-alpha, 0, +alpha} with a per-layer threshold; full-precision
     activations. --wbits 32 trains the full-precision network of TWN's recipe (the 32/32 row of the
     results table)."""
+
+    code_levels = TERNARY
 
     def __init__(self, layer, opts):
         super().__init__()
@@ -140,16 +164,24 @@ class TWN(nn.Module):
     def weight(self, w):
         if self.weight_bits == 32:
             return w
-        # TWN (Li & Liu 2016, eq. 3 and 9-10): delta = 0.7 * mean|W|, alpha = mean of |W_i| over
-        # |W_i| > delta
-        a = w.detach().abs()
-        delta = 0.7 * a.mean()
-        above = a > delta
-        # not a[above]: a boolean index syncs and breaks graphs
-        alpha = (a * above).sum() / above.sum().clamp_min(1)
+        delta, alpha = self.threshold_and_scale(w.detach().abs())
         levels = ternarize(w, delta, self.surrogate, self.progress)
         # the gradient of W_t reaches W without alpha, as in the authors' code (not alpha * g)
         return ste(levels, alpha * levels.detach())
+
+    @staticmethod
+    def threshold_and_scale(a):
+        # TWN (Li & Liu 2016, eq. 3 and 9-10): delta = 0.7 * mean|W|, alpha = mean of |W_i| over
+        # |W_i| > delta; not a[above]: a boolean index syncs and breaks graphs
+        delta = 0.7 * a.mean()
+        above = a > delta
+        return delta, (a * above).sum() / above.sum().clamp_min(1)
+
+    def codes(self, w):
+        return three_way(w, self.threshold_and_scale(w.abs())[0])
+
+    def scales(self, w):
+        return {"alpha": self.threshold_and_scale(w.abs())[1]}
 
 
 def glorot_bound(layer):
@@ -165,6 +197,7 @@ class BinaryConnect(nn.Module):
     norm, as the authors trained; without batch norm (--no-bn) H is Glorot's bound, their code's
     other choice, since +-1 weights in ResNet-20 with no batch norm give logits near 1e20."""
     weight_bits = 1
+    code_levels = BINARY
 
     def __init__(self, layer, opts):
         super().__init__()
@@ -180,6 +213,9 @@ class BinaryConnect(nn.Module):
             return ste(w, torch.where(torch.rand_like(w) < p, self.h, -self.h).to(w.dtype))
         b = binarize(w, self.surrogate, self.progress)
         return b if self.h == 1.0 else b * self.h
+
+    def codes(self, w):
+        return sign(w).to(torch.int8)  # stochastic too: the code evaluation uses
 
     @torch.no_grad()
     def after_step(self, layer):
@@ -198,6 +234,7 @@ class StochasticRounding(nn.Module):
     full-precision copy; after each optimizer step w <- Q_s(w - lr * update), clipped to the grid
     (Li et al. 2017, eq. 4)."""
     weight_bits = 1
+    code_levels = BINARY
 
     def __init__(self, layer, opts):
         super().__init__()
@@ -215,6 +252,9 @@ class StochasticRounding(nn.Module):
     def weight(self, w):
         return w  # already on the grid
 
+    def codes(self, w):
+        return sign(w).to(torch.int8)
+
     @torch.no_grad()
     def after_step(self, layer):
         layer.weight.copy_(self.round_to_grid(layer.weight))
@@ -225,6 +265,7 @@ class XNOR(nn.Module):
     BN -> binary conv of sign(input) and sign(W) -> times K alpha, the model's ReLU following
     (abits 32 gives BWN, weights only)."""
     weight_bits = 1
+    code_levels = BINARY
 
     def __init__(self, layer, opts):
         super().__init__()
@@ -242,6 +283,13 @@ class XNOR(nn.Module):
         # mean-centring, clamp and x n (docs/quantizers.md)
         alpha = w.detach().abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
         return alpha * binarize(w, self.surrogate, self.progress) + (w - w.detach()) / w[0].numel()
+
+    def codes(self, w):
+        return sign(w).to(torch.int8)
+
+    def scales(self, w):
+        # the mean over output channels of alpha = mean|W| per channel (all the same size)
+        return {"alpha": w.abs().mean()}
 
     def compute(self, layer, x):
         """The layer's output. XNOR-Net eq. 11: I * W ~ (sign(I) (*) sign(W)) . K alpha with
@@ -284,6 +332,8 @@ class DoReFa(nn.Module):
         super().__init__()
         self.wbits, self.abits = opts.get("wbits") or 32, opts.get("abits") or 32
         self.weight_bits = self.wbits
+        self.code_levels = (BINARY if self.wbits == 1 else None if self.wbits == 32
+                            else tuple(range(2 ** self.wbits)))
 
     def weight(self, w):
         if self.wbits == 32:
@@ -292,13 +342,21 @@ class DoReFa(nn.Module):
             # DoReFa eq. 7-8: r_o = sign(r_i) * E(|r_i|), dc/dr_i = dc/dr_o (E not applied)
             return ste(w, sign(w.detach()).mul_(w.detach().abs().mean()))
         # DoReFa eq. 9: w_k = 2 * quantize_k(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1, the gradient
-        # through max|tanh w| as well (the authors' tensorpack code); an all-zero layer's max counts
-        # as 1 (0/0 otherwise), so it takes the formula's value at w = 0, 2 quantize_k(1/2) - 1
-        # (1/3 at 2 bits)
+        # through max|tanh w| as well (the authors' tensorpack code)
+        return 2 * quantize_uniform(self.tanh_unit(w), self.wbits)[0] - 1
+
+    @staticmethod
+    def tanh_unit(w):
+        # tanh(w) / (2 max|tanh(w)|) + 1/2, in [0, 1]; an all-zero layer's max counts as 1 (0/0
+        # otherwise): it takes the formula's value at w = 0, 2 quantize_k(1/2) - 1 (1/3 at 2 bits)
         t = torch.tanh(w)
         peak = t.abs().max()
-        return 2 * quantize_uniform(t / (2 * torch.where(peak > 0, peak, 1.0)) + 0.5,
-                                    self.wbits)[0] - 1
+        return t / (2 * torch.where(peak > 0, peak, 1.0)) + 0.5
+
+    def codes(self, w):
+        if self.wbits == 1:
+            return sign(w).to(torch.int8)
+        return (self.tanh_unit(w) * (2 ** self.wbits - 1)).round_().to(torch.int16)
 
     def input(self, x):
         # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1)), formed in fp32 under autocast
@@ -310,18 +368,29 @@ class DoReFa(nn.Module):
 def quantize_linear(x, k, span):
     """(x_q, codes, scale): QNN's k-bit linear quantization of x over a range `span` wide, 2^k
     levels with zero among them, straight-through."""
+    levels, step = linear_levels(x.detach(), k, span)
+    codes = torch.int8 if 2 ** (k - 1) <= 127 else torch.int16  # 8 bits reach +128
+    return with_codes(x, levels, step, codes)
+
+
+def linear_levels(x, k, span):
+    """(integer levels of x, step) of QNN's k-bit linear quantization over a range `span` wide."""
     # QNN (Hubara et al. 2016, sec. 3.1): LinearQuant(x) = Clip(round(x / step) * step, minV, maxV);
     # the authors' code (BinaryNet.pytorch, Quantize) sets step = span / (2^k - 1) and the range to
     # [-(2^(k-1) - 1), 2^(k-1)] steps: 2 bits give {-1, 0, 1, 2} * step, so over [-1, 1] (step 2/3)
     # -1 maps to -2/3 and +1 to +4/3, the authors' level set. A span of 0 (a constant tensor) takes
     # step 1, so zeros stay 0, not 0/0.
-    n, low, high = 2 ** k - 1, -(2 ** (k - 1) - 1), 2 ** (k - 1)
+    n, (low, high) = 2 ** k - 1, linear_range(k)
     span = torch.where(span > 0, span, n)
-    codes = torch.int8 if high <= 127 else torch.int16  # 8 bits reach +128
     # x * (n / span), as the authors' code: 1 * (3 / 2) is 1.5 exactly, where 1 / fp32(2/3) rounds
     # down to 1
-    levels = (x.detach() * (n / span)).round_().clamp_(low, high).add_(0.0)  # + 0: round's -0 is 0
-    return with_codes(x, levels, span / n, codes)
+    levels = (x * (n / span)).round_().clamp_(low, high).add_(0.0)  # + 0: round's -0 is 0
+    return levels, span / n
+
+
+def linear_range(k):
+    """The lowest and highest of quantize_linear's k-bit codes."""
+    return -(2 ** (k - 1) - 1), 2 ** (k - 1)
 
 
 class QNN(nn.Module):
@@ -340,6 +409,9 @@ class QNN(nn.Module):
         self.weight_bits = self.wbits
         self.surrogate = opts.get("ste") or "clipped"
         self.sees_image = opts.get("first", False)
+        low, high = linear_range(self.wbits)
+        self.code_levels = (BINARY if self.wbits == 1 else None if self.wbits == 32
+                            else tuple(range(low, high + 1)))
 
     def weight(self, w):
         if self.wbits == 32:
@@ -348,6 +420,11 @@ class QNN(nn.Module):
             return binarize(w, self.surrogate, self.progress)
         # the weights' span is their own max - min, as the authors' code has it
         return quantize_linear(w, self.wbits, w.detach().max() - w.detach().min())[0]
+
+    def codes(self, w):
+        if self.wbits == 1:
+            return sign(w).to(torch.int8)
+        return linear_levels(w, self.wbits, w.max() - w.min())[0].to(torch.int16)
 
     def input(self, x):
         if self.abits == 32 or self.sees_image:

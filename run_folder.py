@@ -1,12 +1,13 @@
-"""A run folder's bookkeeping: its lock (one process per folder), the last checkpoint kept with its
-predecessor, the check that a folder holds one run's settings and the record of its resumptions,
-the final.pt a run starts from (--kd, --init-from), and the commit a run was trained from.
-"""
+"""A run folder's bookkeeping: its lock, the last checkpoint kept with its predecessor, the check
+that a folder holds one run's settings and its resumptions, the final.pt a run starts from (--kd,
+--init-from), the commit a run was trained from, and results.json's figures of the epochs."""
 import fcntl
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 import common
 
@@ -151,3 +152,15 @@ def final_from_last(run_dir, config):
                                                       top5=final["test_top5"]))
     print(f"note: wrote {run_dir / 'final.pt'} from last.pt (epoch {last['epoch']}): the run "
           "completed before runs wrote final.pt")
+
+
+def results_from_history(args, history, best, wall):
+    """results.json's figures of the epochs: best, final and reported top-1, history, speed."""
+    last = history[-1]
+    speeds = [h["images_per_second"] for h in history]
+    report = {"final": last["test_top1"], "best": best["top1"],
+              "ttq-avg": float(np.mean([h["test_top1"] for h in history[-10:]]))}[args.report]
+    return dict(epochs_completed=last["epoch"], best_top1=best["top1"], best_top5=best["top5"],
+                best_epoch=best["epoch"], final_top1=last["test_top1"],
+                final_top5=last["test_top5"], report_top1=report, history=history,
+                wall_seconds=wall, train_images_per_second=float(np.median(speeds)))

@@ -21,6 +21,7 @@ import batches
 import common
 import datasets
 import devices
+import dynamics
 import flags
 import models
 import qlayers
@@ -194,6 +195,8 @@ def train_epoch(run, epoch, state):
         loss.backward()
         optimizer.step()
         qlayers.after_step(model, args.clip_factor)
+        if run.dynamics:
+            run.dynamics.after_step()
         state["step"] += 1
         if pending is not None:  # read once this step is queued: the device never waits on the host
             total_loss += check_step(pending, epoch, i, state, run.world)
@@ -392,6 +395,10 @@ def start(run):
         run.optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start_epoch = ckpt["history"], ckpt["best"], ckpt["epoch"]
         state, wall = ckpt["state"], ckpt["wall_seconds"]
+    recorded = args.dynamics == "on" and run.rank == 0  # rank 0 records for all
+    run.dynamics = (dynamics.for_run(model, run.run_dir / "dynamics.jsonl",
+                                     ckpt and ckpt.get("dynamics"), start_epoch, args)
+                    if recorded else None)
     devices.check_same_epoch(start_epoch, run.world)
     params, quantized, size_bytes, fp32_bytes = qlayers.model_size(model)
     log = print if run.rank == 0 else (lambda *a, **k: None)
@@ -435,6 +442,9 @@ def train(run):
         history.append(dict(epoch=epoch + 1, train_loss=train_loss, test_loss=test_loss,
                             test_top1=top1, test_top5=top5, lr=run.optimizer.param_groups[0]["lr"],
                             seconds=seconds, images_per_second=images_per_second))
+        if run.dynamics:  # before last.pt: a kill between the two repeats the line, cut on resume
+            history[-1]["dynamics"], layers = run.dynamics.read()
+            dynamics.append_log(run_dir / "dynamics.jsonl", epoch + 1, layers)
         if top1 > best["top1"]:
             best = dict(top1=top1, top5=top5, epoch=epoch + 1)
             common.save_checkpoint(run_dir / "best.pt", dict(kind="best", model=model.state_dict(),
@@ -442,13 +452,14 @@ def train(run):
         run_folder.save_last(run_dir, dict(model=model.state_dict(),
                                            optimizer=run.optimizer.state_dict(),
                                            epoch=epoch + 1, history=history, best=best, state=state,
-                                           wall_seconds=wall, torch_rng=torch.get_rng_state()))
+                                           wall_seconds=wall, torch_rng=torch.get_rng_state(),
+                                           dynamics=run.dynamics and run.dynamics.state_dict()))
         tqdm.write(f"epoch {epoch + 1}/{args.epochs}: loss {train_loss:.4f}, "
                    f"test top-1 {top1:.2f}%, top-5 {top5:.2f}%, "
                    f"{images_per_second:.0f} img/s, {seconds:.1f}s")
-        common.write_json(run_dir / "results.json",
-                          dict(run.results, **results_from_history(args, history, best, wall),
-                               **devices.compile_stats(args, run.teacher)))
+        figures = dict(run_folder.results_from_history(args, history, best, wall),
+                       **devices.compile_stats(args, run.teacher, run.dynamics))
+        common.write_json(run_dir / "results.json", dict(run.results, **figures))
     run.epoch = args.epochs
     return finish(run, history, best, wall) if run.rank == 0 else 0
 
@@ -460,8 +471,8 @@ def finish(run, history, best, wall):
                            dict(kind="final", model=run.model.state_dict(), config=run.config,
                                 epoch=last["epoch"], top1=last["test_top1"],
                                 top5=last["test_top5"]))
-    results = dict(run.results, **results_from_history(run.args, history, best, wall),
-                   **devices.compile_stats(run.args, run.teacher), status="completed")
+    results = dict(run.results, **run_folder.results_from_history(run.args, history, best, wall),
+                   **devices.compile_stats(run.args, run.teacher, run.dynamics), status="completed")
     common.write_json(run.run_dir / "results.json", results)
     (run.run_dir / "last.pt.prev").unlink(missing_ok=True)
     print(f"done: best top-1 {best['top1']:.2f}% (epoch {best['epoch']}), "
@@ -480,18 +491,6 @@ def diverged(run, info, epoch, history):
     print(f"error: run diverged: {results['message']} "
           f"(last finite loss {info['last_finite_loss']})", file=sys.stderr)
     return 1
-
-
-def results_from_history(args, history, best, wall):
-    """results.json's figures of the epochs: best, final and reported top-1, history, speed."""
-    last = history[-1]
-    speeds = [h["images_per_second"] for h in history]
-    report = {"final": last["test_top1"], "best": best["top1"],
-              "ttq-avg": float(np.mean([h["test_top1"] for h in history[-10:]]))}[args.report]
-    return dict(epochs_completed=last["epoch"], best_top1=best["top1"], best_top5=best["top5"],
-                best_epoch=best["epoch"], final_top1=last["test_top1"],
-                final_top5=last["test_top5"], report_top1=report, history=history,
-                wall_seconds=wall, train_images_per_second=float(np.median(speeds)))
 
 
 if __name__ == "__main__":

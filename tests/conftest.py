@@ -31,4 +31,4 @@ def train_run(args, model, data, steps, forward=None, optimizer=None):
     import train
     return SimpleNamespace(args=args, model=model, forward=forward or model, teacher_forward=None,
                            optimizer=optimizer or train.make_optimizer(args, model), data=data,
-                           steps_per_epoch=steps, rank=0, world=1)
+                           steps_per_epoch=steps, rank=0, world=1, dynamics=None)

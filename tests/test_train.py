@@ -97,6 +97,10 @@ def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_pa
     strip = lambda h: [{k: v for k, v in e.items() if k not in ("seconds", "images_per_second")}
                        for e in h]
     assert strip(ra["history"]) == strip(rb["history"]) and ra["final_top1"] == rb["final_top1"]
+    # the weights' dynamics too: the codes, change directions and EMAs resume from last.pt
+    assert all("dynamics" in e for e in ra["history"])
+    whole = tmp_path / "whole/synthetic/resnet20/bitnet_s0/dynamics.jsonl"
+    assert whole.read_text() == (folder / "dynamics.jsonl").read_text()
 
 
 def test_kd_with_a_teacher_of_another_architecture_is_a_clear_error(tmp_path, fast_flags):
