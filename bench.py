@@ -26,6 +26,7 @@ import torch.nn.functional as F
 import batches
 import common
 import devices
+import dynamics
 import flags
 import models
 import qlayers
@@ -63,6 +64,9 @@ def bench_args(argv=None):
       help="memory format of model and batch: train.py's default for the device and model, "
            "one of the two, or both side by side (a row per layout, and the channels_last / "
            "contiguous step-time ratio per quantizer)")
+    a("--dynamics", choices=("on", "off", "both"), default="on",
+      help="record the quantized weights' dynamics every step, as train.py does by default; both: "
+           "a row each, and the step-time ratio of on to off per quantizer")
     a("--study", action="store_true",
       help="measure resnet18/50 x fp32/bitnet/ttq x 32/64 px and project the study")
     a("--concurrent", type=int, default=1,
@@ -175,6 +179,8 @@ def prepare(cfg):
     # train.py's own optimizer (its default flags, the quantizers' scales in their group) and step
     optimizer = train.make_optimizer(
         flags.resolve(flags.parse_args(["--device", device, "--lr", "0.01"])), model)
+    recording = cfg["dynamics"] and dynamics.tracked_layers(model)
+    record = dynamics.Dynamics(model, compile=cfg["compile"]) if recording else None
     autocast = torch.autocast(device.split(":")[0], torch.bfloat16) if cfg["amp"] else nullcontext()
     net = devices.compile_model(model) if cfg["compile"] else model
     clean = batches.normalize(x, MEAN, STD, torch.float32)
@@ -190,6 +196,8 @@ def prepare(cfg):
         loss.backward()
         optimizer.step()
         qlayers.after_step(model)
+        if record:
+            record.after_step()
         if pending:
             pending.pop().item()  # train.py's one host sync a step (its divergence check)
         pending.append(loss.detach())
@@ -284,20 +292,25 @@ def measure_memory(cfg):
 
 # ------------------------------------------------------------- running configurations (parent side)
 
-def config(args, model, quant_name, image_size=None, stem="cifar", channels_last=None):
+def config(args, model, quant_name, image_size=None, stem="cifar", channels_last=None,
+           recording=None):
     if channels_last is None:
         channels_last = (args.layout == "channels-last" or args.layout == "default"
                          and devices.default_channels_last(args.device, model))
     return dict(model=model, quant=quant_name, stem=stem, image_size=image_size or args.image_size,
                 batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
                 repeats=args.repeats, device=args.device, amp=args.amp, compile=args.compile,
-                channels_last=channels_last)
+                channels_last=channels_last,
+                dynamics=args.dynamics != "off" if recording is None else recording)
 
 
 def configs_of(args, model, quant_name, image_size=None, stem="cifar"):
-    """One configuration, or one per memory format with --layout both (contiguous first)."""
+    """One configuration, or one per memory format with --layout both (contiguous first) and one
+    per dynamics setting with --dynamics both (off first)."""
     layouts = (False, True) if args.layout == "both" else (None,)
-    return [config(args, model, quant_name, image_size, stem, cl) for cl in layouts]
+    recordings = (False, True) if args.dynamics == "both" else (None,)
+    return [config(args, model, quant_name, image_size, stem, cl, rec)
+            for cl in layouts for rec in recordings]
 
 
 def in_children(mode, cfg, copies=1, env=None):
@@ -349,7 +362,7 @@ def measure_rows(cfgs, copies=1, memory=True):
              else [concurrent_rates(cfg, copies) for cfg in cfgs])
     rows = []
     for cfg, rate in zip(cfgs, rates):
-        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last")
+        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last", "dynamics")
         row = dict({k: cfg[k] for k in keys}, copies=copies, **rate)
         if memory and "error" not in row:
             mem = memory_of(cfg)
@@ -364,7 +377,7 @@ def measure_rows(cfgs, copies=1, memory=True):
 def add_ratios(rows):
     """Step time and memory of each row over the FP32 row of the same model and layout (1.0 for
     FP32 itself)."""
-    key = lambda r: (r["model"], r["stem"], r["image_size"], r["channels_last"])
+    key = lambda r: (r["model"], r["stem"], r["image_size"], r["channels_last"], r["dynamics"])
     fp32 = {key(r): r for r in rows if r["quant"] == "fp32" and "error" not in r}
     for r in rows:
         base = fp32.get(key(r))
@@ -391,6 +404,17 @@ def layout_ratios(rows):
     return ratios
 
 
+def dynamics_ratios(rows):
+    """{model: {quant: step time recording the dynamics / without}} over rows timed both ways."""
+    ms = {(r["model"], r["quant"], r["channels_last"], r["dynamics"]): r["ms_step"]
+          for r in rows if "error" not in r and r["quant"] != "fp32"}
+    ratios = {}
+    for (m, q, cl, on), t in ms.items():
+        if on and (m, q, cl, False) in ms:
+            ratios.setdefault(m, {})[q] = t / ms[(m, q, cl, False)]
+    return ratios
+
+
 HEADER = (f"{'model':<11} {'quant':<7} {'layout':<6} {'px':>3} {'images/s':>9} {'ms/step':>9} "
           f"{'x fp32':>7} {'mem MB':>8} {'x fp32':>7} {'aug %':>6} {'eval img/s':>10}")
 
@@ -409,7 +433,8 @@ def format_row(r):
     return (f"{name:<11} {r['quant']:<7} {layout:<6} {r['image_size']:>3} "
             f"{r['images_s']:>9.1f} {r['ms_step']:>9.1f} {fmt(r['time_ratio'], '.2f'):>7} "
             f"{fmt(r.get('mem_mb'), '.0f'):>8} {fmt(r['mem_ratio'], '.2f'):>7} "
-            f"{100 * r['aug_share']:>6.1f} {r['eval_images_s']:>10.1f}")
+            f"{100 * r['aug_share']:>6.1f} {r['eval_images_s']:>10.1f}"
+            + ("" if r["dynamics"] or r["quant"] == "fp32" else "  (no dynamics)"))
 
 
 # ----------------------------------------------------------------------- the study's configurations
@@ -484,6 +509,11 @@ def main(argv=None):
                   device=args.device, device_description=device_description(args.device),
                   settings={k: v for k, v in vars(args).items() if k not in ("one", "memory")},
                   rows=rows)
+    if args.dynamics == "both":
+        result["dynamics_over_none"] = dynamics_ratios(rows)
+        for m, ratios in result["dynamics_over_none"].items():
+            print(f"{m}: step time recording the dynamics / without: "
+                  + ", ".join(f"{q} {r:.3f}" for q, r in ratios.items()))
     if args.layout == "both":
         result["channels_last_over_contiguous"] = layout_ratios(rows)
         for m, ratios in result["channels_last_over_contiguous"].items():

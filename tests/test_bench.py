@@ -132,13 +132,14 @@ def symbolic(gm):
 def test_compile_compiles_every_configuration_past_dynamos_recompile_limit(monkeypatch, tmp_path,
                                                                            capsys):
     # 6 configurations of one model (one code object) need 12 graphs at once: past dynamo's limit
-    # of 8, where the 5th configuration used to fail to compile and be timed eagerly under --compile
+    # of 8, where the 5th configuration used to fail to compile and be timed eagerly under
+    # --compile; and the 4 quantized ones each compile the dynamics' update (one code object too)
     graphs = []
     code, rows = compile_in_process(monkeypatch, tmp_path, counting(graphs),
                                     "--quants", "fp32,bc,twn", "--layout", "both")
     err = capsys.readouterr().err
     assert "eager" not in err and "error" not in err, err
-    assert len(graphs) == 12  # a train and an eval graph per configuration, no recompile
+    assert len(graphs) == 12 + 4  # a train and an eval graph per configuration, no recompile
     assert not [gm for gm in graphs if symbolic(gm)]  # static, also in the second layout
     assert len(rows) == 6 and not [r for r in rows if "error" in r] and code == 0
 
@@ -147,7 +148,8 @@ def test_a_configuration_that_does_not_compile_is_a_failed_row_and_exit_1(monkey
                                                                           capsys):
     graphs = []
     code, rows = compile_in_process(monkeypatch, tmp_path, counting(graphs, fail_at=3),
-                                    "--quants", "fp32,bitnet", "--layout", "both")
+                                    "--quants", "fp32,bitnet", "--layout", "both",
+                                    "--dynamics", "off")
     err = capsys.readouterr().err
     # the second configuration's train graph fails: its row says so and holds no figures (it was
     # timed eagerly under --compile, with a note); the others are timed compiled
@@ -166,7 +168,7 @@ def test_groups_timed_one_after_another_compile_afresh(monkeypatch):
     # models timed one after another (resnet18 then resnet50, or the study's image sizes) share
     # dynamo's cache when they share a forward: six groups of one LeNet-5 configuration, 12 graphs
     graphs = []
-    args = bench.check_bench_args(bench.bench_args(LENET))
+    args = bench.check_bench_args(bench.bench_args([*LENET, "--dynamics", "off"]))
     cfgs = [bench.config(args, "lenet5", q, channels_last=cl)
             for q in ("fp32", "bc", "twn") for cl in (False, True)]
     with compiling(monkeypatch, counting(graphs)):
@@ -177,7 +179,7 @@ def test_groups_timed_one_after_another_compile_afresh(monkeypatch):
 def test_study_with_a_configuration_that_did_not_compile_projects_nothing_and_exits_1(
         monkeypatch, tmp_path, capsys):
     def measure_rows(cfgs, copies=1, memory=True):  # ResNet-50 with TTQ does not compile
-        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last")
+        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last", "dynamics")
         figures = dict(images_s=1000.0, ms_step=1.0, aug_share=0.1, eval_images_s=4000.0)
         failed = dict(error="torch.compile failed: X")
         return [dict({k: c[k] for k in keys},
