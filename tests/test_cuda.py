@@ -10,6 +10,7 @@ import batches
 import common
 import datasets
 import devices
+import dynamics
 import flags
 import models
 import qlayers
@@ -46,10 +47,10 @@ def setup(method, opts, model_name="lenet5", batch=64):
     return args, data, model, train.make_optimizer(args, model)
 
 
-def steps(args, data, model, forward, optimizer, n, progress=0.5, strict=False):
-    """n training steps as train_epoch takes them (bf16 autocast); returns the losses as device
-    tensors. strict: the steps (after the epoch's draws, sent at its start) run with any host sync
-    raising an error."""
+def steps(args, data, model, forward, optimizer, n, progress=0.5, strict=False, record=None):
+    """n training steps as train_epoch takes them (bf16 autocast; record: the dynamics' update);
+    returns the losses as device tensors. strict: the steps (after the epoch's draws, sent at its
+    start) run with any host sync raising an error."""
     qlayers.set_progress(model, progress)
     g = torch.Generator().manual_seed(1)
     draws = batches.epoch_draws(args, data, g, n)
@@ -65,6 +66,8 @@ def steps(args, data, model, forward, optimizer, n, progress=0.5, strict=False):
         loss.backward()
         optimizer.step()
         qlayers.after_step(model)
+        if record:
+            record.after_step()
         losses.append(loss.detach())
     torch.cuda.set_sync_debug_mode("default")
     return losses
@@ -114,6 +117,33 @@ def test_compiled_peak_memory_is_not_above_eagers(method, opts):
     # saved tensors
     eager, compiled = peak_bytes(method, opts, False), peak_bytes(method, opts, True)
     assert compiled <= 1.02 * eager, (compiled / 2**20, eager / 2**20)
+
+
+# ternary, k-bit, and an STE arm with ReSTE's indicators: each compile costs the GPU check time
+@pytest.mark.parametrize("method,opts", [("bitnet", {}), ("qnn", dict(wbits=2, abits=2)),
+                                         ("twn", dict(ste="reste"))])
+def test_the_dynamics_record_never_waits_for_the_device(method, opts):
+    # eager and compiled (as --compile has it), the same counts; a step with it syncs nothing
+    wide = []
+    for compiled in (False, True):
+        args, data, model, optimizer = setup(method, opts)
+        record = dynamics.Dynamics(model, ste="ste" in opts, compile=compiled)
+        steps(args, data, model, model, optimizer, 1, record=record)  # compiles
+        try:
+            steps(args, data, model, model, optimizer, 2, strict=True, record=record)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        wide.append(record.read()[0])
+    eager, compiled = map(flat, wide)
+    assert compiled.keys() == eager.keys()
+    assert compiled == pytest.approx(eager, rel=1e-4)  # the gradients' sums in another order
+
+
+def flat(record):
+    """A dynamics record's numbers, its nested ones (levels, scales) named key/level."""
+    return {f"{key}/{inner}" if isinstance(value, dict) else key: number
+            for key, value in record.items()
+            for inner, number in (value.items() if isinstance(value, dict) else [(None, value)])}
 
 
 def test_evaluation_reads_the_device_once():
