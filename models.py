@@ -1,10 +1,13 @@
 """The networks in plain PyTorch: ResNet-18/50 (ImageNet or CIFAR stem), ResNet-20..56 (post- and
 pre-activation) and WRN-56-2 for CIFAR, VGG-9/16, VGG-BC, LeNet-5 (LeCun's and the results table's
-wide one), AlexNet with batch norm; their registry MODELS, build_model and layer_names."""
+wide one), AlexNet-BN; their registry MODELS (models_redbit's too), build_model and layer_names."""
 from functools import partial
 
 import torch.nn as nn
 import torch.nn.functional as F
+
+from models_redbit import (RedBitBlock, RedBitPreActBlock, RedBitResNet, RedBitVGG,
+                           RedBitXnorBlock)
 
 
 def norm_layer(bn):
@@ -414,6 +417,17 @@ MODELS = {
     "lenet5_wide_max": partial(WideLeNet5, pool="max"),
     "lenet5_wide_xnor": partial(WideLeNet5, pool="max", norm_first=True),
     "alexnet": AlexNet,
+    # the results table's CIFAR-10 networks as RedBit builds them (models_redbit.py): post-
+    # activation (Baseline, QNN, TWN, TTQ), pre-activation (DoReFa-Net), BN -> conv -> ReLU (XNOR)
+    "resnet20_redbit": partial(RedBitResNet, 20, RedBitBlock),
+    "resnet20_redbit_preact": partial(RedBitResNet, 20, RedBitPreActBlock),
+    "resnet20_redbit_xnor": partial(RedBitResNet, 20, RedBitXnorBlock),
+    "resnet50_redbit": partial(RedBitResNet, 50, RedBitBlock),  # 6n+2, n = 8: basic blocks
+    "resnet50_redbit_preact": partial(RedBitResNet, 50, RedBitPreActBlock),
+    "resnet50_redbit_xnor": partial(RedBitResNet, 50, RedBitXnorBlock),
+    "vgg16_redbit": partial(RedBitVGG, form="plain"),  # Baseline, QNN, DoReFa-Net
+    "vgg16_redbit_dropout": partial(RedBitVGG, form="dropout"),  # TWN, TTQ
+    "vgg16_redbit_xnor": partial(RedBitVGG, form="xnor"),
 }
 
 

@@ -8,9 +8,9 @@ import pytest
 from conftest import ROOT
 
 # bottom to top: a file may import only the files before it (the README's reading order)
-READING_ORDER = ["common", "stats", "downloads", "datasets", "batches", "models", "kernels",
-                 "estimators", "quant", "qlayers", "summary", "run_folder", "devices", "dynamics",
-                 "flags", "train", "export", "study_hours", "bench", "bench_inference",
+READING_ORDER = ["common", "stats", "downloads", "datasets", "batches", "models_redbit", "models",
+                 "kernels", "estimators", "quant", "qlayers", "summary", "run_folder", "devices",
+                 "dynamics", "flags", "train", "export", "study_hours", "bench", "bench_inference",
                  "ste_factors", "stability", "aggregate", "study", "tables", "svg", "figures"]
 MAX_LINES = 500
 MAX_LINE_LENGTH = 100
