@@ -8,7 +8,10 @@ from datasets import FAKE_SHAPES, channel_stats, load_dataset, load_synthetic, p
 
 NO_CROP_FLIP_DATASETS = ("mnist",)  # --augment auto: none, as a flipped digit is another shape
 LOADER_AUGMENTED_DATASETS = ("imagenet",)  # streamed: cropped and flipped in its loader's workers
-AUGMENTS = ("none", "crop-flip", "rotate-crop")  # --augment's recipes on the device
+AUGMENTS = ("none", "crop-flip", "rotate-crop", "reflect-crop-flip")  # --augment's, on the device
+# reflect-crop-flip: RedBit's main_cifar10.py (the results table), RandomCrop(32, padding=4,
+# padding_mode='reflect') and RandomHorizontalFlip
+FLIPPED = ("crop-flip", "reflect-crop-flip")  # the recipes that flip half the images
 # RedBit's main_mnist.py (the results table): RandomRotation(10), then RandomCrop(28, padding=4)
 ROTATION_DEGREES, ROTATE_CROP_PADDING = 10, 4
 
@@ -25,16 +28,30 @@ def crop_flip_draws(g, shape, padding):
     return offsets[0], offsets[1], torch.rand(shape, generator=g) < 0.5
 
 
-def random_crop_flip(x, dy, dx, flip, padding):
-    """Crop each image at (dy, dx) from its zero-padded version, then flip it horizontally where
-    flip is set."""
+def random_crop_flip(x, dy, dx, flip, padding, reflect=False):
+    """Crop each image at (dy, dx) from its zero-padded version (mirrored at its edges with
+    `reflect`), then flip it horizontally where flip is set."""
     n, _, h, w = x.shape
-    padded = F.pad(x, (padding,) * 4)
+    padded = reflect_pad(x, padding) if reflect else F.pad(x, (padding,) * 4)
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
     cols = dx[:, None] + torch.arange(w, device=x.device)
     cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :]
     return padded[torch.arange(n, device=x.device)[:, None, None, None],
                   torch.arange(x.shape[1], device=x.device)[None, :, None, None], rows, cols]
+
+
+def reflect_pad(x, padding):
+    """The images padded by their mirror images, the edge row and column not repeated (torchvision's
+    padding_mode='reflect'), by indexing: any dtype, uint8 too."""
+    h, w = x.shape[-2:]
+    rows, cols = (reflected_indices(n, padding, x.device) for n in (h, w))
+    return x[:, :, rows[:, None], cols]
+
+
+def reflected_indices(n, padding, device):
+    """Where each of the n + 2 * padding positions of a reflect-padded side reads: -1 reads 1."""
+    i = torch.arange(-padding, n + padding, device=device).abs()
+    return torch.where(i < n, i, 2 * (n - 1) - i)
 
 
 def rotation_draws(g, shape, degrees=ROTATION_DEGREES):
@@ -57,7 +74,7 @@ def rotate(x, degrees):
 
 
 def crop_padding(args, data):
-    """The zero padding, in pixels, around the image that the random crop takes its window from."""
+    """The padding, in pixels, around the image that the random crop takes its window from."""
     return ROTATE_CROP_PADDING if args.augment == "rotate-crop" else data["train_x"].shape[-1] // 8
 
 
@@ -88,7 +105,7 @@ def epoch_draws(args, data, g, steps):
     if streamed:
         return dict(order=order, partner=partner.to(args.device))
     dy, dx, flip = crops
-    flip = flip & (args.augment == "crop-flip")  # drawn anyway: every recipe draws one stream
+    flip = flip & (args.augment in FLIPPED)  # drawn anyway: every recipe draws one stream
     # to the batch's width, to stack
     partner = torch.nn.functional.pad(partner, (0, b - partner.shape[1]))
     rows = [order, dy, dx, flip.long(), partner]
@@ -122,7 +139,8 @@ def train_batches(args, data, draws, steps, rank=0, world=1):
             x = rotate(x, draws["angle"][i, rank::world])
         if args.augment != "none":
             x = random_crop_flip(x, draws["dy"][i, rank::world], draws["dx"][i, rank::world],
-                                 draws["flip"][i, rank::world], padding)
+                                 draws["flip"][i, rank::world], padding,
+                                 reflect=args.augment == "reflect-crop-flip")
         yield x, data["train_y"][idx], draws["partner"][i, :share]
 
 

@@ -114,10 +114,11 @@ def parse_args(argv=None):
     a("--min-lr", type=float, default=1e-5, help="cosine schedule's final lr")
     a("--augment", default="auto", choices=["auto", *batches.AUGMENTS],
       help="training images on the device: crop-flip (a random crop of the image zero-padded by "
-           "1/8 of its side, flipped horizontally half the time), rotate-crop (the results table's "
-           "MNIST recipe: turned up to 10 degrees either way, then a random crop of the image "
-           "zero-padded by 4 pixels) or none; auto: none on mnist, crop-flip elsewhere (imagenet: "
-           "its loader's)")
+           "1/8 of its side, flipped horizontally half the time), reflect-crop-flip (the same "
+           "with the image padded by its mirror image: the results table's CIFAR-10 recipe), "
+           "rotate-crop (the results table's MNIST recipe: turned up to 10 degrees either way, "
+           "then a random crop of the image zero-padded by 4 pixels) or none; auto: none on "
+           "mnist, crop-flip elsewhere (imagenet: its loader's)")
     a("--normalize", default="channel", choices=["channel", "pixel"],
       help="inputs: channel = (x - mean) / std per channel of the training set; pixel = the TTQ "
            "authors' (x - the training set's per-pixel mean) / 128 - 1")
