@@ -64,9 +64,9 @@ def bench_args(argv=None):
       help="memory format of model and batch: train.py's default for the device and model, "
            "one of the two, or both side by side (a row per layout, and the channels_last / "
            "contiguous step-time ratio per quantizer)")
-    a("--dynamics", choices=("on", "off", "both"), default="on",
-      help="record the quantized weights' dynamics every step, as train.py does by default; both: "
-           "a row each, and the step-time ratio of on to off per quantizer")
+    a("--dynamics", choices=("on", "off"), default="on",
+      help="record the quantized weights' dynamics every step, as train.py does by default (its "
+           "update is also timed alone: its share of a step)")
     a("--study", action="store_true",
       help="measure resnet18/50 x fp32/bitnet/ttq x 32/64 px and project the study")
     a("--concurrent", type=int, default=1,
@@ -211,7 +211,7 @@ def prepare(cfg):
     train_step()  # the first call compiles, when asked
     eval_forward()
     return dict(train=train_step, augment=lambda: augment(cfg, x, draws, mean, std),
-                eval=eval_forward)
+                eval=eval_forward, **({"dynamics": record.after_step} if record else {}))
 
 
 COMPILE_FAILED = "torch.compile failed: "  # how a row that did not compile begins its error
@@ -255,13 +255,13 @@ def interleaved(cfgs):
             results[i] = dict(error=error)
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-    windows = {(i, part): [] for i, _ in ready for part in ("train", "augment", "eval")}
+    windows = {(i, part): [] for i, fns in ready for part in fns}
     if cfgs:
         wait_for_copies(cfgs[0])
     for _ in range(cfgs[0]["repeats"] if cfgs else 0):
         for i, fns in ready:
-            for part in ("train", "augment", "eval"):
-                windows[(i, part)].append(timed(fns[part], cfgs[i]["steps"], cfgs[i]["device"]))
+            for part, fn in fns.items():
+                windows[(i, part)].append(timed(fn, cfgs[i]["steps"], cfgs[i]["device"]))
     for i, _ in ready:
         bs = cfgs[i]["batch_size"]
         step_s, aug_s, forward_s = (statistics.median(windows[(i, part)])
@@ -269,6 +269,8 @@ def interleaved(cfgs):
         results[i] = dict(images_s=bs / step_s, ms_step=1000 * step_s, aug_ms=1000 * aug_s,
                           aug_share=aug_s / step_s, eval_images_s=bs / forward_s,
                           forward_share=forward_s / step_s)
+        if (i, "dynamics") in windows:  # the dynamics' update alone, a part of the step
+            results[i]["dynamics_share"] = statistics.median(windows[(i, "dynamics")]) / step_s
     return [results[i] for i in range(len(cfgs))]
 
 
@@ -292,25 +294,20 @@ def measure_memory(cfg):
 
 # ------------------------------------------------------------- running configurations (parent side)
 
-def config(args, model, quant_name, image_size=None, stem="cifar", channels_last=None,
-           recording=None):
+def config(args, model, quant_name, image_size=None, stem="cifar", channels_last=None):
     if channels_last is None:
         channels_last = (args.layout == "channels-last" or args.layout == "default"
                          and devices.default_channels_last(args.device, model))
     return dict(model=model, quant=quant_name, stem=stem, image_size=image_size or args.image_size,
                 batch_size=args.batch_size, steps=args.steps, warmup=args.warmup,
                 repeats=args.repeats, device=args.device, amp=args.amp, compile=args.compile,
-                channels_last=channels_last,
-                dynamics=args.dynamics != "off" if recording is None else recording)
+                channels_last=channels_last, dynamics=args.dynamics == "on")
 
 
 def configs_of(args, model, quant_name, image_size=None, stem="cifar"):
-    """One configuration, or one per memory format with --layout both (contiguous first) and one
-    per dynamics setting with --dynamics both (off first)."""
+    """One configuration, or one per memory format with --layout both (contiguous first)."""
     layouts = (False, True) if args.layout == "both" else (None,)
-    recordings = (False, True) if args.dynamics == "both" else (None,)
-    return [config(args, model, quant_name, image_size, stem, cl, rec)
-            for cl in layouts for rec in recordings]
+    return [config(args, model, quant_name, image_size, stem, cl) for cl in layouts]
 
 
 def in_children(mode, cfg, copies=1, env=None):
@@ -362,7 +359,7 @@ def measure_rows(cfgs, copies=1, memory=True):
              else [concurrent_rates(cfg, copies) for cfg in cfgs])
     rows = []
     for cfg, rate in zip(cfgs, rates):
-        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last", "dynamics")
+        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last")
         row = dict({k: cfg[k] for k in keys}, copies=copies, **rate)
         if memory and "error" not in row:
             mem = memory_of(cfg)
@@ -377,7 +374,7 @@ def measure_rows(cfgs, copies=1, memory=True):
 def add_ratios(rows):
     """Step time and memory of each row over the FP32 row of the same model and layout (1.0 for
     FP32 itself)."""
-    key = lambda r: (r["model"], r["stem"], r["image_size"], r["channels_last"], r["dynamics"])
+    key = lambda r: (r["model"], r["stem"], r["image_size"], r["channels_last"])
     fp32 = {key(r): r for r in rows if r["quant"] == "fp32" and "error" not in r}
     for r in rows:
         base = fp32.get(key(r))
@@ -404,19 +401,8 @@ def layout_ratios(rows):
     return ratios
 
 
-def dynamics_ratios(rows):
-    """{model: {quant: step time recording the dynamics / without}} over rows timed both ways."""
-    ms = {(r["model"], r["quant"], r["channels_last"], r["dynamics"]): r["ms_step"]
-          for r in rows if "error" not in r and r["quant"] != "fp32"}
-    ratios = {}
-    for (m, q, cl, on), t in ms.items():
-        if on and (m, q, cl, False) in ms:
-            ratios.setdefault(m, {})[q] = t / ms[(m, q, cl, False)]
-    return ratios
-
-
 HEADER = (f"{'model':<11} {'quant':<7} {'layout':<6} {'px':>3} {'images/s':>9} {'ms/step':>9} "
-          f"{'x fp32':>7} {'mem MB':>8} {'x fp32':>7} {'aug %':>6} {'eval img/s':>10}")
+          f"{'x fp32':>7} {'mem MB':>8} {'x fp32':>7} {'aug %':>6} {'eval img/s':>10} {'dyn %':>6}")
 
 
 def label(r):
@@ -433,8 +419,8 @@ def format_row(r):
     return (f"{name:<11} {r['quant']:<7} {layout:<6} {r['image_size']:>3} "
             f"{r['images_s']:>9.1f} {r['ms_step']:>9.1f} {fmt(r['time_ratio'], '.2f'):>7} "
             f"{fmt(r.get('mem_mb'), '.0f'):>8} {fmt(r['mem_ratio'], '.2f'):>7} "
-            f"{100 * r['aug_share']:>6.1f} {r['eval_images_s']:>10.1f}"
-            + ("" if r["dynamics"] or r["quant"] == "fp32" else "  (no dynamics)"))
+            f"{100 * r['aug_share']:>6.1f} {r['eval_images_s']:>10.1f} "
+            f"{fmt(r.get('dynamics_share') and 100 * r['dynamics_share'], '.1f'):>6}")
 
 
 # ----------------------------------------------------------------------- the study's configurations
@@ -509,11 +495,6 @@ def main(argv=None):
                   device=args.device, device_description=device_description(args.device),
                   settings={k: v for k, v in vars(args).items() if k not in ("one", "memory")},
                   rows=rows)
-    if args.dynamics == "both":
-        result["dynamics_over_none"] = dynamics_ratios(rows)
-        for m, ratios in result["dynamics_over_none"].items():
-            print(f"{m}: step time recording the dynamics / without: "
-                  + ", ".join(f"{q} {r:.3f}" for q, r in ratios.items()))
     if args.layout == "both":
         result["channels_last_over_contiguous"] = layout_ratios(rows)
         for m, ratios in result["channels_last_over_contiguous"].items():
@@ -528,6 +509,10 @@ def main(argv=None):
     ok = [r for r in rows if "error" not in r and "aug_share" in r]
     if ok:
         print(f"augmentation: {max(100 * r['aug_share'] for r in ok):.1f}% of a step at most")
+    recorded = [r for r in ok if "dynamics_share" in r]
+    if recorded:
+        print(f"dynamics' record: {max(100 * r['dynamics_share'] for r in recorded):.1f}% "
+              "of a step at most")
     name = f"{device_name(args.device)}{'-study' if args.study else ''}.json"
     write_result(args.out, name, result)
     uncompiled = [label(r) for r in failed if r["error"].startswith(COMPILE_FAILED)]

@@ -179,7 +179,7 @@ def test_groups_timed_one_after_another_compile_afresh(monkeypatch):
 def test_study_with_a_configuration_that_did_not_compile_projects_nothing_and_exits_1(
         monkeypatch, tmp_path, capsys):
     def measure_rows(cfgs, copies=1, memory=True):  # ResNet-50 with TTQ does not compile
-        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last", "dynamics")
+        keys = ("model", "quant", "stem", "image_size", "batch_size", "channels_last")
         figures = dict(images_s=1000.0, ms_step=1.0, aug_share=0.1, eval_images_s=4000.0)
         failed = dict(error="torch.compile failed: X")
         return [dict({k: c[k] for k in keys},
