@@ -14,11 +14,11 @@ from aggregate import load_runs
 from common import fail, read_json
 from stability import dynamics_value, is_number, schedule_drops
 from stats import mean_std, t_interval
-from study import (KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, Study, arm_order, bc_sr_cells, order,
-                   ste_ablation_cells)
+from study import (KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, TABLE_NETWORKS, Study, arm_order,
+                   bc_sr_cells, order, ste_ablation_cells)
 from svg import (COLORS, MANY_COLORS, WIDTH, Plot, Scale, diamond, document, element, fit,
                  grouped_bars, heading, legend_row, line_panels, nice_ticks, tick_text)
-from tables import TABLE_NETWORKS, read_published, table_runs
+from tables import read_published, table_runs
 
 
 # ----------------------------------------------------------------------------- the figures
@@ -155,7 +155,7 @@ BAND_SHADE = "#cce5d2"  # COLORS[2] at opacity 0.3 on white: the legend's box ma
 
 def reproduction_rows(study, published, network, dataset):
     """(label "method W/A", published, ours = mean over seeds) of each row of the results table
-    with runs, for one network (TABLE_NETWORKS: the wide LeNet-5's forms are one network)."""
+    with runs, for one network (TABLE_NETWORKS: each method's form of it is one network)."""
     rows = []
     for p in published:
         key = (p["study"], p["metric"], TABLE_NETWORKS.get(p["model"], p["model"]), p["dataset"])

@@ -27,6 +27,15 @@ QUANT_NAMES = {"fp32": "FP32", "bitnet": "BitNet", "ttq": "TTQ", "twn": "TWN", "
 QUANT_FAMILY = {"bitnet": "ternary", "ttq": "ternary", "twn": "ternary", "bc": "binary",
                 "sr": "binary", "xnor": "binary", "dorefa": "k-bit", "qnn": "k-bit"}
 STE_ABLATION = ("resnet20", "cifar10")  # the network and dataset of phases/ste_ablation.sh
+# the results table's networks in the forms RedBit ran for each method (published.csv's model):
+# each form is one network of the table, its reproduction figure's panel
+TABLE_NETWORKS = {"lenet5_wide_avg": "lenet5_wide", "lenet5_wide_max": "lenet5_wide",
+                  "lenet5_wide_xnor": "lenet5_wide",
+                  "resnet20_redbit_preact": "resnet20_redbit",
+                  "resnet20_redbit_xnor": "resnet20_redbit",
+                  "resnet50_redbit_preact": "resnet50_redbit",
+                  "resnet50_redbit_xnor": "resnet50_redbit",
+                  "vgg16_redbit_dropout": "vgg16_redbit", "vgg16_redbit_xnor": "vgg16_redbit"}
 # train.py's defaults, for a run whose config.json lacks the field
 DEFAULTS = {"quant": "fp32", "stem": "cifar", "keep": []}
 

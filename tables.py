@@ -22,9 +22,6 @@ from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, RECIPE,
 
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
 TABLE_TAG = "table_"  # the tag prefix of the results table's runs (quant_table.sh, imagenet.sh)
-# the results table's wide LeNet-5, in the form RedBit ran for each method (published.csv's model)
-TABLE_NETWORKS = {"lenet5_wide_avg": "lenet5_wide", "lenet5_wide_max": "lenet5_wide",
-                  "lenet5_wide_xnor": "lenet5_wide"}
 ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; best_top1 "
                  "where absent), mean ± sample std over seeds, (n) distinct seeds of one recipe.")
 

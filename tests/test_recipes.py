@@ -36,9 +36,12 @@ def build_tree(raw):
     write_cell(raw, c10, r20, "bc_lr", [60.0], seeds=[42], quant="bc", lr=0.01, **R20)
     write_cell(raw, c10, r20, "sr", [84.0, 85.0, 86.0], quant="sr", **R20)
     write_cell(raw, c10, r20, "dorefa_w1a32", [84.0, 84.5, 85.0], quant="dorefa", wbits=1, **R20)
-    w1 = dict(T20, quant="dorefa", wbits=1)
-    write_cell(raw, c10, r20, "table_dorefa_w1a32", [84.0], seeds=[42], keep=["conv1", "fc"], **w1)
-    write_cell(raw, c10, r20, "table_dorefa_w1a32_nokeep", [70.0], seeds=[42], **w1)
+    write_cell(raw, c10, r20, "dorefa_w1a32_lr", [70.0], seeds=[42], quant="dorefa", wbits=1,
+               lr=0.01, **R20)
+    w1, redbit = dict(T20, quant="dorefa", wbits=1), "resnet20_redbit_preact"  # DoReFa's form
+    write_cell(raw, c10, redbit, "table_dorefa_w1a32", [84.0], seeds=[42], keep=["conv1", "fc"],
+               **w1)
+    write_cell(raw, c10, redbit, "table_dorefa_w1a32_nokeep", [70.0], seeds=[42], **w1)
     write_cell(raw, c10, r20, "xnor", [60.0, 61.0, 62.0], quant="xnor", **R20)
     write_cell(raw, c10, r20, "xnor_lr", [40.0], seeds=[42], quant="xnor", lr=0.01, **R20)
     # the TTQ authors' setup: FP32 in two recipes, TTQ with conv1 kept, and a conv1,fc TTQ run
@@ -119,9 +122,11 @@ def test_ttq_paper_and_published_tables_use_one_recipe(study):
             "left out tags xnor_lr (n = 1; settings used -> left out: lr 0.1 -> 0.01).")
     assert xnor in notes(study, "published_ste")
     # a tie (one seed each) goes to the first tag; never the mean of 84.0 and 70.0
-    bits = row_of(rows(study, "published_bits"), "resnet20", "cifar10", "DoReFa", "1/32")
+    bits = row_of(rows(study, "published_bits"), "resnet20_redbit_preact", "cifar10", "DoReFa",
+                  "1/32")
     assert bits[4:6] == ["84.00", "1"]
-    tie = ("resnet20 cifar10 DoReFa 1/32 ran 2 recipes: used tags table_dorefa_w1a32 (n = 1, tied "
+    tie = ("resnet20_redbit_preact cifar10 DoReFa 1/32 ran 2 recipes: used tags table_dorefa_w1a32 "
+           "(n = 1, tied "
            "on seeds, first by tag); left out tags table_dorefa_w1a32_nokeep (n = 1; settings used "
            '-> left out: keep ["conv1", "fc"] -> []).')
     assert tie in notes(study, "published_bits")
@@ -143,8 +148,8 @@ def test_tables_with_their_own_grouping_use_one_recipe(study):
     assert row_of(rows(study, "bits"), "resnet20", "cifar10", "DoReFa") == [
         "resnet20", "cifar10", "DoReFa", "–", "–", "84.50 ± 0.50 (3)"]
     note = ("resnet20 cifar10 DoReFa 1/32 ran 2 recipes: used tags dorefa_w1a32 (n = 3, the most "
-            "seeds); left out tags table_dorefa_w1a32_nokeep (n = 1; settings used -> left out: "
-            "epochs 160 -> 200, optimizer sgd -> adam, report final -> best).")
+            "seeds); left out tags dorefa_w1a32_lr (n = 1; settings used -> left out: "
+            "lr 0.1 -> 0.01).")
     assert note in notes(study, "bits")
 
 
