@@ -50,6 +50,7 @@ class RedBitPreActBlock(nn.Module):
     """DoReFa-Net/models/ResNet.py's BasicBlock, pre-activation: BN-ReLU-conv-BN-ReLU-conv plus the
     input, no ReLU after the sum; where the shape changes the input (not normalized) goes through a
     1x1 conv and BN. Every block has its BN-ReLU, the first too."""
+    shortcut_norm_first = False  # the projection's order: 1x1 conv then BN
 
     def __init__(self, cin, cout, stride, bn):
         super().__init__()
@@ -57,25 +58,20 @@ class RedBitPreActBlock(nn.Module):
         self.bn2, self.conv2 = redbit_norm(bn, cout), redbit_conv(cout, cout, 3)
         self.act = nn.ReLU()
         changes = stride != 1 or cin != cout
-        self.shortcut = projection(cin, cout, stride, bn) if changes else nn.Sequential()
+        self.shortcut = (projection(cin, cout, stride, bn, self.shortcut_norm_first) if changes
+                         else nn.Sequential())
 
     def forward(self, x):
         out = self.conv2(self.act(self.bn2(self.conv1(self.act(self.bn1(x))))))
         return out + self.shortcut(x)
 
 
-class RedBitXnorBlock(nn.Module):
-    """XNOR-Net/models/ResNet.py's BasicBlock: BN-conv-ReLU-BN-conv plus the input, then ReLU (the
-    sign of a binary conv's input comes between its BN and it, in quant.XNOR); where the shape
-    changes the input goes through BN and a 1x1 conv (Downsample); no BN follows a conv."""
-
-    def __init__(self, cin, cout, stride, bn):
-        super().__init__()
-        self.bn1, self.conv1 = redbit_norm(bn, cin), redbit_conv(cin, cout, 3, stride)
-        self.bn2, self.conv2 = redbit_norm(bn, cout), redbit_conv(cout, cout, 3)
-        self.act = nn.ReLU()
-        changes = stride != 1 or cin != cout
-        self.shortcut = projection(cin, cout, stride, bn, True) if changes else nn.Sequential()
+class RedBitXnorBlock(RedBitPreActBlock):
+    """XNOR-Net/models/ResNet.py's BasicBlock, the pre-activation block's layers in XNOR-Net's
+    order: BN-conv-ReLU-BN-conv plus the input, then ReLU (the sign of a binary conv's input comes
+    between its BN and it, in quant.XNOR); where the shape changes the input goes through BN and a
+    1x1 conv (Downsample); no BN follows a conv."""
+    shortcut_norm_first = True
 
     def forward(self, x):
         out = self.conv2(self.bn2(self.act(self.conv1(self.bn1(x)))))
