@@ -30,8 +30,9 @@ def test_short_synthetic_run_learns_and_writes_its_files(tmp_path, fast_flags, q
     r = run_script("train.py", *RESNET20, *quant_flags, *fast_flags)
     assert r.returncode == 0, r.stderr
     folder = run_dir(tmp_path, tag)
+    quantized = {"dynamics.jsonl"} if tag != "fp32" else set()  # how the quantized weights moved
     assert {p.name for p in folder.iterdir()} == {"config.json", "results.json", "last.pt",
-                                                  "best.pt", "final.pt", "summary.md"}
+                                                  "best.pt", "final.pt", "summary.md", *quantized}
     results = common.read_json(folder / "results.json")
     config = common.read_json(folder / "config.json")
     assert (results["status"] == "completed"
