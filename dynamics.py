@@ -59,16 +59,15 @@ class Dynamics:
                 self.state[name] = dict(code=code, epoch_code=code.clone(),
                                         direction=torch.zeros_like(code),
                                         ema=torch.zeros_like(code, dtype=torch.float32))
-        self.reset_sums()
+        device = self.layers[0][1].weight.device
+        zero = lambda: torch.zeros((), dtype=torch.float64, device=device)
+        self.global_grad_norm = zero()
+        self.sums = {name: dict(flips=zero(), oscillations=zero(), grad_norm=zero(),
+                                instability=zero()) for name, _ in self.layers}
+        self.steps = 0
 
     def reset_sums(self):
         """Zero the epoch's sums, in place (a compiled update keeps reading the same tensors)."""
-        if not hasattr(self, "sums"):
-            device = self.layers[0][1].weight.device
-            zero = lambda: torch.zeros((), dtype=torch.float64, device=device)
-            self.global_grad_norm = zero()
-            self.sums = {name: dict(flips=zero(), oscillations=zero(), grad_norm=zero(),
-                                    instability=zero()) for name, _ in self.layers}
         self.steps = 0
         self.global_grad_norm.zero_()
         for sums in self.sums.values():
