@@ -2,6 +2,7 @@
 pipeline, resuming after a kill, a missing teacher, the Slurm scripts, each run's compile threads
 and bad usage."""
 import csv
+import fcntl
 import os
 import re
 import shlex
@@ -313,6 +314,26 @@ def wait_for_a_completed_run(proc, out, timeout=600):
     return False
 
 
+def wait_for_locks_released(out, timeout=60):
+    """SIGKILL is asynchronous: a killed run holds its folder's flock until the kernel has torn the
+    process down, so a rerun started at once can find it still held."""
+    deadline = time.time() + timeout
+    for path in out.glob("*/*/*/lock"):
+        while True:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                break
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.time() < deadline, f"{path} still held {timeout} s after the kill"
+                time.sleep(0.05)
+            finally:
+                os.close(fd)
+
+
 def test_a_killed_run_all_resumes_where_it_stopped(tmp_path):
     out = tmp_path / "raw"
     args = ["bash", "run_all.sh", "--out", str(out), "--jobs", "2", "phase5"]
@@ -334,6 +355,7 @@ def test_a_killed_run_all_resumes_where_it_stopped(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # run_all.sh and the runs it started
         proc.wait()
+    wait_for_locks_released(out)
     done = {
         p.parent for p in out.glob("*/*/*/results.json")
         if common.read_json(p)["status"] == "completed"
