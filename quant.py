@@ -316,12 +316,17 @@ class XNOR(nn.Module):
 
 def quantize_uniform(r, k):
     """(r_q, codes, scale) with the straight-through gradient."""
-    # DoReFa-Net (Zhou et al. 2016, eq. 5): quantize_k(r) = round((2^k - 1) r) / (2^k - 1) for r
-    # in [0, 1]
     n = 2 ** k - 1
     # int8 converts ten times faster; 8 bits need uint8
     codes = torch.int8 if n <= 127 else torch.uint8
-    return with_codes(r, (r.detach() * n).round_(), scalar(1 / n, r), codes)
+    return with_codes(r, uniform_levels(r.detach(), k), scalar(1 / n, r), codes)
+
+
+def uniform_levels(r, k):
+    """The integer levels 0 .. 2^k - 1 of r in [0, 1]."""
+    # DoReFa-Net (Zhou et al. 2016, eq. 5): quantize_k(r) = round((2^k - 1) r) / (2^k - 1) for r
+    # in [0, 1]
+    return (r * (2 ** k - 1)).round_()
 
 
 class DoReFa(nn.Module):
@@ -356,7 +361,7 @@ class DoReFa(nn.Module):
     def codes(self, w):
         if self.wbits == 1:
             return sign(w).to(torch.int8)
-        return (self.tanh_unit(w) * (2 ** self.wbits - 1)).round_().to(torch.int16)
+        return uniform_levels(self.tanh_unit(w), self.wbits).to(torch.int16)
 
     def input(self, x):
         # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1)), formed in fp32 under autocast
