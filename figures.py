@@ -296,9 +296,11 @@ def dynamics_bc_sr_figure(study):
 
 def ttq_run(study):
     """The run dynamics_ttq_layers.svg draws, of the TTQ runs with a dynamics.jsonl: the TTQ paper's
-    pre-activation ResNet-20 / CIFAR-10 seed 42 (the first by path), else the first by path."""
+    pre-activation ResNet-20 / CIFAR-10 seed 42 (the first by path), else the first seed 42 by
+    path, else the first by path (seed 123's folder sorts before seed 42's)."""
     found = sorted((r for r in study.runs if r["quant"] == "ttq"
-                    and (Path(r["path"]) / "dynamics.jsonl").is_file()), key=lambda r: r["path"])
+                    and (Path(r["path"]) / "dynamics.jsonl").is_file()),
+                   key=lambda r: (r.get("seed") != 42, r["path"]))
     paper = [r for r in found
              if (r["model"], r["dataset"], r.get("seed")) == ("preact_resnet20", "cifar10", 42)]
     return (paper + found + [None])[0]

@@ -217,3 +217,15 @@ def test_no_dynamics_no_dynamics_figures(tmp_path):
     result = run_script("figures.py", "--processed", processed)
     assert result.returncode == 0, result.stderr
     assert list((processed / "figures").glob("dynamics_*.svg")) == []
+
+
+def test_ttq_layer_figure_falls_back_to_seed_42_not_the_first_folder(tmp_path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    for seed in (123, 42):  # ttq_s123 sorts before ttq_s42
+        make_run(raw, "resnet20", "ttq", seed, history([80] * 3, flips=FLIPS[:3]), ttq_layers(3),
+                 quant="ttq")
+    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
+    result = run_script("figures.py", "--processed", processed)
+    assert result.returncode == 0, result.stderr
+    texts = svg_texts(processed / "figures" / "dynamics_ttq_layers.svg")
+    assert "TTQ per layer: resnet20 on cifar10, ttq, seed 42" in texts
