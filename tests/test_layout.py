@@ -17,7 +17,6 @@ MAX_LINE_LENGTH = 100
 # files with one job longer than MAX_LINES, where a split would cut that job in two: their cap
 ONE_LONG_JOB = {
     "bench.py": 540,  # the training-step benchmark: its setup, timing and report read together
-    "tests/test_phases.py": 540,  # the phase scripts' runs, as one listing
 }
 
 
