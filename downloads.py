@@ -6,6 +6,7 @@ import fcntl
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 
@@ -83,7 +84,7 @@ def _flock(fd, folder, name, said):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         if not said:
-            pid = os.read(fd, 32).decode().strip() or "unknown"
+            pid = _holder_pid(fd)
             print(f"note: waiting for another process (pid {pid}) to finish downloading {name} "
                   f"into {folder}", file=sys.stderr, flush=True)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -94,6 +95,17 @@ def _flock(fd, folder, name, said):
         print(f"note: {folder} cannot be locked ({e.strerror}); downloading {name} without waiting "
               "for other processes", file=sys.stderr)
     return said
+
+
+def _holder_pid(fd, tries=40):
+    """The lock holder's pid from the lock file; a holder writes it just after taking the lock, so
+    an empty file is read again for up to about two seconds before it is "unknown"."""
+    for _ in range(tries):
+        pid = os.pread(fd, 32, 0).decode().strip()
+        if pid:
+            return pid
+        time.sleep(0.05)
+    return "unknown"
 
 
 def _unlock_download(folder, fd):

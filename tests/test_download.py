@@ -1,10 +1,12 @@
 """Dataset downloads shared by processes: one downloads while the others wait for it, on a fake
 torchvision (no network), with real processes racing for the same data folder."""
 import errno
+import fcntl
 import os
 import pickle
 import subprocess
 import sys
+import threading
 
 import numpy as np
 
@@ -132,3 +134,17 @@ def test_a_filesystem_without_flock_downloads_unlocked_with_a_note(tmp_path, mon
     assert downloads.fetch("x", download, [tmp_path / "data"], present) is None
     assert len(calls) == 1 and "cannot be locked (No locks available)" in capsys.readouterr().err
     assert os.listdir(tmp_path / "data") == ["x"]
+
+
+def test_the_waiting_line_names_a_holder_that_has_not_yet_written_its_pid(tmp_path, capsys):
+    # the holder takes the lock, then writes its pid: a process that finds it locked in between
+    # waits for the pid (it read "unknown" before)
+    path = tmp_path / downloads.DOWNLOAD_LOCK
+    holder = os.open(path, os.O_CREAT | os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    threading.Timer(0.2, os.write, (holder, b"4242")).start()
+    threading.Timer(0.4, os.close, (holder,)).start()  # closing releases the lock
+    waiter = os.open(path, os.O_RDWR)
+    assert downloads._flock(waiter, tmp_path, "cifar10", False) is True
+    os.close(waiter)
+    assert "(pid 4242) to finish downloading cifar10" in capsys.readouterr().err
