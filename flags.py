@@ -45,7 +45,7 @@ def parse_args(argv=None):
       help="replace the images by generated ones with the dataset's shape and class count "
            "(offline checks)")
     a("--fake-size", type=int, default=None,
-      help="--fake-data image size (default: the dataset's own)")
+      help="--fake-data image size, 8 to 512 (default: the dataset's own)")
     a("--quant", default="fp32", help=f"one of: {', '.join(quant.METHODS)}")
     a("--stem", default="auto", choices=["auto", "cifar", "imagenet"],
       help="ResNet-18/50 stem; auto: cifar (3x3/1, no max-pool) up to 64 px, "
@@ -169,7 +169,7 @@ NUMBER_RULES = {
     "ttq_threshold": (lambda v: 0 < v < 1, "in (0, 1)"),
     "scale_lr": (lambda v: v > 0, "positive"),
     "clip_factor": (lambda v: v > 0, "positive"),
-    "fake_size": (lambda v: v >= 8, "at least 8"),
+    "fake_size": (lambda v: 8 <= v <= 512, "from 8 to 512"),  # 256 images: 200 MB at 512
     "workers": (lambda v: v >= 0, "at least 0"),
     "threads": (lambda v: v >= 0, "at least 0"),
 }
