@@ -265,7 +265,8 @@ def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, caps
     (["--kd-alpha", "2"], "--kd-alpha must be in [0, 1]"),
     (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
     (["--milestones", "0,10"], "--milestones are epochs"),
-    (["--fake-data", "--fake-size", "513", "--batch-size", "2"], "--fake-size must be from 8 to 512"),
+    (["--fake-data", "--fake-size", "513", "--batch-size", "2"],
+     "--fake-size must be from 8 to 512"),
 ])
 def test_an_impossible_number_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
     assert main(*TINY, "--out", tmp_path, *argv) == 2
