@@ -97,10 +97,10 @@ def _flock(fd, folder, name, said):
     return said
 
 
-def _holder_pid(fd, tries=40):
+def _holder_pid(fd):
     """The lock holder's pid from the lock file; a holder writes it just after taking the lock, so
     an empty file is read again for up to about two seconds before it is "unknown"."""
-    for _ in range(tries):
+    for _ in range(40):
         pid = os.pread(fd, 32, 0).decode().strip()
         if pid:
             return pid
