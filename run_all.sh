@@ -26,7 +26,9 @@ a run failed.
                     on 32 px)
   --jobs N          runs at once without --gpus, the CPU cores shared out among them
                     (--threads cores/N; default 1; --smoke: one per CPU core)
-  --only WORDS      only the runs whose command line contains WORDS, e.g. --only "--model lenet5"
+  --only WORDS      only the runs whose command line contains WORDS, e.g. --only "--model lenet5";
+                    given again, only those containing each, e.g. --only "--seed 42" --only
+                    "--dataset cifar100"
   --smoke           every run for one step on generated images into a fresh scratch/smoke/raw
                     (or --out), then aggregate.py, tables.py and figures.py on it: the whole
                     pipeline, offline, on a CPU
@@ -48,7 +50,7 @@ die() {
 
 # ----------------------------------------------------------------------------- options
 
-PHASES=() DRY_RUN=0 SMOKE=0 SLURM=0 SUBMIT=0 OUT="" GPUS="" JOBS_PER_GPU=1 JOBS="" ONLY=""
+PHASES=() DRY_RUN=0 SMOKE=0 SLURM=0 SUBMIT=0 OUT="" GPUS="" JOBS_PER_GPU=1 JOBS="" ONLY=()
 while (($#)); do
   case $1 in
     -h | --help) usage; exit 0 ;;
@@ -68,7 +70,7 @@ while (($#)); do
                         JOBS_PER_GPU=$2 ;;
         --jobs) [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs takes a positive number, got '$2'"
                 JOBS=$2 ;;
-        --only) ONLY=$2 ;;
+        --only) ONLY+=("$2") ;;
       esac
       shift ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -120,6 +122,10 @@ source phases/lib.sh  # checkpoints_present, fp32_run_of, FP32_TAG; rejects a --
 # LOG_OF[i]: its log's name.
 CMDS=() PHASE_OF=() LOG_OF=()
 declare -A SEEN=()
+selected() {  # command line $1 contains every --only
+  local words
+  for words in "${ONLY[@]}"; do [[ " $1 " == *" $words "* ]] || return 1; done
+}
 for phase in "${PHASES[@]}"; do
   listing=$(RUN_LIST=1 bash "phases/$phase.sh") || die "phases/$phase.sh could not list its runs"
   n=0
@@ -127,7 +133,7 @@ for phase in "${PHASES[@]}"; do
     n=$((n + 1))
     # a run listed by two scripts (e.g. quant_table and phase1) runs once
     [[ -n ${SEEN[$cmd]:-} ]] && continue
-    [[ -n $ONLY && " $cmd " != *" $ONLY "* ]] && continue
+    selected "$cmd" || continue
     SEEN[$cmd]=1
     CMDS+=("$cmd") PHASE_OF+=("$phase") LOG_OF+=("$(printf '%s-%03d' "$phase" "$n")")
   done <<< "$listing"

@@ -249,6 +249,20 @@ def test_the_seed_42_runs_hold_every_configuration_of_the_study():
     assert len(dry_run("--only", "--seed 42")) == 49
 
 
+def without_dataset(line):
+    """What a run differs in besides its seed and dataset (the KD teacher's folder names both)."""
+    return re.sub(r"--dataset \S+|raw/[^/ ]+/", "", configuration(line))
+
+
+def test_only_given_twice_selects_the_runs_holding_both_and_one_dataset_holds_every_configuration():
+    lines = dry_run()
+    both = dry_run("--only", "--seed 42", "--only", "--dataset cifar100")
+    assert both == [line for line in lines
+                    if " --seed 42 " in f"{line} " and " --dataset cifar100 " in line]
+    # what test_run_all's smoke runs: every configuration, each once
+    assert sorted(map(without_dataset, both)) == sorted({without_dataset(line) for line in lines})
+
+
 def weight_gradient(method, ste):
     """The weight gradient of one quantized conv layer with this STE, weights partly beyond +-1."""
     torch.manual_seed(0)
