@@ -65,7 +65,8 @@ def test_a_live_lock_refuses_a_second_process_and_a_dead_owners_lock_is_taken_ov
 
 
 def test_a_corrupt_last_checkpoint_falls_back_to_the_previous_one(tmp_path, fast_flags):
-    cmd = [*RESNET20, "--epochs", "4", "--quant", "bitnet", *fast_flags]
+    # three short epochs: the kill after two leaves last.pt (epoch 2) and last.pt.prev (epoch 1)
+    cmd = [*RESNET20, "--steps-per-epoch", "6", "--quant", "bitnet", *fast_flags]
     assert run_script("train.py", *cmd, "--out", tmp_path / "whole").returncode == 0
     folder = tmp_path / "raw/synthetic/resnet20/bitnet_s0"
     kill_after_first_epoch(cmd, folder, epochs_done=2)

@@ -83,7 +83,7 @@ def kill_after_first_epoch(cmd, folder, epochs_done=1):
 
 
 def test_a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, fast_flags):
-    cmd = [*RESNET20, "--quant", "bitnet", *fast_flags]
+    cmd = [*RESNET20, "--steps-per-epoch", "6", "--quant", "bitnet", *fast_flags]
     assert run_script("train.py", *cmd, "--out", tmp_path / "whole").returncode == 0
     folder = tmp_path / "killed/synthetic/resnet20/bitnet_s0"
     kill_after_first_epoch([*cmd, "--out", str(tmp_path / "killed")], folder)
