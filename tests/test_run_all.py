@@ -23,10 +23,10 @@ def test_smoke_runs_the_whole_pipeline(tmp_path):
     CIFAR-100, teachers before their students: on the smoke's 16 px images the other datasets'
     runs differ only in the class count, the other seeds' only in the seed), then aggregate,
     tables, figures. The README's `bash run_all.sh --smoke` runs all 153 the same way."""
-    r = bash("run_all.sh", "--smoke", "--only", "--seed 42", "--only", "--dataset cifar100",
-             "--out", tmp_path / "raw", timeout=1800)
+    chosen = ["--only", "--seed 42", "--only", "--dataset cifar100"]
+    r = bash("run_all.sh", "--smoke", *chosen, "--out", tmp_path / "raw", timeout=1800)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    listed = dry_run("--only", "--seed 42", "--only", "--dataset cifar100")
+    listed = dry_run(*chosen)
     runs = len(listed)
     assert f"summary: {runs} completed, 0 resumed, 0 failed, 0 skipped" in r.stdout
     results = [common.read_json(p) for p in (tmp_path / "raw").glob("*/*/*/results.json")]
