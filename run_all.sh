@@ -28,7 +28,7 @@ a run failed.
                     (--threads cores/N; default 1; --smoke: one per CPU core)
   --only WORDS      only the runs whose command line contains WORDS, e.g. --only "--model lenet5";
                     given again, only those containing each, e.g. --only "--seed 42" --only
-                    "--dataset cifar100"
+                    "--dataset cifar100"; one that selects no run is an error
   --smoke           every run for one step on generated images into a fresh scratch/smoke/raw
                     (or --out), then aggregate.py, tables.py and figures.py on it: the whole
                     pipeline, offline, on a CPU
@@ -138,6 +138,10 @@ for phase in "${PHASES[@]}"; do
     CMDS+=("$cmd") PHASE_OF+=("$phase") LOG_OF+=("$(printf '%s-%03d' "$phase" "$n")")
   done <<< "$listing"
 done
+# a selection that matches nothing is a typo or a stale command, never a finished study
+if ((${#CMDS[@]} == 0)); then
+  die "no run of ${PHASES[*]} contains$(printf ' "%s"' "${ONLY[@]}")"
+fi
 
 if ((DRY_RUN)); then
   printf '%s\n' "${CMDS[@]}"

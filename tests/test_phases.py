@@ -263,6 +263,13 @@ def test_only_given_twice_selects_the_runs_holding_both_and_one_dataset_holds_ev
     assert sorted(map(without_dataset, both)) == sorted({without_dataset(line) for line in lines})
 
 
+def test_only_that_selects_no_run_is_one_line_and_exit_2():
+    # a stale --only (the TTQ pair's model renamed) once ran nothing and exited 0
+    r = bash("run_all.sh", "--dry-run", "--only", "--model resnet20", "ttq_paper")
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == 'error: no run of ttq_paper contains "--model resnet20"\n'
+
+
 def weight_gradient(method, ste):
     """The weight gradient of one quantized conv layer with this STE, weights partly beyond +-1."""
     torch.manual_seed(0)
