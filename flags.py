@@ -328,6 +328,8 @@ def default_tag(args):
         parts.append(f"norm-{args.normalize}")
     if args.kd:
         parts.append("kd")
+    if args.quant == "ttq" and args.scale_lr != (1.0 if args.init_from else 0.01):
+        parts.append(f"scale-lr{args.scale_lr:g}")  # away from its case's default
     if args.batch_size != 128:
         parts.append(f"bs{args.batch_size}")
     return "_".join(parts)

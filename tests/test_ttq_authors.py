@@ -126,6 +126,17 @@ def test_an_explicit_scale_lr_is_kept_under_init_from(tmp_path):
     assert args.scale_lr == 0.5
 
 
+@pytest.mark.parametrize("extra,tag", [([], "ttq"), (["--scale-lr", "0.01"], "ttq"),
+                                       (["--scale-lr", "1"], "ttq_scale-lr1"),
+                                       (["--init-from", "final.pt"], "ttq"),
+                                       (["--init-from", "final.pt", "--scale-lr", "0.01"],
+                                        "ttq_scale-lr0.01")])
+def test_a_scale_lr_away_from_its_default_names_its_own_run_folder(tmp_path, extra, tag):
+    args, _, _ = ttq_layer_and_optimizer(
+        tmp_path, [str(tmp_path / w) if w == "final.pt" else w for w in extra])
+    assert args.tag == tag
+
+
 def test_one_lr_factor_per_milestone_as_the_authors_fp32_schedule():
     import flags
     import train
