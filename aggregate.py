@@ -140,6 +140,12 @@ def load_runs(processed):
         return [{k: parse_cell(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
+def results_roots(rows):
+    """The results folders that the runs of aggregated.csv came from
+    (<root>/<dataset>/<model>/<run>), for tables.py and figures.py to name what they show."""
+    return ", ".join(sorted({str(Path(r["path"]).parents[2]) for r in rows if r.get("path")}))
+
+
 def write_csv(path, columns, rows):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
@@ -274,6 +280,9 @@ def main():
     listed = ", ".join(f"{n} {status}" for status, n in counts.most_common())
     print(f"aggregated {len(rows)} runs ({listed}) into {len(summary)} configurations: "
           f"{processed / 'aggregated.csv'}, {processed / 'summary.csv'}")
+    if processed.resolve() != Path("results/processed").resolve():  # not where tables.py looks
+        print(f"tables and figures: python tables.py --processed {processed}; "
+              f"python figures.py --processed {processed}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aggregate import load_runs
+from aggregate import load_runs, results_roots
 from common import fail, read_json
 from stability import dynamics_value, is_number, schedule_drops
 from stats import mean_std, t_interval
@@ -384,7 +384,8 @@ def main():
                              "(default results/processed)")
     args = parser.parse_args()
     # the runs of aggregated.csv; study.py's Study chooses the runs, recipes and accuracy drawn
-    study = Study(load_runs(args.processed))
+    runs = load_runs(args.processed)
+    study = Study(runs)
     out = Path(args.processed) / "figures"
     drawn = figures(study)
     notes, repeats = study.take_notes()  # of the cells the figures read
@@ -405,7 +406,8 @@ def main():
     except OSError as e:
         fail(f"cannot write to {out}: {e.strerror}")
     written = [name for name, svg in drawn.items() if svg is not None]
-    print(f"{len(written)} figures written to {out}: {', '.join(written)}")
+    print(f"{len(written)} figures of the {len(runs)} runs in {results_roots(runs)} written to "
+          f"{out}: {', '.join(written)}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aggregate import load_runs
+from aggregate import load_runs, results_roots
 from common import fail
 from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, RECIPE,
                    STANDARD_SEEDS, TTQ_PAPER_MODELS, Study, arm_order, bc_sr_cells,
@@ -472,7 +472,8 @@ def main():
                         help="folder holding aggregated.csv; tables go to its tables/ "
                              "(default results/processed)")
     args = parser.parse_args()
-    study = Study(load_runs(args.processed))
+    runs = load_runs(args.processed)
+    study = Study(runs)
     published = read_published()
     tables, warnings = [], []
     for build in TABLES + PUBLISHED_TABLES:
@@ -490,7 +491,7 @@ def main():
         fail(f"cannot write to {out}: {e.strerror}")
     for text in filter(None, written):
         print(text)
-    print(f"tables written to {out}")
+    print(f"tables of the {len(runs)} runs in {results_roots(runs)} written to {out}")
 
 
 if __name__ == "__main__":

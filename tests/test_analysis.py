@@ -200,11 +200,20 @@ def test_aggregate_names_every_bad_run_with_its_reason(study):
     # folders: 30 good + 4 bad resnet18/cifar10, 16 resnet18/cifar100, 27 resnet20, 3 lenet5_wide
     # = 80; configurations: 10 resnet18/cifar10 + 3 resnet18/cifar100 + 9 resnet20 + 2 lenet5_wide
     # = 24
-    summary_line = study["aggregate"].stdout.strip().splitlines()[-1]
+    summary_line = study["aggregate"].stdout.strip().splitlines()[-2]  # then how to read it
     assert summary_line.startswith("aggregated 80 runs (")
     for part in ("76 completed", "1 diverged", "1 corrupt", "1 missing", "1 running",
                  "into 24 configurations"):
         assert part in summary_line
+
+
+def test_tables_and_figures_name_the_results_they_show(study):
+    # aggregate.py --results X/raw writes X/processed, where tables.py does not look by default
+    raw = study["raw"].resolve()
+    assert f"python tables.py --processed {raw.parent / 'processed'};" in study["aggregate"].stdout
+    last = study["tables"].stdout.splitlines()[-1]
+    assert last.startswith(f"tables of the 80 runs in {raw} written to "), last
+    assert f" figures of the 80 runs in {raw} written to " in study["figures"].stdout
 
 
 def test_aggregated_csv_has_one_row_per_run(study):
