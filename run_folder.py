@@ -82,6 +82,14 @@ def git_commit():
         return None
 
 
+def commit_note(saved):
+    """', started at commit X; this checkout is Y' when a run folder's code is not this checkout's
+    (its numbers come from that code, which a rerun reports or resumes), else ''."""
+    then, now = (saved or {}).get("git_commit"), git_commit()
+    return f", started at commit {then[:7]}; this checkout is {now[:7]}" if then and now and \
+        then != now else ""
+
+
 def check_same_run(saved, config, run_dir):
     """A folder holds one run: one clear line and exit 2 when its config.json differs from these
     settings in any field but the free ones (common.FREE_SETTINGS), finished or not. A field either

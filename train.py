@@ -260,8 +260,9 @@ def main(argv=None):
         run_folder.check_same_run(saved, planned_config(args), run_dir)
     previous = common.read_json(run_dir / "results.json")
     if previous and previous.get("status") == "completed":
-        print(f"run: {run_dir} (completed; top-1 {previous.get('final_top1', float('nan')):.2f}%, "
-              "nothing to do)")
+        top1 = previous.get("report_top1", previous.get("final_top1", float("nan")))
+        print(f"run: {run_dir} (completed; {(saved or {}).get('report', 'final')} top-1 {top1:.2f}%"
+              f"{run_folder.commit_note(saved)}; nothing to do)")
         run_folder.final_from_last(run_dir, saved)
         return 0
     rank, world = devices.setup_distributed(args)
@@ -402,7 +403,8 @@ def start(run):
     devices.check_same_epoch(start_epoch, run.world)
     params, quantized, size_bytes, fp32_bytes = qlayers.model_size(model)
     log = print if run.rank == 0 else (lambda *a, **k: None)
-    log(f"run: {run.run_dir} ({f'resuming at epoch {start_epoch + 1}' if ckpt else 'new'})")
+    resuming = f"resuming at epoch {start_epoch + 1}{run_folder.commit_note(run.saved_config)}"
+    log(f"run: {run.run_dir} ({resuming if ckpt else 'new'})")
     stem_note = f" ({run.config['stem']} stem)" if args.model in models.STEMMED else ""
     log(f"{args.model}{stem_note}, {args.quant}, {params / 1e6:.2f}M parameters "
         f"({quantized / 1e6:.2f}M quantized), {size_bytes / 2**20:.2f} MB deployed; "

@@ -14,6 +14,7 @@ import common
 import datasets
 import flags
 import qlayers
+import run_folder
 import summary
 import train
 from conftest import ROOT, run_script, train_run
@@ -41,6 +42,20 @@ def error_line(capsys):
 
 
 # ------------------------------------------------------------------- one folder, one run's settings
+
+def test_a_rerun_of_a_finished_run_gives_its_reported_figure_and_the_commit_it_ran(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(run_folder, "git_commit", lambda: "f" * 40)
+    assert main(*TINY, "--out", tmp_path, "--report", "best") == 0
+    run = folder(tmp_path, "fp32")
+    best = common.read_json(run / "results.json")["report_top1"]
+    common.write_json(run / "config.json",
+                      dict(common.read_json(run / "config.json"), git_commit="0" * 40))
+    capsys.readouterr()
+    assert main(*TINY, "--out", tmp_path, "--report", "best") == 0
+    assert (f"(completed; best top-1 {best:.2f}%, started at commit 0000000; this checkout is "
+            "fffffff; nothing to do)") in capsys.readouterr().out
+
 
 def test_a_finished_run_rerun_with_other_settings_is_refused_naming_each_change(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
