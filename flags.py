@@ -252,11 +252,14 @@ def check_augment(args):
                     "streamed (--normalize channel)")
 
 
-def check_shortcut(args):
-    """--shortcut B on a network that has no choice of shortcut would be ignored: refused."""
+def check_model_choices(args):
+    """--shortcut or --stem on a network that has no such choice would be ignored: refused."""
     if args.shortcut != "A" and args.model not in models.SHORTCUT_CHOICE:
         common.fail(f"--shortcut {args.shortcut} applies to {', '.join(models.SHORTCUT_CHOICE)}; "
                     f"{args.model} has its own shortcut")
+    if args.stem != "auto" and args.model not in models.STEMMED:
+        common.fail(f"--stem {args.stem} applies to {', '.join(models.STEMMED)}; "
+                    f"{args.model} has its own stem")
 
 
 def resolve(args):
@@ -283,7 +286,7 @@ def resolve(args):
     warmup = args.warmup_epochs
     args.warmup_epochs = min(5, args.epochs - 1) if warmup is None else warmup
     check_augment(args)
-    check_shortcut(args)
+    check_model_choices(args)
     args.scale_lr = (1.0 if args.init_from else 0.01) if args.scale_lr is None else args.scale_lr
     args.augment = default_augment(args.dataset) if args.augment == "auto" else args.augment
     mix = args.dataset in MIXUP_SMOOTHING_DATASETS

@@ -94,7 +94,7 @@ def layers_table(study):
 def stem_table(study):
     rows = []
     for m, d, name, stem in sorted(study.cells, key=order):
-        if stem == "imagenet":
+        if stem == "imagenet" and d != "imagenet":  # on ImageNet that stem is the default, no arm
             cifar, imagenet = study.top1(m, d, name), study.top1(m, d, name, "imagenet")
             rows.append([m, d, name, mean_pm(cifar), mean_pm(imagenet),
                          number(difference(imagenet, cifar), signed=True),

@@ -193,3 +193,16 @@ def test_students_of_two_teachers_are_two_recipes_and_normalization_is_per_run(t
     assert [(summary[t]["n"], summary[t]["kd"])
             for t in ("bitnet_kd_fp32", "bitnet_kd_fp32_long")] == \
         [("2", "cifar10/resnet18/fp32"), ("2", "cifar10/resnet18/fp32_long")]
+
+
+def test_stem_table_has_no_row_for_imagenet_where_that_stem_is_the_default():
+    import tables as tables_py
+    from study import Study
+
+    def cell(model, dataset, stem, base):
+        return [dict(status="completed", model=model, dataset=dataset, quant="fp32", stem=stem,
+                     seed=s, top1=base + s, tag="t", path=f"r/{dataset}/{model}/{stem}{s}")
+                for s in (1, 2)]
+    runs = cell("alexnet", "imagenet", "imagenet", 50) + cell("resnet18", "cifar10", "cifar", 90)
+    study = Study(runs + cell("resnet18", "cifar10", "imagenet", 88))
+    assert [row[:2] for row in tables_py.stem_table(study).rows] == [["resnet18", "cifar10"]]

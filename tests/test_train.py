@@ -139,6 +139,16 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, fast_flags, flags
     assert all(w in line for w in words), line
 
 
+def test_stem_on_a_network_without_a_choice_of_stem_is_refused(capsys):
+    # it was ignored, and the run tabulated as a stem ablation arm
+    with pytest.raises(SystemExit) as stop:
+        flags.resolve(flags.parse_args(["--device", "cpu", "--model", "resnet20", "--stem",
+                                        "imagenet"]))
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert err.endswith("applies to resnet18, resnet50; resnet20 has its own stem\n"), err
+
+
 def test_stem_auto_picks_cifar_for_small_inputs_and_imagenet_for_large():
     import models
     import train
