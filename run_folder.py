@@ -118,10 +118,10 @@ def record_resumption(saved, config, epoch):
 
 # -------------------------------------------------------------------- checkpoints a run starts from
 
-def load_final(path, flag, model_name, num_classes, dataset):
-    """The final.pt of a completed full-precision run of this architecture, class count and dataset,
-    for --kd and --init-from: never best.pt, whose epoch was chosen by test accuracy and would carry
-    it into this run."""
+def load_final(path, flag, args, num_classes):
+    """The final.pt of a completed full-precision run of this architecture, class count, data and
+    input normalization (a teacher sees this run's inputs), for --kd and --init-from: never best.pt,
+    whose epoch was chosen by test accuracy and would carry it into this run."""
     try:
         ckpt = common.load_checkpoint(path)
         source, weights = ckpt["config"], ckpt["model"]
@@ -135,12 +135,16 @@ def load_final(path, flag, model_name, num_classes, dataset):
     if source.get("quant") != "fp32":
         common.fail(f"{flag} {path} is a {source.get('quant')} model; {flag} takes a "
                     "full-precision run")
-    if source.get("model") != model_name or source.get("num_classes") != num_classes:
+    if source.get("model") != args.model or source.get("num_classes") != num_classes:
         common.fail(f"{flag} {path} holds a {source.get('model')} of {source.get('num_classes')} "
-                    f"classes; this run trains a {model_name} of {num_classes}")
-    if source.get("dataset") != dataset:
-        common.fail(f"{flag} {path} was trained on {source.get('dataset')}; this run trains on "
-                    f"{dataset}")
+                    f"classes; this run trains a {args.model} of {num_classes}")
+    # runs saved before --normalize had a choice normalized per channel
+    theirs = dict(dict(normalize="channel", fake_data=False, fake_size=None), **source)
+    differ = [k for k in ("dataset", "fake_data", "fake_size", "normalize")
+              if theirs[k] != getattr(args, k)]
+    if differ:
+        common.fail(f"{flag} {path} was trained on other inputs ("
+                    + ", ".join(f"{k}: {theirs[k]}, here {getattr(args, k)}" for k in differ) + ")")
     return ckpt
 
 

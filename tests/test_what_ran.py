@@ -320,12 +320,17 @@ def test_a_run_completed_before_final_pt_gets_it_from_last_pt_on_rerun(tmp_path,
     assert all(torch.equal(final["model"][k], expected["model"][k]) for k in expected["model"])
 
 
-def test_a_teacher_of_another_dataset_is_refused(tmp_path, capsys):
+def test_a_teacher_of_other_inputs_is_refused(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
     teacher = folder(tmp_path, "fp32") / "final.pt"
     other = ["--dataset", "cifar10", "--fake-data", "--fake-size", "16"]
     assert main(*TINY, *other, "--out", tmp_path, "--quant", "bitnet", "--kd", teacher) == 2
-    assert "trained on synthetic; this run trains on cifar10" in error_line(capsys)
+    assert ("trained on other inputs (dataset: synthetic, here cifar10, fake_data: False, here "
+            "True, fake_size: None, here 16)") in error_line(capsys)
+    # the same images scaled otherwise: the teacher would be fed inputs it never saw
+    pixel = ["--normalize", "pixel", "--quant", "bitnet"]
+    assert main(*TINY, *pixel, "--out", tmp_path, "--kd", teacher) == 2
+    assert error_line(capsys).endswith("trained on other inputs (normalize: channel, here pixel)")
 
 
 def test_an_old_short_runs_saved_warm_up_is_compared_as_it_trained(tmp_path):
