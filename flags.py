@@ -104,14 +104,14 @@ def parse_args(argv=None):
       help="L2 weight decay of the weights (not of TTQ's scales)")
     a("--schedule", default="cosine", choices=["cosine", "step"],
       help="learning-rate schedule after warm-up")
-    a("--milestones", default="150,225",
-      help="step schedule: epochs at which lr is multiplied by --gamma")
-    a("--gamma", default="0.1",
+    a("--milestones", default=None,
+      help="step schedule: epochs at which lr is multiplied by --gamma (default: 150,225)")
+    a("--gamma", default=None,
       help="step schedule: the lr's factor at every milestone, or one per milestone (e.g. "
-           "0.1,0.1,0.2)")
+           "0.1,0.1,0.2) (default: 0.1)")
     a("--warmup-epochs", type=int, default=None,
       help="linear warm-up epochs (default: 5, or epochs - 1 when the run is shorter)")
-    a("--min-lr", type=float, default=1e-5, help="cosine schedule's final lr")
+    a("--min-lr", type=float, default=None, help="cosine schedule's final lr (default: 1e-05)")
     a("--augment", default="auto", choices=["auto", *batches.AUGMENTS],
       help="training images on the device: crop-flip (a random crop of the image zero-padded by "
            "1/8 of its side, flipped horizontally half the time), reflect-crop-flip (the same "
@@ -184,6 +184,7 @@ def check_numbers(args):
     if args.warmup_epochs is not None and args.warmup_epochs >= args.epochs:
         common.fail(f"--warmup-epochs {args.warmup_epochs} leaves no epoch after the warm-up of "
                     f"--epochs {args.epochs}; give fewer warm-up epochs")
+    check_schedule_flags(args)
     try:
         args.milestones = [int(m) for m in str(args.milestones).split(",") if m]
     except ValueError:
@@ -192,6 +193,21 @@ def check_numbers(args):
         common.fail("--milestones are epochs, at least 1, "
                     f"got {','.join(map(str, args.milestones))}")
     args.gamma = parse_gamma(str(args.gamma), len(args.milestones))
+
+
+def check_schedule_flags(args):
+    """A step schedule's flags under cosine, or cosine's under step, would be ignored: refused;
+    then their defaults."""
+    given = {"step": [f for f in ("milestones", "gamma") if getattr(args, f) is not None],
+             "cosine": ["min_lr"] if args.min_lr is not None else []}
+    for schedule, names in given.items():
+        if names and args.schedule != schedule:
+            flags = " and ".join("--" + n.replace("_", "-") for n in names)
+            verb = "apply" if len(names) > 1 else "applies"
+            common.fail(f"{flags} {verb} to --schedule {schedule}; this run's is {args.schedule}")
+    args.milestones = "150,225" if args.milestones is None else args.milestones
+    args.gamma = "0.1" if args.gamma is None else args.gamma
+    args.min_lr = 1e-5 if args.min_lr is None else args.min_lr
 
 
 def parse_gamma(text, milestones):

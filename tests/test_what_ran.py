@@ -279,7 +279,11 @@ def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, caps
     (["--momentum", "1.5"], "--momentum must be in [0, 1)"),
     (["--kd-alpha", "2"], "--kd-alpha must be in [0, 1]"),
     (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
-    (["--milestones", "0,10"], "--milestones are epochs"),
+    (["--schedule", "step", "--milestones", "0,10"], "--milestones are epochs"),
+    # flags of the other schedule were ignored
+    (["--milestones", "80,120", "--gamma", "0.2"],
+     "--milestones and --gamma apply to --schedule step; this run's is cosine"),
+    (["--schedule", "step", "--min-lr", "0"], "--min-lr applies to --schedule cosine; this run's"),
     (["--fake-data", "--fake-size", "513", "--batch-size", "2"],
      "--fake-size must be from 8 to 512"),
 ])
