@@ -53,9 +53,10 @@ def parse_args(argv=None):
     a("--keep", default="",
       help="comma-separated layers kept in full precision, e.g. conv1,layer1,fc (default: none)")
     a("--fp32-conv1", action="store_true", help="shorthand for --keep conv1")
-    a("--no-sub-ln", dest="sub_ln", action="store_false",
+    a("--no-sub-ln", dest="sub_ln", action="store_false", default=None,
       help="bitnet: drop the LayerNorm before activation quantization (kept by default)")
-    a("--ttq-threshold", type=float, default=0.05, help="ttq: delta = t * max|w| per layer")
+    a("--ttq-threshold", type=float, default=None,
+      help="ttq: delta = t * max|w| per layer (default: 0.05)")
     a("--scale-lr", type=float, default=None,
       help="ttq: the scales' lr as a fraction of --lr; default 0.01 from scratch (no weight "
            "decay), 1 under --init-from (with the weights' decay, as the TTQ authors fine-tuned)")
@@ -88,9 +89,10 @@ def parse_args(argv=None):
     a("--kd", default=None, metavar="TEACHER_FINAL_PT",
       help="distil from a full-precision run's final weights "
            "(its final.pt; default: no distillation)")
-    a("--kd-temperature", type=float, default=4.0, help="KD: softmax temperature T")
-    a("--kd-alpha", type=float, default=0.9,
-      help="loss = alpha*T^2*KL(teacher/T || student/T) + (1-alpha)*CE (Hinton et al. 2015)")
+    a("--kd-temperature", type=float, default=None, help="KD: softmax temperature T (default: 4)")
+    a("--kd-alpha", type=float, default=None,
+      help="loss = alpha*T^2*KL(teacher/T || student/T) + (1-alpha)*CE (Hinton et al. 2015) "
+           "(default: 0.9)")
     a("--seed", type=int, default=0, help="seeds the weights, the data order and every random draw")
     a("--epochs", type=int, default=300, help="training epochs")
     a("--batch-size", type=int, default=128,
@@ -268,6 +270,28 @@ def check_augment(args):
                     "streamed (--normalize channel)")
 
 
+# flags that act only with one method or with --kd: (method or None for --kd, default)
+ONLY_WITH = {"ttq_threshold": ("ttq", 0.05), "scale_lr": ("ttq", None), "sub_ln": ("bitnet", True),
+             "kd_temperature": (None, 4.0), "kd_alpha": (None, 0.9)}
+
+
+def check_method_flags(args):
+    """A method's flag on another method, a KD flag without --kd, or --no-bn where XNOR-Net keeps
+    its own batch norm, would be ignored: refused; then their defaults (scale_lr's depends on
+    --init-from, resolved after)."""
+    for name, (method, default) in ONLY_WITH.items():
+        given = getattr(args, name) is not None
+        flag = "--no-sub-ln" if name == "sub_ln" else "--" + name.replace("_", "-")
+        if given and method and args.quant != method:
+            common.fail(f"{flag} applies to --quant {method}; this run's is {args.quant}")
+        if given and not method and not args.kd:
+            common.fail(f"{flag} applies to knowledge distillation: give --kd TEACHER too")
+        setattr(args, name, default if not given else getattr(args, name))
+    if args.quant == "xnor" and args.abits == 1 and not args.bn:
+        common.fail("--no-bn cannot remove XNOR-Net's own batch norm, the first step of its "
+                    "binary block (BN -> sign -> conv): train it with batch norm, or --abits 32")
+
+
 def check_model_choices(args):
     """--shortcut or --stem on a network that has no such choice would be ignored: refused."""
     if args.shortcut != "A" and args.model not in models.SHORTCUT_CHOICE:
@@ -303,6 +327,7 @@ def resolve(args):
     args.warmup_epochs = min(5, args.epochs - 1) if warmup is None else warmup
     check_augment(args)
     check_model_choices(args)
+    check_method_flags(args)
     args.scale_lr = (1.0 if args.init_from else 0.01) if args.scale_lr is None else args.scale_lr
     args.augment = default_augment(args.dataset) if args.augment == "auto" else args.augment
     mix = args.dataset in MIXUP_SMOOTHING_DATASETS

@@ -65,8 +65,8 @@ def test_a_finished_run_rerun_with_other_settings_is_refused_naming_each_change(
     assert "lr: 0.1 -> 0.05" in line and "weight_decay: 0.0005 -> 0.0" in line and "--tag" in line
     assert main(*TINY, "--out", tmp_path, "--epochs",
                 "3") == 2 and "epochs: 2 -> 3" in error_line(capsys)
-    # not a ttq run, still a setting
-    assert main(*TINY, "--out", tmp_path, "--ttq-threshold", "0.1") == 2
+    # a setting of the optimizer, not of the model
+    assert main(*TINY, "--out", tmp_path, "--momentum", "0.8") == 2
     # settings that change nothing computed stay free; the finished run is reported, not retrained
     assert main(*TINY, "--out", tmp_path, "--workers", "1", "--data-dir",
                 tmp_path / "elsewhere") == 0
@@ -284,6 +284,11 @@ def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, caps
     (["--milestones", "80,120", "--gamma", "0.2"],
      "--milestones and --gamma apply to --schedule step; this run's is cosine"),
     (["--schedule", "step", "--min-lr", "0"], "--min-lr applies to --schedule cosine; this run's"),
+    # and a method's flags on another method, a KD flag without --kd
+    (["--ttq-threshold", "0.1"], "--ttq-threshold applies to --quant ttq; this run's is fp32"),
+    (["--no-sub-ln"], "--no-sub-ln applies to --quant bitnet; this run's is fp32"),
+    (["--kd-alpha", "0.5"], "--kd-alpha applies to knowledge distillation: give --kd TEACHER"),
+    (["--quant", "xnor", "--wbits", "1", "--abits", "1", "--no-bn"], "XNOR-Net's own batch norm"),
     (["--fake-data", "--fake-size", "513", "--batch-size", "2"],
      "--fake-size must be from 8 to 512"),
 ])
