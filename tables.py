@@ -17,7 +17,7 @@ from common import fail
 from study import (BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, RECIPE,
                    STANDARD_SEEDS, TTQ_PAPER_MODELS, Study, arm_order, bc_sr_cells,
                    difference, drop_names, group, interval, mean_pm, number, order, p_value,
-                   phase_cells, phase_names, quantizer, stability_cells, ste_ablation_cells,
+                   method, phase_cells, phase_names, quantizer, stability_cells, ste_ablation_cells,
                    ste_key, ste_label, without_batchnorm)
 
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
@@ -251,11 +251,12 @@ def bits_table(study):
                if r.get("wbits") is not None or r.get("abits") is not None}
     runs = [r for r in study.runs
             if (r["model"], r["dataset"], r["stem"]) in studied and not r.get("kd")
-            and not r.get("keep") and r.get("ste") is None and r.get("clip_factor") is None
+            and r.get("ste") is None and r.get("clip_factor") is None
             and not without_batchnorm(r)
             and (r["quant"] in ("fp32",) + TERNARY_WEIGHTS or r.get("wbits") is not None
                  or r.get("abits") is not None)]
-    cells = study.choose(group(runs, lambda r: (r["model"], r["dataset"], quantizer(r),
+    # a method with layers kept in FP32 is a row of its own (method(): 'DoReFa+FP32 conv1,fc')
+    cells = study.choose(group(runs, lambda r: (r["model"], r["dataset"], method(r),
                                                 bit_pair(r))))
     found = {key[3] for key in cells}
     columns = [b for b in BIT_PAIRS if b in found] + sorted(found - set(BIT_PAIRS))

@@ -151,6 +151,11 @@ def test_tables_with_their_own_grouping_use_one_recipe(study):
             "seeds); left out tags dorefa_w1a32_lr (n = 1; settings used -> left out: "
             "lr 0.1 -> 0.01).")
     assert note in notes(study, "bits")
+    # a run with layers kept in FP32 is a row of its own, not left out (32/32, 2/32, 1/32)
+    bits = rows(study, "bits")
+    assert row_of(bits, "resnet20_redbit_preact", "cifar10", "DoReFa")[3:] == ["–", "–", "70.00 (1)"]
+    assert row_of(bits, "resnet20_redbit_preact", "cifar10", "DoReFa+FP32 conv1,fc")[3:] == [
+        "–", "–", "84.00 (1)"]
 
 
 def test_n_counts_distinct_seeds_and_a_repeated_seed_is_warned(study):
