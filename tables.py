@@ -237,12 +237,13 @@ def bc_sr_dynamics_table(study):
 
 
 TERNARY_WEIGHTS = ("twn", "ttq")  # methods of the bit-width table whose widths are fixed: 2/32
+WEIGHT_BITS = {"twn": 2, "ttq": 2, "xnor": 1, "bc": 1, "sr": 1}  # each method's unset --wbits
 
 
 def bit_pair(run):
-    """'weight bits/activation bits'; an unset width is full precision (32), unset ternary weights
-    count as 2."""
-    wbits = run.get("wbits") or (2 if run["quant"] in TERNARY_WEIGHTS else 32)
+    """'weight bits/activation bits'; an unset width is the method's own (WEIGHT_BITS), else full
+    precision (32)."""
+    wbits = run.get("wbits") or WEIGHT_BITS.get(run["quant"], 32)
     return f"{wbits}/{run.get('abits') or 32}"
 
 

@@ -211,3 +211,13 @@ def test_stem_table_has_no_row_for_imagenet_where_that_stem_is_the_default():
     runs = cell("alexnet", "imagenet", "imagenet", 50) + cell("resnet18", "cifar10", "cifar", 90)
     study = Study(runs + cell("resnet18", "cifar10", "imagenet", 88))
     assert [row[:2] for row in tables_py.stem_table(study).rows] == [["resnet18", "cifar10"]]
+
+
+def test_a_bit_pair_without_wbits_is_the_methods_own_weight_width():
+    import tables as tables_py
+    # XNOR-Net, BinaryConnect and stochastic rounding store 1-bit weights, TWN and TTQ ternary
+    expected = {"xnor": "1/1", "bc": "1/32", "sr": "1/32", "twn": "2/32", "ttq": "2/32",
+                "dorefa": "32/32", "fp32": "32/32"}
+    for quant, pair in expected.items():
+        abits = 1 if quant == "xnor" else None
+        assert tables_py.bit_pair(dict(quant=quant, abits=abits)) == pair, quant
