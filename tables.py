@@ -94,7 +94,8 @@ def layers_table(study):
 def stem_table(study):
     rows = []
     for m, d, name, stem in sorted(study.cells, key=order):
-        if stem == "imagenet" and d != "imagenet":  # on ImageNet that stem is the default, no arm
+        # both arms of the ablation: on large images (ImageNet) that stem is the default, no arm
+        if stem == "imagenet" and (m, d, name, "cifar") in study.cells:
             cifar, imagenet = study.top1(m, d, name), study.top1(m, d, name, "imagenet")
             rows.append([m, d, name, mean_pm(cifar), mean_pm(imagenet),
                          number(difference(imagenet, cifar), signed=True),
@@ -236,7 +237,6 @@ def bc_sr_dynamics_table(study):
                  header, rows, notes, 3, "bc or sr runs")
 
 
-TERNARY_WEIGHTS = ("twn", "ttq")  # methods of the bit-width table whose widths are fixed: 2/32
 WEIGHT_BITS = {"twn": 2, "ttq": 2, "xnor": 1, "bc": 1, "sr": 1}  # each method's unset --wbits
 
 
@@ -254,7 +254,7 @@ def bits_table(study):
             if (r["model"], r["dataset"], r["stem"]) in studied and not r.get("kd")
             and r.get("ste") is None and r.get("clip_factor") is None
             and not without_batchnorm(r)
-            and (r["quant"] in ("fp32",) + TERNARY_WEIGHTS or r.get("wbits") is not None
+            and (r["quant"] in ("fp32", "twn", "ttq") or r.get("wbits") is not None
                  or r.get("abits") is not None)]
     # a method with layers kept in FP32 is a row of its own (method(): 'DoReFa+FP32 conv1,fc')
     cells = study.choose(group(runs, lambda r: (r["model"], r["dataset"], method(r),

@@ -153,9 +153,9 @@ def test_tables_with_their_own_grouping_use_one_recipe(study):
     assert note in notes(study, "bits")
     # a run with layers kept in FP32 is a row of its own, not left out (32/32, 2/32, 1/32)
     bits = rows(study, "bits")
-    assert row_of(bits, "resnet20_redbit_preact", "cifar10", "DoReFa")[3:] == ["–", "–", "70.00 (1)"]
-    assert row_of(bits, "resnet20_redbit_preact", "cifar10", "DoReFa+FP32 conv1,fc")[3:] == [
-        "–", "–", "84.00 (1)"]
+    redbit = "resnet20_redbit_preact"
+    assert row_of(bits, redbit, "cifar10", "DoReFa")[3:] == ["–", "–", "70.00 (1)"]
+    assert row_of(bits, redbit, "cifar10", "DoReFa+FP32 conv1,fc")[3:] == ["–", "–", "84.00 (1)"]
 
 
 def test_n_counts_distinct_seeds_and_a_repeated_seed_is_warned(study):
@@ -200,7 +200,7 @@ def test_students_of_two_teachers_are_two_recipes_and_normalization_is_per_run(t
         [("2", "cifar10/resnet18/fp32"), ("2", "cifar10/resnet18/fp32_long")]
 
 
-def test_stem_table_has_no_row_for_imagenet_where_that_stem_is_the_default():
+def test_stem_table_has_rows_of_both_arms_only_not_where_that_stem_is_the_default():
     import tables as tables_py
     from study import Study
 
@@ -209,6 +209,7 @@ def test_stem_table_has_no_row_for_imagenet_where_that_stem_is_the_default():
                      seed=s, top1=base + s, tag="t", path=f"r/{dataset}/{model}/{stem}{s}")
                 for s in (1, 2)]
     runs = cell("alexnet", "imagenet", "imagenet", 50) + cell("resnet18", "cifar10", "cifar", 90)
+    runs += cell("resnet18", "imagefolder", "imagenet", 70)  # 224 px images: the default stem
     study = Study(runs + cell("resnet18", "cifar10", "imagenet", 88))
     assert [row[:2] for row in tables_py.stem_table(study).rows] == [["resnet18", "cifar10"]]
 
