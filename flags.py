@@ -276,9 +276,9 @@ ONLY_WITH = {"ttq_threshold": ("ttq", 0.05), "scale_lr": ("ttq", None), "sub_ln"
 
 
 def check_method_flags(args):
-    """A method's flag on another method, a KD flag without --kd, or --no-bn where XNOR-Net keeps
-    its own batch norm, would be ignored: refused; then their defaults (scale_lr's depends on
-    --init-from, resolved after)."""
+    """A method's flag on another method or a KD flag without --kd would be ignored, and --no-bn
+    on XNOR-Net 1/1 would keep its block's batch norm: refused; then their defaults (scale_lr's
+    depends on --init-from, resolved after)."""
     for name, (method, default) in ONLY_WITH.items():
         given = getattr(args, name) is not None
         flag = "--no-sub-ln" if name == "sub_ln" else "--" + name.replace("_", "-")
@@ -288,8 +288,9 @@ def check_method_flags(args):
             common.fail(f"{flag} applies to knowledge distillation: give --kd TEACHER too")
         setattr(args, name, default if not given else getattr(args, name))
     if args.quant == "xnor" and args.abits == 1 and not args.bn:
-        common.fail("--no-bn cannot remove XNOR-Net's own batch norm, the first step of its "
-                    "binary block (BN -> sign -> conv): train it with batch norm, or --abits 32")
+        common.fail("--no-bn would keep XNOR-Net's own batch norm, the first step of each binary "
+                    "block (BN -> sign -> conv): not a network without batch norm; train it with "
+                    "batch norm, or with --abits 32")
 
 
 def check_model_choices(args):

@@ -140,7 +140,7 @@ for phase in "${PHASES[@]}"; do
 done
 # a selection that matches nothing is a typo or a stale command, never a finished study
 if ((${#CMDS[@]} == 0)); then
-  die "no run of ${PHASES[*]} contains$(printf ' "%s"' "${ONLY[@]}")"
+  die "no run of ${PHASES[*]} contains all of:$(printf ' "%s"' "${ONLY[@]}")"
 fi
 
 if ((DRY_RUN)); then

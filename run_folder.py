@@ -118,7 +118,7 @@ def record_resumption(saved, config, epoch):
 
 # -------------------------------------------------------------------- checkpoints a run starts from
 
-def load_final(path, flag, args, num_classes):
+def load_final(path, flag, args, num_classes, image_size):
     """The final.pt of a completed full-precision run of this architecture, class count, data and
     input normalization (a teacher sees this run's inputs), for --kd and --init-from: never best.pt,
     whose epoch was chosen by test accuracy and would carry it into this run."""
@@ -138,13 +138,14 @@ def load_final(path, flag, args, num_classes):
     if source.get("model") != args.model or source.get("num_classes") != num_classes:
         common.fail(f"{flag} {path} holds a {source.get('model')} of {source.get('num_classes')} "
                     f"classes; this run trains a {args.model} of {num_classes}")
+    ours = dict(dataset=args.dataset, fake_data=args.fake_data, image_size=image_size,
+                normalize=args.normalize)
     # runs saved before --normalize had a choice normalized per channel
-    theirs = dict(dict(normalize="channel", fake_data=False, fake_size=None), **source)
-    differ = [k for k in ("dataset", "fake_data", "fake_size", "normalize")
-              if theirs[k] != getattr(args, k)]
+    theirs = dict(dict(ours, fake_data=False, normalize="channel"), **source)
+    differ = [k for k in ours if theirs[k] != ours[k]]
     if differ:
-        common.fail(f"{flag} {path} was trained on other inputs ("
-                    + ", ".join(f"{k}: {theirs[k]}, here {getattr(args, k)}" for k in differ) + ")")
+        common.fail(f"{flag} {path} was trained on other inputs: "
+                    + "; ".join(f"{k} {theirs[k]} (here {ours[k]})" for k in differ))
     return ckpt
 
 

@@ -267,7 +267,7 @@ def test_only_that_selects_no_run_is_one_line_and_exit_2():
     # a stale --only (the TTQ pair's model renamed) once ran nothing and exited 0
     r = bash("run_all.sh", "--dry-run", "--only", "--model resnet20", "ttq_paper")
     assert (r.returncode, r.stdout) == (2, "")
-    assert r.stderr == 'error: no run of ttq_paper contains "--model resnet20"\n'
+    assert r.stderr == 'error: no run of ttq_paper contains all of: "--model resnet20"\n'
 
 
 def weight_gradient(method, ste):
