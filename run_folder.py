@@ -86,8 +86,9 @@ def commit_note(saved):
     """', started at commit X; this checkout is Y' when a run folder's code is not this checkout's
     (its numbers come from that code, which a rerun reports or resumes), else ''."""
     then, now = (saved or {}).get("git_commit"), git_commit()
-    return f", started at commit {then[:7]}; this checkout is {now[:7]}" if then and now and \
-        then != now else ""
+    if not (then and now) or then == now:
+        return ""
+    return f", started at commit {then[:7]}; this checkout is {now[:7]}"
 
 
 def check_same_run(saved, config, run_dir):
