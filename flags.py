@@ -329,7 +329,7 @@ def resolve(args):
     check_augment(args)
     check_model_choices(args)
     check_method_flags(args)
-    args.scale_lr = (1.0 if args.init_from else 0.01) if args.scale_lr is None else args.scale_lr
+    args.scale_lr = default_scale_lr(args) if args.scale_lr is None else args.scale_lr
     args.augment = default_augment(args.dataset) if args.augment == "auto" else args.augment
     mix = args.dataset in MIXUP_SMOOTHING_DATASETS
     args.mixup = (0.2 if mix else 0.0) if args.mixup is None else args.mixup
@@ -347,6 +347,11 @@ def resolve(args):
     args.world_size = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's process count
     args.quiet = args.quiet or not sys.stderr.isatty()
     return args
+
+
+def default_scale_lr(args):
+    """TTQ's scales: 0.01 x the lr from scratch, the weights' lr when fine-tuning (--init-from)."""
+    return 1.0 if args.init_from else 0.01
 
 
 def default_tag(args):
@@ -373,8 +378,8 @@ def default_tag(args):
         parts.append(f"norm-{args.normalize}")
     if args.kd:
         parts.append("kd")
-    if args.quant == "ttq" and args.scale_lr != (1.0 if args.init_from else 0.01):
-        parts.append(f"scale-lr{args.scale_lr:g}")  # away from its case's default
+    if args.quant == "ttq" and args.scale_lr != default_scale_lr(args):
+        parts.append(f"scale-lr{args.scale_lr:g}")
     if args.batch_size != 128:
         parts.append(f"bs{args.batch_size}")
     return "_".join(parts)
