@@ -1,0 +1,88 @@
+"""The reproduction pages quote the committed records: each figure of the LeNet-5 table on
+RedBit's setup (docs and README) is what aggregate.py makes of reproductions/lenet5_mnist/raw."""
+import re
+
+import pytest
+
+from aggregate import load_runs
+from conftest import ROOT, run_script
+from study import quantizer
+from tables import bit_pair, read_published
+
+RAW = ROOT / "reproductions" / "lenet5_mnist" / "raw"
+DOCS = ROOT / "docs" / "reproduction-lenet5-mnist.md"
+SECTION = "## On RedBit's setup"
+METHODS = ["FP32", "QNN", "DoReFa", "XNOR", "TWN", "TTQ"]
+TABLE_ROWS = 24  # the LeNet-5 / MNIST rows of the results table
+
+
+def signed(text):
+    """'−0.05' (the docs' minus sign) or '+0.03' as a float."""
+    return float(text.replace("−", "-"))
+
+
+def docs_rows():
+    """The rows of the docs' table on RedBit's setup, as dicts of its columns."""
+    text = DOCS.read_text()
+    section = text[text.index(SECTION):]
+    section = section[:section.index("\n## ", 1)]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) != 7 or cells[0] not in METHODS:
+            continue
+        ours, epoch = re.fullmatch(r"(\d+\.\d\d) \(epoch (\d+)\)", cells[3]).groups()
+        rows.append(dict(method=cells[0], bits=cells[1], network=cells[2].strip("`"),
+                         ours=float(ours), epoch=int(epoch), published=float(cells[4]),
+                         diff=signed(cells[5]), lecun=float(cells[6])))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """The committed LeNet-5 runs as aggregate.py reads them, by (model, method, W/A bits)."""
+    processed = tmp_path_factory.mktemp("processed")
+    result = run_script("aggregate.py", "--results", RAW, "--processed", processed)
+    assert result.returncode == 0, result.stderr
+    runs = [r for r in load_runs(processed) if str(r["tag"]).startswith("table_")]
+    found = {(r["model"], quantizer(r), bit_pair(r)): r for r in runs}
+    assert len(found) == len(runs)  # one run per row: no row's figure is a choice between two
+    return found
+
+
+def test_each_docs_row_is_its_committed_run(records):
+    published = {(p["model"], p["method"], p["bits"]): p["value"] for p in read_published()
+                 if p["study"] == "quant_table" and p["dataset"] == "mnist"}
+    rows = docs_rows()
+    assert rows, f"no table found under '{SECTION}' in {DOCS.name}"
+    for row in rows:
+        key = (row["network"], row["method"], row["bits"])
+        run = records[key]
+        assert (row["ours"], row["epoch"]) == (run["best_top1"], run["best_epoch"]), key
+        assert row["published"] == published[key], key
+        assert row["diff"] == pytest.approx(row["ours"] - row["published"], abs=1e-9), key
+        lecun = records[("lenet5", row["method"], row["bits"])]
+        assert row["lecun"] == lecun["best_top1"], key
+
+
+def test_every_committed_run_on_redbits_setup_has_its_docs_row(records):
+    shown = {(r["network"], r["method"], r["bits"]) for r in docs_rows()}
+    committed = {key for key in records if key[0].startswith("lenet5_wide")}
+    assert committed == shown
+
+
+def test_the_readme_row_quotes_the_docs_table():
+    """The README's row on the table's setup: FP32 in its columns, the other rows in its last cell
+    as 'QNN 32/32 99.64 (−0.05), 8/8 …', and how many rows are left."""
+    line = next(line for line in (ROOT / "README.md").read_text().splitlines()
+                if line.startswith("| LeNet-5 / MNIST on the table's setup"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    quoted, method = {("FP32", "32/32"): (float(cells[1]), signed(cells[3]))}, None
+    pattern = r"(?:(" + "|".join(METHODS) + r") )?(\d+/\d+) (\d+\.\d\d) \(([+−]\d+\.\d\d)\)"
+    for name, bits, ours, diff in re.findall(pattern, cells[4]):
+        method = name or method
+        quoted[(method, bits)] = (float(ours), signed(diff))
+    rows = docs_rows()
+    assert quoted == {(r["method"], r["bits"]): (r["ours"], r["diff"]) for r in rows}
+    left = re.search(r"(\d+) rows to go", cells[4])
+    assert (int(left.group(1)) if left else 0) == TABLE_ROWS - len(rows)
