@@ -1,6 +1,7 @@
 """The datasets, each read from its files on disk and decoded once into uint8 tensors (ImageNet
 streamed), their registry DATASETS, the stand-in of --fake-data (FAKE_SHAPES) and the statistics
 that normalize them (per channel or per pixel)."""
+import hashlib
 import math
 import pickle
 import sys
@@ -57,6 +58,16 @@ def _read_pickle(path):
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck"]
+# the release's fine_label_names, in its (alphabetical) order
+CIFAR100_CLASSES = """apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy
+    bridge bus butterfly camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach
+    couch crab crocodile cup dinosaur dolphin elephant flatfish forest fox girl hamster house
+    kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree motorcycle mountain
+    mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree plain plate
+    poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper
+    snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone television
+    tiger tractor train trout tulip turtle wardrobe whale willow_tree wolf woman worm""".split()
+RELEASE_CLASSES = {"cifar10": CIFAR10_CLASSES, "cifar100": CIFAR100_CLASSES}
 
 
 def _cifar_from_images(data_dir, name):
@@ -64,13 +75,13 @@ def _cifar_from_images(data_dir, name):
     copies of the release): class folders named as the release's labels or numbered 0..N-1, taken
     in the release's order."""
     data = load_imagefolder(data_dir)
-    count = 10 if name == "cifar10" else 100
+    release = RELEASE_CLASSES[name]
     names = [c.lower() for c in data["classes"]]
-    if len(names) != count or (name == "cifar10" and names != CIFAR10_CLASSES and
-                               names != [str(i) for i in range(10)]):
+    # the folders' sorted order is the label order: it must be the release's
+    if names != release and names != [str(i) for i in range(len(release))]:
         fail(f"{data_dir}/train holds {len(names)} class folders "
-             f"({', '.join(data['classes'][:4])}, ...), not {name}'s {count}"
-             + (f" ({', '.join(CIFAR10_CLASSES)})" if name == "cifar10" else ""))
+             f"({', '.join(data['classes'][:4])}, ...), not {name}'s {len(release)} "
+             f"({', '.join(release[:4])}, ... in this order) or 0..{len(release) - 1}")
     if tuple(data["train_x"].shape[-2:]) != (32, 32):
         fail(f"{data_dir} holds {data['train_x'].shape[-1]} px images; {name} images are 32 x 32")
     return dict(data, format="images")
@@ -146,8 +157,13 @@ def _cached(cache_path, signature, build):
     return data
 
 
-def _folder_signature(files):
-    return [len(files), sum(f.stat().st_size for f in files), str(files[0]), str(files[-1])]
+def _folder_signature(root, files):
+    """Every (file, label)'s path, size and label: a file added, removed, moved to another class
+    or relabelled (Tiny-ImageNet's annotations) makes the cache stale."""
+    digest = hashlib.sha256()
+    for path, label in files:
+        digest.update(f"{path.relative_to(root)}\t{path.stat().st_size}\t{label}\n".encode())
+    return [len(files), digest.hexdigest()]
 
 
 def load_imagefolder(data_dir, seed=0):
@@ -165,8 +181,12 @@ def load_imagefolder(data_dir, seed=0):
     index = {c: i for i, c in enumerate(classes)}
 
     def listing(split):
-        files = [(f, index[c.name])
-                 for c in sorted((root / split).iterdir()) if c.is_dir() and c.name in index
+        folders = sorted(c for c in (root / split).iterdir() if c.is_dir())
+        unknown = [c.name for c in folders if c.name not in index]
+        if unknown:  # their images would be left out of the test set without a word
+            fail(f"{root / split} has class folders that {root}/train lacks: "
+                 f"{', '.join(unknown[:4])}{', ...' if len(unknown) > 4 else ''}")
+        files = [(f, index[c.name]) for c in folders
                  for f in sorted(c.iterdir()) if f.suffix in IMAGE_EXTENSIONS]
         if not files:
             fail(f"{root / split} has no images in class folders")
@@ -180,7 +200,7 @@ def load_imagefolder(data_dir, seed=0):
         return dict(train_x=train_x, train_y=torch.tensor([y for _, y in train_files]),
                     test_x=test_x, test_y=torch.tensor([y for _, y in test_files]))
 
-    signature = _folder_signature([f for f, _ in train_files + test_files])
+    signature = _folder_signature(root, train_files + test_files)
     data = _cached(root / ".decoded-uint8.pt", signature, build)
     return dict(data, num_classes=len(classes), classes=classes)
 
@@ -214,7 +234,7 @@ def load_tiny_imagenet(data_dir, seed=0):
         return dict(train_x=train_x, train_y=torch.tensor([y for _, y in train_files]),
                     test_x=test_x, test_y=torch.tensor([y for _, y in test_files]))
 
-    signature = _folder_signature([f for f, _ in train_files + test_files])
+    signature = _folder_signature(root, train_files + test_files)
     data = _cached(root / ".decoded-uint8.pt", signature, build)
     return dict(data, num_classes=len(classes), classes=classes)
 
@@ -309,10 +329,19 @@ def load_imagenet(data_dir, seed=0):
              f"{root}/val/<wnid>/*.JPEG "
              "(the ILSVRC-2012 archives, with val sorted into class folders)")
     to_uint8 = transforms.PILToTensor()
-    train = tv.ImageFolder(root / "train", transforms.Compose(
-        [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), to_uint8]))
-    test = tv.ImageFolder(root / "val", transforms.Compose(
-        [transforms.Resize(256), transforms.CenterCrop(224), to_uint8]))
+    try:
+        train = tv.ImageFolder(root / "train", transforms.Compose(
+            [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(), to_uint8]))
+        test = tv.ImageFolder(root / "val", transforms.Compose(
+            [transforms.Resize(256), transforms.CenterCrop(224), to_uint8]))
+    except FileNotFoundError as e:  # no class folders, or one without images
+        fail(f"imagenet in {root}: {e}")
+    if test.classes != train.classes:  # each folder numbers its own classes: they must agree
+        lacks, extra = (sorted(set(a) - set(b)) for a, b in ((train.classes, test.classes),
+                                                             (test.classes, train.classes)))
+        fail(f"{root}/val's class folders are not train/'s: val lacks {len(lacks)} "
+             f"({', '.join(lacks[:3])}) and adds {len(extra)} ({', '.join(extra[:3])}); "
+             "sort val into train's <wnid> folders")
     return dict(train=train, test=test, num_classes=len(train.classes), classes=train.classes,
                 streamed=True,
                 mean=[0.485 * 255, 0.456 * 255, 0.406 * 255],
@@ -345,10 +374,11 @@ NORM_SAMPLE = 10_000  # training images the normalization statistics are taken f
 
 def channel_stats(train_x, sample=NORM_SAMPLE):
     """Per-channel mean and std of the training images, for normalization on the device, from
-    every k-th image: folder listings are class-major, so the first 10,000 would be the first
-    classes only. Counted from the uint8 values in float64, so that the same images give the same
-    numbers on every machine."""
-    x = train_x[::max(1, len(train_x) // sample)][:sample].cpu()
+    `sample` images spread evenly over the set (every k-th where k divides it): folder listings
+    are class-major, so the first 10,000 would be the first classes only. Counted from the uint8
+    values in float64, so that the same images give the same numbers on every machine."""
+    n = len(train_x)
+    x = train_x[torch.arange(min(n, sample)) * n // min(n, sample)].cpu()
     levels, mean, std = torch.arange(256, dtype=torch.float64), [], []
     for c in range(x.shape[1]):
         counts = torch.bincount(x[:, c].flatten(), minlength=256).double()
