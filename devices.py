@@ -1,6 +1,6 @@
 """How a run uses its devices: the default memory layout per device and model, the process group
-under torchrun and the mean over its processes, and torch.compile as one graph with its errors and
-its counters.
+under torchrun and the mean and maximum over its processes, and torch.compile as one graph with its
+errors and its counters.
 """
 import os
 
@@ -85,6 +85,16 @@ def mean_over_processes(t, world):
     t = t.detach().clone()
     dist.all_reduce(t)
     return t / world
+
+
+def max_over_processes(t, world):
+    """The elementwise maximum of tensor t over the processes, reduced on t's own device."""
+    if world == 1:
+        return t
+    import torch.distributed as dist
+    t = t.detach().clone()
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t
 
 
 # ----------------------------------------------------------------------------- torch.compile

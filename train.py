@@ -21,6 +21,7 @@ import batches
 import common
 import datasets
 import devices
+import divergence
 import dynamics
 import flags
 import models
@@ -114,37 +115,6 @@ def loss_fn(args, logits, y, y_mixed, lam, teacher_logits):
     return loss
 
 
-class Diverged(Exception):
-    pass
-
-
-# softmax is one-hot in fp32 past |logit| ~ 100: a logit of 1e4 means the network has blown up
-MAX_LOGIT = 1e4
-
-
-def divergence(loss, peak_logit):
-    """Why a step's loss and largest |logit| say the run has diverged, or None: a finite loss can
-    hide logits near 1e20 (BinaryConnect without batch norm and its +-1 weights did)."""
-    if not math.isfinite(loss):
-        return "non-finite loss"
-    if not peak_logit <= MAX_LOGIT:  # NaN fails the comparison too
-        return f"logits of magnitude {peak_logit:.3g}, beyond {MAX_LOGIT:g}"
-    return None
-
-
-def check_step(check, epoch, step, state, world):
-    """A step's loss (returned) and largest |logit|, read in the step's one host sync; a run they
-    say has diverged stops here, before anything is saved (its last update reached the weights in
-    memory only)."""
-    value, peak = devices.mean_over_processes(check, world).tolist()
-    reason = divergence(value, peak)
-    if reason:
-        raise Diverged(dict(diverged_epoch=epoch + 1, diverged_step=step,
-                            last_finite_loss=state["last_loss"], reason=reason))
-    state["last_loss"] = value
-    return value
-
-
 def autocast(args):
     return torch.autocast(args.device.split(":")[0], torch.bfloat16) if args.amp else nullcontext()
 
@@ -199,10 +169,11 @@ def train_epoch(run, epoch, state):
             run.dynamics.after_step()
         state["step"] += 1
         if pending is not None:  # read once this step is queued: the device never waits on the host
-            total_loss += check_step(pending, epoch, i, state, run.world)
+            total_loss += divergence.check_step(pending, epoch, i, state, run.world)
             bar.set_postfix(loss=f"{state['last_loss']:.3f}")
         pending = torch.stack([loss.detach(), logits.detach().abs().amax().float()])
-    total_loss += check_step(pending, epoch, steps, state, run.world)  # before evaluation or saving
+    # the last step's loss, before evaluation or saving
+    total_loss += divergence.check_step(pending, epoch, steps, state, run.world)
     return total_loss / steps, steps * args.batch_size / max(time.perf_counter() - start, 1e-9)
 
 
@@ -433,10 +404,11 @@ def train(run):
         begin = time.perf_counter()
         try:
             train_loss, images_per_second = train_epoch(run, epoch, state)
-        except Diverged as d:
+            devices.share_buffers(model, run.world)
+            top1, top5, test_loss = evaluate(args, model, run.data, rank=run.rank, world=run.world)
+            divergence.check_test_loss(test_loss, epoch, run.steps_per_epoch, state)
+        except divergence.Diverged as d:
             return diverged(run, d.args[0], epoch, history)
-        devices.share_buffers(model, run.world)
-        top1, top5, test_loss = evaluate(args, model, run.data, rank=run.rank, world=run.world)
         seconds = time.perf_counter() - begin
         if run.rank > 0:
             continue

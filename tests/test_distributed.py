@@ -75,17 +75,27 @@ try:
     devices.check_same_epoch(rank * 4, 2)  # rank 1 sees a last.pt of another epoch
 except SystemExit as e:
     print("exit", e.code, file=out, flush=True)
+import divergence
+try:  # rank 0's logits blew up, rank 1's did not: their mean, 7505, passed the old check
+    divergence.check_step(torch.tensor([1.0, 15000.0 if rank == 0 else 10.0]), 0, 3,
+                          dict(last_loss=1.0), 2)
+except divergence.Diverged as d:
+    print("diverged:", d.args[0]["reason"], file=out, flush=True)
 devices.end_distributed(2)
 print("ended", dist.is_initialized(), file=out, flush=True)
 """
 
 
-def test_processes_evaluate_rank_zeros_statistics_and_resume_at_one_epoch(tmp_path):
+def test_processes_evaluate_rank_zeros_statistics_resume_at_one_epoch_and_stop_together(
+        tmp_path):
     script = tmp_path / "shared.py"
     script.write_text(SHARED.format(root=str(ROOT), folder=str(tmp_path)))
     r = run_script("-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
                    "127.0.0.1", "--master_port", free_port(), script)
     assert "different epochs (0 to 4)" in r.stderr, r.stderr
-    for rank in (0, 1):  # rank 0's statistics everywhere; both stop with exit 2; the group left
+    # rank 0's statistics everywhere; both stop with exit 2, and on one's logits; the group left
+    for rank in (0, 1):
         lines = (tmp_path / f"rank{rank}.txt").read_text().splitlines()
-        assert lines == ["mean [1.0, 1.0, 1.0]", "exit 2", "ended False"], (rank, lines)
+        assert lines == ["mean [1.0, 1.0, 1.0]", "exit 2",
+                         "diverged: logits of magnitude 1.5e+04, beyond 10000",
+                         "ended False"], (rank, lines)

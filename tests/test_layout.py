@@ -10,8 +10,9 @@ from conftest import ROOT
 # bottom to top: a file may import only the files before it (the README's reading order)
 READING_ORDER = ["common", "stats", "downloads", "datasets", "batches", "models_redbit", "models",
                  "kernels", "estimators", "quant", "qlayers", "summary", "run_folder", "devices",
-                 "dynamics", "flags", "train", "export", "study_hours", "bench", "bench_inference",
-                 "ste_factors", "stability", "aggregate", "study", "tables", "svg", "figures"]
+                 "divergence", "dynamics", "flags", "train", "export", "study_hours", "bench",
+                 "bench_inference", "ste_factors", "stability", "aggregate", "study", "tables",
+                 "svg", "figures"]
 MAX_LINES = 500
 MAX_LINE_LENGTH = 100
 # files with one job longer than MAX_LINES, where a split would cut that job in two: their cap

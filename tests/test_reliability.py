@@ -33,6 +33,19 @@ def test_divergence_stops_within_a_step_and_is_recorded(tmp_path, fast_flags):
                       float) and results["last_finite_loss"] == results["last_finite_loss"]
 
 
+def test_a_last_update_that_breaks_the_weights_is_a_divergence_not_a_completed_run(
+        tmp_path, fast_flags):
+    # one step, the run's last: no later step's check sees its update (it was saved as completed)
+    r = run_script("train.py", *RESNET20, "--epochs", "1", "--lr", "1e38", "--warmup-epochs", "0",
+                   "--steps-per-epoch", "1", "--batch-size", "32", *fast_flags)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    folder = run_dir(tmp_path, "fp32_bs32")
+    results = common.read_json(folder / "results.json")
+    assert results["status"] == "diverged" and results["message"].endswith(
+        "on the test set at epoch 1, step 1") and results["history"] == []
+    assert not any((folder / name).exists() for name in ("final.pt", "best.pt", "last.pt"))
+
+
 def hold_lock(path, code):
     """A process that takes run_dir/lock as train.py does, then runs `code`."""
     return subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time\n"

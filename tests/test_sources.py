@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 import batches
+import divergence
 import estimators
 import flags
 import models
@@ -166,14 +167,15 @@ def test_ttq_scales_get_a_gradient_in_every_layer_and_stay_positive():
 
 
 def test_the_divergence_check_sees_absurd_logits_behind_a_finite_loss():
-    assert train.divergence(2.3, 8.0) is None
-    assert train.divergence(float("nan"), 8.0) == "non-finite loss"
-    assert "logits" in train.divergence(1e19, 1e20)
+    assert divergence.reason(2.3, 8.0) is None
+    assert divergence.reason(float("nan"), 8.0) == "non-finite loss"
+    assert "logits" in divergence.reason(1e19, 1e20)
     args = flags.resolve(flags.parse_args([*TINY]))
     data = batches.prepare_data(args)
     model, _ = train.build(args, 10, 16, 3)
     state = dict(step=0, last_loss=None)
-    with pytest.raises(train.Diverged) as caught:  # the loss of logits * 1e6 is large but finite
+    # the loss of logits * 1e6 is large but finite
+    with pytest.raises(divergence.Diverged) as caught:
         train.train_epoch(train_run(args, model, data, 2, forward=lambda x: model(x) * 1e6), 0,
                           state)
     assert caught.value.args[0]["diverged_step"] == 1 and "logits" in caught.value.args[0]["reason"]
