@@ -141,6 +141,16 @@ def forward_loss(run, x, y, y_mixed, lam):
         return loss_fn(run.args, logits.float(), y, y_mixed, lam, teacher_logits), logits
 
 
+def epoch_generators(seed, epoch):
+    """An epoch's random streams, all from (seed, epoch): a generator for the data's draws, numpy's
+    for mixup, and the global generator, which the stochastic quantizers draw from, seeded apart
+    (on the CPU one seed gives both torch generators the same numbers)."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    # the CPU generator keeps a seed's low 32 bits: a hashed 32-bit seed of its own
+    torch.manual_seed(int(np.random.SeedSequence([seed, epoch, 1]).generate_state(1)[0]))
+    return g, np.random.default_rng([seed, epoch])
+
+
 def train_epoch(run, epoch, state):
     """One pass over a fresh permutation: (mean loss, images/s). Every random draw comes from
     generators seeded by (seed, epoch), so a resumed epoch repeats exactly. One host sync a step:
@@ -148,10 +158,7 @@ def train_epoch(run, epoch, state):
     args, model, optimizer, steps = run.args, run.model, run.optimizer, run.steps_per_epoch
     model.train()
     qlayers.set_progress(model, epoch / args.epochs)
-    g = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)
-    # stochastic quantizers draw from the global generator
-    torch.manual_seed(args.seed * 1_000_003 + epoch)
-    rng = np.random.default_rng([args.seed, epoch])
+    g, rng = epoch_generators(args.seed, epoch)
     draws = batches.epoch_draws(args, run.data, g, steps)
     epoch_batches = batches.train_batches(args, run.data, draws, steps, run.rank, run.world)
     bar = tqdm(epoch_batches, total=steps, desc=f"epoch {epoch + 1}", leave=False,

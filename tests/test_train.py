@@ -12,6 +12,7 @@ import common
 import devices
 import flags
 import qlayers
+import train
 from conftest import ROOT, run_script
 
 RESNET20 = ["--model", "resnet20", "--epochs", "3", "--lr", "0.05", "--warmup-epochs", "1"]
@@ -205,3 +206,12 @@ def test_channels_last_defaults_to_the_layout_measured_faster_on_a_cpu():
     assert layout("--model", "lenet5", "--dataset", "mnist", "--device", "cpu",
                   "--channels-last") is True
     assert devices.default_channels_last("cuda:0", "lenet5") is True
+
+
+def test_stochastic_quantizers_draw_apart_from_the_data():
+    # one seed gave both CPU generators the same numbers: SR's noise repeated the data's draws
+    g, _ = train.epoch_generators(42, 3)
+    data, noise = torch.rand(1000, generator=g), torch.rand(1000)
+    assert abs(torch.corrcoef(torch.stack([data, noise]))[0, 1]) < 0.15
+    g, _ = train.epoch_generators(42, 3)  # and each stream repeats for a resumed epoch
+    assert torch.equal(torch.rand(1000, generator=g), data) and torch.equal(torch.rand(1000), noise)
