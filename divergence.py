@@ -1,5 +1,5 @@
 """The divergence check: each step's loss and largest |logit|, and after the epoch's last update the
-test loss, stop a run that has blown up before anything is saved (train.py records it as
+weights, stop a run that has blown up before anything is saved (train.py records it as
 diverged)."""
 import math
 
@@ -45,9 +45,11 @@ def check_step(check, epoch, step, state, world):
     return value
 
 
-def check_test_loss(loss, epoch, step, state):
-    """The epoch's last update, which no step's check sees: a non-finite test loss stops the run.
-    Not the test logits' size: after --init-from, batch norm's running statistics lag behind the
-    newly quantized weights, and the test logits can be huge until training has updated them."""
-    if not math.isfinite(loss):
-        raise stopped("non-finite loss on the test set", epoch, step, state)
+def check_weights(model, epoch, step, state):
+    """The epoch's last update, which no step's check sees: non-finite weights (or batch-norm
+    statistics) stop the run, in one host sync. Not the test loss: batch norm's running statistics
+    lag behind the weights (after --init-from, or in a run of a few steps), and the test logits can
+    overflow while training is sound."""
+    tensors = [t for t in model.state_dict().values() if t.is_floating_point()]
+    if not torch.stack([torch.isfinite(t).all() for t in tensors]).all():
+        raise stopped("non-finite weights after the epoch's last update", epoch, step, state)

@@ -411,11 +411,11 @@ def train(run):
         begin = time.perf_counter()
         try:
             train_loss, images_per_second = train_epoch(run, epoch, state)
-            devices.share_buffers(model, run.world)
-            top1, top5, test_loss = evaluate(args, model, run.data, rank=run.rank, world=run.world)
-            divergence.check_test_loss(test_loss, epoch, run.steps_per_epoch, state)
+            divergence.check_weights(model, epoch, run.steps_per_epoch, state)
         except divergence.Diverged as d:
             return diverged(run, d.args[0], epoch, history)
+        devices.share_buffers(model, run.world)
+        top1, top5, test_loss = evaluate(args, model, run.data, rank=run.rank, world=run.world)
         seconds = time.perf_counter() - begin
         if run.rank > 0:
             continue
