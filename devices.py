@@ -67,34 +67,31 @@ def check_same_epoch(epoch, world):
     on a filesystem they all share."""
     if world == 1:
         return
-    import torch.distributed as dist
-    seen = torch.tensor([epoch, -epoch], dtype=torch.float64)
-    dist.all_reduce(seen, op=dist.ReduceOp.MAX)  # a CPU tensor: the group has gloo for those
+    # a CPU tensor: the group has gloo for those
+    seen = max_over_processes(torch.tensor([epoch, -epoch], dtype=torch.float64), world)
     if seen[0] != -seen[1]:
         common.fail(f"the processes resume at different epochs ({int(-seen[1])} to "
                     f"{int(seen[0])}): every process reads the run folder's last.pt, so it must be "
                     "on a filesystem they all share")
 
 
-def mean_over_processes(t, world):
-    """The mean of tensor t over the processes, reduced on t's own device (NCCL takes no CPU
-    tensors)."""
+def reduced_over_processes(t, world, op):
+    """A copy of tensor t reduced over the processes by op ("SUM", "MAX"), on t's own device (NCCL
+    takes no CPU tensors); t itself in a single process."""
     if world == 1:
         return t
     import torch.distributed as dist
     t = t.detach().clone()
-    dist.all_reduce(t)
-    return t / world
+    dist.all_reduce(t, op=getattr(dist.ReduceOp, op))
+    return t
+
+
+def mean_over_processes(t, world):
+    return t if world == 1 else reduced_over_processes(t, world, "SUM") / world
 
 
 def max_over_processes(t, world):
-    """The elementwise maximum of tensor t over the processes, reduced on t's own device."""
-    if world == 1:
-        return t
-    import torch.distributed as dist
-    t = t.detach().clone()
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return t
+    return reduced_over_processes(t, world, "MAX")
 
 
 # ----------------------------------------------------------------------------- torch.compile

@@ -40,7 +40,7 @@ def test_the_loss_is_reduced_on_its_own_device(monkeypatch):
     import torch
     import torch.distributed as dist
     seen = []
-    monkeypatch.setattr(dist, "all_reduce", lambda t: seen.append(t.device))
+    monkeypatch.setattr(dist, "all_reduce", lambda t, op: seen.append(t.device))
     out = devices.mean_over_processes(torch.ones(3, device="meta"), 2)
     assert seen == [torch.device("meta")] and out.device.type == "meta" and out.shape == (3,)
 
