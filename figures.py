@@ -258,7 +258,8 @@ def shared_drops(runs):
 
 def dynamics_ste_figure(study):
     """dynamics_ste.svg: flip and oscillation rate per epoch of the STE ablation's STE arms (BN, no
-    clipping), one line per STE, the mean over its seeds; ternary weights in the top row."""
+    clipping), one line per STE, the mean over its seeds; ternary weights in the top row, a row
+    per layer policy."""
     cells = {key: runs for key, runs in ste_ablation_cells(study).items()
              if key[4] != "default" and key[5] is None and not key[6]}
     stes = sorted({key[4] for key in cells})
@@ -266,10 +267,12 @@ def dynamics_ste_figure(study):
     panels = []
     for family in ("ternary", "binary"):
         arms = sorted((key for key in cells if key[2] == family), key=arm_order)
-        for key, measure in (("flip_rate", "flip rate"), ("oscillation_rate", "oscillation rate")):
-            panels.append((f"{family} ({arms[0][3] if arms else ''}): {measure}",
-                           "share of weights per step",
-                           [(arm[4], *seed_mean_series(cells[arm], key)) for arm in arms]))
+        for name in dict.fromkeys(arm[3] for arm in arms) or [""]:  # a row per layer policy
+            named = [arm for arm in arms if arm[3] == name]
+            for key, measure in (("flip_rate", "flip rate"),
+                                 ("oscillation_rate", "oscillation rate")):
+                panels.append((f"{family} ({name}): {measure}", "share of weights per step",
+                               [(arm[4], *seed_mean_series(cells[arm], key)) for arm in named]))
     runs = [r for arm_runs in cells.values() for r in arm_runs]
     return line_panels("STE ablation, ResNet-20 / CIFAR-10: weights changing code",
                        "one line per STE, mean over seeds, log scale; dashed: lr drops",

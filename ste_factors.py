@@ -2,7 +2,8 @@
 weight gradient on a ResNet-20's latent weights, ternary (TWN) and binary (BinaryConnect), at
 initialisation and in trained runs.
 
-    python ste_factors.py --checkpoint results/raw/cifar10/resnet20/twn_ste-swish_s42/final.pt
+    python ste_factors.py \
+        --checkpoint results/raw/cifar10/resnet20/twn_keep-conv1-fc_ste-swish_s42/final.pt
 """
 import argparse
 import sys
@@ -18,6 +19,7 @@ import quant
 import train
 
 KINDS = {"ternary": quant.TWN, "binary": quant.BinaryConnect}  # the ablation's two methods
+ARMS = {"keep": ["conv1", "fc"]}  # the layers phases/ste_ablation.sh's TWN and BC arms keep
 PROGRESS = (0.0, 0.5, 1.0)  # where the table reads a surrogate that anneals with training
 
 
@@ -118,7 +120,8 @@ def main(argv=None):
     # thousands of ops on small layers: threads add handoffs, 7x on a busy CPU
     torch.set_num_threads(1)
     try:
-        labels, sets = [f"init (seed {args.seed})"], [list(latent_weights(args.seed, {}).values())]
+        labels = [f"init (seed {args.seed})"]
+        sets = [list(latent_weights(args.seed, ARMS).values())]
         for path in args.checkpoint:
             labels.append(column_name(path, labels))
             sets.append(list(checkpoint_weights(path, args.seed).values()))

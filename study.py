@@ -203,7 +203,8 @@ class Study:
 # ------------------------------------------------- the STE ablation's arms, BC against SR
 
 def ste_key(run):
-    return (run["model"], run["dataset"], QUANT_FAMILY.get(run["quant"], "other"), quantizer(run),
+    # method, not quantizer: arms that keep other layers in full precision are other rows
+    return (run["model"], run["dataset"], QUANT_FAMILY.get(run["quant"], "other"), method(run),
             run.get("ste") or "default", run.get("clip_factor"), without_batchnorm(run))
 
 
@@ -214,10 +215,11 @@ def ste_label(key):
 
 def ste_ablation_cells(study):
     """{ste_key: runs} of the STE ablation's TWN and BC arms on ResNet-20 / CIFAR-10 (an STE, a
-    clip factor or no BN), one recipe each: the stability table's rows and dynamics_ste.svg's."""
+    clip factor or no BN), one recipe each: the stability table's rows and dynamics_ste.svg's.
+    Each layer policy (--keep) is its own arm."""
     runs = [r for r in study.runs
             if (r["model"], r["dataset"]) == STE_ABLATION and r["quant"] in ("twn", "bc")
-            and not r.get("stochastic") and not r.get("kd") and not r.get("keep")
+            and not r.get("stochastic") and not r.get("kd")
             and r.get("wbits") is None and r.get("abits") is None
             and (r.get("ste") or r.get("clip_factor") is not None or without_batchnorm(r))]
     return study.choose(group(runs, ste_key), ste_label)

@@ -15,6 +15,7 @@ import common
 import flags
 import models
 import qlayers
+import ste_factors
 from conftest import ROOT
 
 PHASE_RUNS = {"phase1": 22, "phase2": 27, "phase3": 18, "phase4": 54, "phase5": 14, "phase6": 18}
@@ -297,4 +298,17 @@ def test_the_ste_ablation_lists_each_configuration_once(tmp_path):
                              if k not in common.FREE_SETTINGS | {"seed"}))] += 1
     assert set(recipes.values()) == {3}  # each configuration once, with its three seeds
     assert len(recipes) == 37 == OTHER_RUNS["ste_ablation"] // 3
+
+
+def test_the_ste_ablation_arms_keep_the_first_and_last_layer(tmp_path):
+    # a +-1 classifier with no batch norm after it stalls BinaryConnect near ln 10; every arm keeps
+    # the layers ReSTE's ResNet-20 keeps, and ste_factors.py's init column leaves out the same ones
+    kept = Counter()
+    for line in dry_run("ste_ablation", "--out", tmp_path / "raw"):
+        args = resolved(line)
+        if args.quant != "fp32":
+            kept[args.quant, tuple(args.keep)] += 1
+    assert kept == {("twn", ("conv1", "fc")): 51, ("bc", ("conv1", "fc")): 51,
+                    ("ttq", ("conv1", "fc")): 3, ("xnor", ("conv1", "fc")): 3}
+    assert ste_factors.ARMS["keep"] == ["conv1", "fc"]
 

@@ -105,6 +105,11 @@ def build_tree(raw):
              quant="twn", ste="identity", **r20)  # a run from before the dynamics record
     make_run(raw, "resnet20", "bc_ste-tanh", 42, history([50, 70, 80, 85, 88, 90], flips=FLIPS),
              quant="bc", ste="tanh", **r20)
+    # the same arm with conv1 and fc in full precision, as ste_ablation.sh runs it: its own row;
+    # flips before the drops 0.5 and 0.09, in the last epoch 0.01
+    make_run(raw, "resnet20", "bc_keep-conv1-fc_ste-tanh", 42,
+             history([60, 75, 85, 87, 90, 91], flips=[0.2, 0.5, 0.03, 0.09, 0.02, 0.01]),
+             quant="bc", ste="tanh", keep=["conv1", "fc"], **r20)
     # BC against SR: BC phases (0.2, 0.06, 0.02) and (0.3, 0.1, 0.04), means 0.25, 0.08, 0.03;
     # SR at 128 (0.3, 0.1, 0.05); SR alone at batch 256
     li = dict(optimizer="adam", lr=0.01, **STEP)
@@ -168,6 +173,8 @@ def test_stability_table_means_over_the_seeds_of_each_arm(dynamics):
     assert row_of(rows, "ternary (TWN)", "identity")[4:] == [
         "90.00 (1)", "0.50", "0.00", "5.0", "–", "–", "–"]
     assert row_of(rows, "binary (BC)", "tanh")[8:] == ["30", "7", "3"]
+    assert row_of(rows, "binary (BC+FP32 conv1,fc)", "tanh")[4:5] + row_of(
+        rows, "binary (BC+FP32 conv1,fc)", "tanh")[8:] == ["91.00 (1)", "50", "9", "1"]
     tex = (dynamics["processed"] / "tables" / "stability_ste_ablation.tex").read_text()
     assert r"ternary (TWN) & tanh & -- & yes & 90.50 $\pm$ 0.71 (2)" in tex
 
@@ -188,6 +195,7 @@ def test_dynamics_figures_are_drawn_from_the_run_folders(dynamics):
     expected = {
         "dynamics_ste.svg": ["STE ablation, ResNet-20 / CIFAR-10: weights changing code",
                              "ternary (TWN): flip rate", "binary (BC): oscillation rate",
+                             "binary (BC+FP32 conv1,fc): flip rate",
                              "tanh", "epoch", "1e-1"],
         "dynamics_bc_sr.svg": ["BinaryConnect against stochastic rounding: weights changing code",
                                "resnet56 on cifar10", "BC, batch 128", "SR, batch 256"],
