@@ -115,7 +115,8 @@ def default_label(key):
 def one_recipe(cells, label=default_label):
     """({key: the runs of one recipe, one per seed}, {key: [note]}, {key: [warning]}) of
     {key: runs}. The recipe kept has the most distinct seeds, ties going to the first tags in sorted
-    order; a key with several recipes gets a note (recipe_note), a seed run twice a warning."""
+    order; a key with several recipes gets a note (recipe_note), seeds trained from different
+    commits another (commits_note), a seed run twice a warning."""
     chosen, notes, warnings = {}, {}, {}
     for key, runs in cells.items():
         ordered = sorted(runs, key=lambda r: (str(r.get("tag")), str(r.get("path"))))
@@ -123,9 +124,23 @@ def one_recipe(cells, label=default_label):
         seeded.sort(key=lambda pair: (-len(pair[0]), tag_list(pair[0])))
         chosen[key] = seeded[0][0]
         warnings[key] = [repeat_warning(*pair) for pair in seeded[0][1]]
+        notes[key] = commits_note(label(key), chosen[key])
         if len(seeded) > 1:
-            notes[key] = [recipe_note(label(key), [kept for kept, _ in seeded])]
+            notes[key].insert(0, recipe_note(label(key), [kept for kept, _ in seeded]))
     return chosen, notes, warnings
+
+
+def commits_note(label, runs):
+    """[one line] when a cell's seeds were trained from different commits of the code, else []."""
+    seeds = defaultdict(list)
+    for run in runs:
+        if run.get("git_commit"):
+            seeds[run["git_commit"]].append(run.get("seed"))
+    if len(seeds) < 2:
+        return []
+    each = (f"{commit[:7]} (seed {', '.join(map(str, sorted(s)))})"
+            for commit, s in sorted(seeds.items()))
+    return [f"{label}: its seeds ran from {len(seeds)} commits of the code: " + "; ".join(each)]
 
 
 def cell_label(key):

@@ -34,7 +34,10 @@ def build_tree(raw):
     write_cell(raw, c10, r20, "twn_ste-polynomial_lr", [80.0], seeds=[42], lr=0.01, **poly)
     write_cell(raw, c10, r20, "bc", [88.0, 89.0, 90.0], quant="bc", **R20)
     write_cell(raw, c10, r20, "bc_lr", [60.0], seeds=[42], quant="bc", lr=0.01, **R20)
-    write_cell(raw, c10, r20, "sr", [84.0, 85.0, 86.0], quant="sr", **R20)
+    # one recipe, its third seed trained from a later commit: counted, and said
+    write_cell(raw, c10, r20, "sr", [84.0, 85.0], seeds=SEEDS[:2], quant="sr", **R20)
+    write_cell(raw, c10, r20, "sr", [86.0], seeds=SEEDS[2:], quant="sr", git_commit="def5678",
+               **R20)
     write_cell(raw, c10, r20, "dorefa_w1a32", [84.0, 84.5, 85.0], quant="dorefa", wbits=1, **R20)
     write_cell(raw, c10, r20, "dorefa_w1a32_lr", [70.0], seeds=[42], quant="dorefa", wbits=1,
                lr=0.01, **R20)
@@ -144,6 +147,8 @@ def test_tables_with_their_own_grouping_use_one_recipe(study):
         "resnet20", "cifar10", "128", "89.00 ± 1.00 (3)", "85.00 ± 1.00 (3)", "+4.00", "0.008"]
     assert any(line.startswith("resnet20 cifar10 128 bc ran 2 recipes: used tags bc (n = 3, the "
                                "most seeds)") for line in notes(study, "bc_sr"))
+    assert ("resnet20 cifar10 128 sr: its seeds ran from 2 commits of the code: abc1234 (seed 42, "
+            "123); def5678 (seed 456)" in [line.strip("- *") for line in notes(study, "bc_sr")])
     # bit widths (columns 32/32, 2/32, 1/32): DoReFa 1/32 is dorefa_w1a32's 84.0/84.5/85.0
     assert row_of(rows(study, "bits"), "resnet20", "cifar10", "DoReFa") == [
         "resnet20", "cifar10", "DoReFa", "–", "–", "84.50 ± 0.50 (3)"]
