@@ -18,7 +18,7 @@ from study import (KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, TABLE_NETWORKS, Study
                    bc_sr_cells, order, ste_ablation_cells)
 from svg import (COLORS, MANY_COLORS, WIDTH, Plot, Scale, diamond, document, element, fit,
                  grouped_bars, heading, legend_row, line_panels, nice_ticks, tick_text)
-from tables import read_published, table_runs
+from published import read_published, table_runs
 
 
 # ----------------------------------------------------------------------------- the figures

@@ -1,10 +1,10 @@
 """The runs of the studies as the tables and figures see them: completed runs named by their recipe
-(method, kept layers, KD), grouped into cells of model, dataset, method and stem (Study), and each
-cell's numbers as text (mean ± std, differences, p-values, intervals).
+(method, kept layers, KD), grouped into cells of model, dataset, method and stem (Study), each
+cell's numbers as text (mean ± std, differences, p-values, intervals), and the Table a table is.
 """
 import json
 import math
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 
 import numpy as np
 
@@ -38,6 +38,14 @@ TABLE_NETWORKS = {"lenet5_wide_avg": "lenet5_wide", "lenet5_wide_max": "lenet5_w
                   "vgg16_redbit_dropout": "vgg16_redbit", "vgg16_redbit_xnor": "vgg16_redbit"}
 # train.py's defaults, for a run whose config.json lacks the field
 DEFAULTS = {"quant": "fp32", "stem": "cifar", "keep": []}
+TABLE_TAG = "table_"  # the tag prefix of the results table's runs (quant_table.sh, imagenet.sh)
+WEIGHT_BITS = {"twn": 2, "ttq": 2, "xnor": 1, "bc": 1, "sr": 1}  # each method's unset --wbits
+ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; best_top1 "
+                 "where absent), mean ± sample std over seeds, (n) distinct seeds of one recipe.")
+
+# what a table builder returns; labels: how many leading columns are text; needs: which runs the
+# table is built from (for the skip note)
+Table = namedtuple("Table", "name title header rows notes labels needs")
 
 
 # ----------------------------------------------------------------------------- runs and methods
@@ -54,6 +62,13 @@ def method(run):
     if run.get("keep") and run["quant"] != "fp32":
         name += "+FP32 " + ",".join(run["keep"])
     return name + ("+KD" if run.get("kd") else "")
+
+
+def bit_pair(run):
+    """'weight bits/activation bits'; an unset width is the method's own (WEIGHT_BITS), else full
+    precision (32)."""
+    wbits = run.get("wbits") or WEIGHT_BITS.get(run["quant"], 32)
+    return f"{wbits}/{run.get('abits') or 32}"
 
 
 def without_batchnorm(run):
@@ -213,6 +228,14 @@ class Study:
         if None in (fp32, bitnet, other) or fp32 <= bitnet:
             return None
         return 100 * (other - bitnet) / (fp32 - bitnet)
+
+
+def ttq_top1(study, model):
+    """TTQ's cell of a TTQ-paper row: on the authors' pre-activation ResNets their recipe alone
+    (every layer but conv1 ternarized); on the others conv1 and fc kept, or nothing kept."""
+    if model.startswith("preact_"):
+        return study.top1(model, "cifar10", "TTQ+FP32 conv1")
+    return study.top1(model, "cifar10", "TTQ+FP32 conv1,fc") or study.top1(model, "cifar10", "TTQ")
 
 
 # ------------------------------------------------- the STE ablation's arms, BC against SR

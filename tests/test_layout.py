@@ -11,8 +11,8 @@ from conftest import ROOT
 READING_ORDER = ["common", "stats", "downloads", "datasets", "batches", "models_redbit", "models",
                  "kernels", "estimators", "quant", "qlayers", "summary", "run_folder", "devices",
                  "divergence", "dynamics", "flags", "train", "export", "study_hours", "bench",
-                 "bench_inference", "ste_factors", "stability", "aggregate", "study", "tables",
-                 "svg", "figures"]
+                 "bench_inference", "ste_factors", "stability", "aggregate", "study", "published",
+                 "tables", "svg", "figures"]
 MAX_LINES = 500
 MAX_LINE_LENGTH = 100
 # files with one job longer than MAX_LINES, where a split would cut that job in two: their cap

@@ -221,10 +221,10 @@ def test_stem_table_has_rows_of_both_arms_only_not_where_that_stem_is_the_defaul
 
 
 def test_a_bit_pair_without_wbits_is_the_methods_own_weight_width():
-    import tables as tables_py
+    from study import bit_pair
     # XNOR-Net, BinaryConnect and stochastic rounding store 1-bit weights, TWN and TTQ ternary
     expected = {"xnor": "1/1", "bc": "1/32", "sr": "1/32", "twn": "2/32", "ttq": "2/32",
                 "dorefa": "32/32", "fp32": "32/32"}
     for quant, pair in expected.items():
         abits = 1 if quant == "xnor" else None
-        assert tables_py.bit_pair(dict(quant=quant, abits=abits)) == pair, quant
+        assert bit_pair(dict(quant=quant, abits=abits)) == pair, quant

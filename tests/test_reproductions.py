@@ -6,8 +6,8 @@ import pytest
 
 from aggregate import load_runs
 from conftest import ROOT, run_script
-from study import quantizer
-from tables import bit_pair, read_published
+from published import read_published
+from study import bit_pair, quantizer
 
 RAW = ROOT / "reproductions" / "lenet5_mnist" / "raw"
 DOCS = ROOT / "docs" / "reproduction-lenet5-mnist.md"
