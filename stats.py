@@ -73,15 +73,34 @@ def t_interval(values, confidence=0.95):
     return m - half, m + half
 
 
-def welch_t_test(a, b):
-    """Welch's unequal-variance t-test: (t, df, two-sided p). Needs two values per group."""
+def welch_terms(a, b):
+    """(mean(a) - mean(b), its standard error sqrt(s_a^2/n_a + s_b^2/n_b), Welch-Satterthwaite's
+    df); NaNs without two values per group or with no spread in either."""
     if len(a) < 2 or len(b) < 2:
         return float("nan"), float("nan"), float("nan")
     (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
     va, vb = sa ** 2 / len(a), sb ** 2 / len(b)
     if va + vb == 0:
         return float("nan"), float("nan"), float("nan")
-    t = (ma - mb) / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return ma - mb, math.sqrt(va + vb), df
+
+
+def welch_t_test(a, b):
+    """Welch's unequal-variance t-test: (t, df, two-sided p). Needs two values per group."""
+    diff, se, df = welch_terms(a, b)
+    if math.isnan(df):
+        return float("nan"), float("nan"), float("nan")
+    t = diff / se
     p = betainc(df / 2.0, 0.5, df / (df + t * t))
     return t, df, p
+
+
+def welch_interval(a, b, confidence=0.95):
+    """Confidence interval of mean(a) - mean(b) with unequal variances: the difference -+
+    t_{(1+c)/2, df} * its standard error (welch_terms)."""
+    diff, se, df = welch_terms(a, b)
+    if math.isnan(df):
+        return float("nan"), float("nan")
+    half = t_quantile(0.5 + confidence / 2, df) * se
+    return diff - half, diff + half

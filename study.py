@@ -10,7 +10,7 @@ import numpy as np
 
 from aggregate import one_per_seed, recipe, recipe_key, repeat_warning
 from stability import schedule_drops
-from stats import mean_std, t_interval, welch_t_test
+from stats import mean_std, t_interval, welch_interval, welch_t_test
 
 STANDARD_SEEDS = {42, 123, 456}
 DATASET_ORDER = ["cifar10", "cifar100", "tiny-imagenet"]
@@ -366,3 +366,9 @@ def interval(values):
         return "–", "–"  # no interval from fewer than two seeds
     low, high = t_interval(values)
     return f"[{low:.2f}, {high:.2f}]", f"± {(high - low) / 2:.2f}"
+
+
+def difference_interval(a, b):
+    """'[low, high]': the Welch 95% interval of mean(a) - mean(b); '–' without two seeds each."""
+    low, high = welch_interval(a, b)
+    return "–" if math.isnan(low) else f"[{low:.2f}, {high:.2f}]"

@@ -14,9 +14,9 @@ from common import fail
 from published import PUBLISHED_TABLES, read_published
 from study import (ACCURACY_NOTE, BIT_PAIRS, KD_STUDENTS, MAIN_METHODS, RECIPE, STANDARD_SEEDS,
                    TTQ_PAPER_MODELS, Study, Table, arm_order, bc_sr_cells, bit_pair, difference,
-                   drop_names, group, interval, mean_pm, method, number, order, p_value,
-                   phase_cells, phase_names, stability_cells, ste_ablation_cells, ste_key,
-                   ste_label, ttq_top1, without_batchnorm)
+                   difference_interval, drop_names, group, interval, mean_pm, method, number,
+                   order, p_value, phase_cells, phase_names, stability_cells, ste_ablation_cells,
+                   ste_key, ste_label, ttq_top1, without_batchnorm)
 
 
 # ----------------------------------------------------------------------------- the tables
@@ -102,12 +102,18 @@ def power_table(study):
         runs = study.cell((m, d, name, stem))
         values = [r["top1"] for r in runs]
         standard = [r["top1"] for r in runs if r.get("seed") in STANDARD_SEEDS]
+        # the near-parity claim the extra seeds are for: how far below FP32, and how surely
+        fp32 = study.top1(m, d, "FP32", stem) if name != "FP32" else []
         rows.append([m, d, name, str(len(values)), mean_pm(values, with_n=False), *interval(values),
-                     *interval(standard)])
+                     *interval(standard), mean_pm(fp32), number(difference(fp32, values)),
+                     difference_interval(fp32, values)])
     seeds = "/".join(str(s) for s in sorted(STANDARD_SEEDS))
     header = ["Model", "Dataset", "Method", "n", "Top-1", "95% CI", "Half-width",
-              f"95% CI, seeds {seeds}", "Half-width (3 seeds)"]
-    notes = ["95% CI = mean ± t(0.975, n-1) s / sqrt(n), the Student-t interval of the mean."]
+              f"95% CI, seeds {seeds}", "Half-width (3 seeds)", "FP32", "FP32 - this (pts)",
+              "95% CI of FP32 - this"]
+    notes = ["95% CI = mean ± t(0.975, n-1) s / sqrt(n), the Student-t interval of the mean; "
+             "of FP32 - this: Welch's interval of the difference of the means (unequal "
+             "variances, Welch-Satterthwaite df)."]
     return Table("power", "Statistical power: configurations with more than three seeds", header,
                  rows, notes, 3, "configurations with more than three seeds")
 

@@ -349,9 +349,14 @@ def test_stem_table(tables):
 def test_power_table(tables):
     # n = 10: 72.25 -+ 1.082925 (see the summary test). Seeds 42/123/456 = 70.0, 70.5, 71.0: mean
     # 70.5, s = 0.5, half-width t_{0.975,2} 0.5 / sqrt(3) = 4.302653 * 0.288675 = 1.242069
+    # Against FP32 (76, 77, 78: mean 77, s = 1, n = 3): 77 - 72.25 = 4.75; squared standard errors
+    # 1/3 and 1.513825^2 / 10 = 0.229167, se = sqrt(0.5625) = 0.75; Welch df = 0.5625^2 /
+    # ((1/3)^2 / 2 + 0.229167^2 / 9) = 5.1540; t(0.975, 5.154) = 2.5477 (between 5 df's 2.5706
+    # and 6 df's 2.4469): half-width 1.9107 -> [2.84, 6.66]
     assert row_of(tables, "resnet18", "cifar100", "BitNet+FP32 conv1", "10") == [
         "resnet18", "cifar100", "BitNet+FP32 conv1", "10",
-        "72.25 ± 1.51", "[71.17, 73.33]", "± 1.08", "[69.26, 71.74]", "± 1.24"]
+        "72.25 ± 1.51", "[71.17, 73.33]", "± 1.08", "[69.26, 71.74]", "± 1.24",
+        "77.00 ± 1.00 (3)", "4.75", "[2.84, 6.66]"]
 
 
 def test_efficiency_table(tables):
@@ -500,4 +505,5 @@ def test_cells_of_one_seed_print_no_numpy_warnings(tmp_path):
         assert "RuntimeWarning" not in result.stderr, result.stderr
         assert "Warning:" not in result.stderr, result.stderr
     power = row_of(table_rows(tables.stdout), r18, "cifar10", "BitNet+FP32 conv1", "4")
-    assert power[7:] == ["–", "–"]
+    # FP32's one seed (93.0) is 0.25 above 92.75; no interval of a difference from one seed
+    assert power[7:] == ["–", "–", "93.00 (1)", "0.25", "–"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 # the root is on sys.path (conftest.py)
-from stats import mean_std, t_interval, t_quantile, welch_t_test
+from stats import mean_std, t_interval, t_quantile, welch_interval, welch_t_test
 
 
 def t_density(x, df):
@@ -112,6 +112,18 @@ def test_welch_t_test_two_degrees_of_freedom():
     assert p == pytest.approx(0.019419, abs=1e-6)
     # swapping the groups flips the sign of t only
     assert welch_t_test([10, 12], [0, 2]) == pytest.approx((7.071068, 2.0, 0.019419), abs=1e-6)
+
+
+def test_welch_interval_two_degrees_of_freedom():
+    # a = [10, 12], b = [0, 2]: difference 10, se sqrt(1 + 1) = 1.414214, df 2 (as above), where
+    # t(0.975, 2) solves t / (2 sqrt(2 + t^2)) = 0.475, so t^2 = 2 / (1 / (4 * 0.475^2) - 1):
+    # t = 4.302653, half-width 4.302653 * 1.414214 = 6.084870
+    low, high = welch_interval([10, 12], [0, 2])
+    assert (low, high) == pytest.approx((10 - 6.084870, 10 + 6.084870), abs=1e-5)
+    # b moved by the lower end leaves a difference of one half-width: p = 0.05 (the interval
+    # inverts the test)
+    assert welch_t_test([10, 12], [low, low + 2])[2] == pytest.approx(0.05, abs=1e-6)
+    assert all(math.isnan(v) for v in welch_interval([1.0], [2.0, 3.0]))
 
 
 def test_welch_t_test_undefined_cases():
