@@ -2,13 +2,13 @@
 TTQ paper's CIFAR-10 errors, the STE ablation's and the 1.58-bit study's headline figures.
 """
 import csv
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from study import (KD_STUDENTS, QUANT_NAMES, RECIPE, TABLE_TAG, Table, bit_pair, difference,
-                   interval, number, quantizer, ttq_top1, without_batchnorm)
+from study import (KD_STUDENTS, RECIPE, STE_ARMS_KEEP, TABLE_TAG, Table, bit_pair, difference,
+                   group, interval, method, number, quantizer, ste_ablation_runs, ttq_top1,
+                   without_batchnorm)
 
 PUBLISHED = Path(__file__).resolve().parent / "published.csv"
 
@@ -72,16 +72,13 @@ def published_ttq_table(study, published):
 
 
 def ste_cells(study, quant_name):
-    """{ste: top-1 values} of the STE ablation's runs of one quantizer on ResNet-20 / CIFAR-10 (BN,
-    no clipping)."""
-    cells = defaultdict(list)
-    for r in study.runs:
-        if (r["model"], r["dataset"], r["quant"]) == ("resnet20", "cifar10", quant_name) \
-                and r.get("ste") \
-                and r.get("clip_factor") is None and not without_batchnorm(r):
-            cells[r["ste"]].append(r)
-    name = QUANT_NAMES[quant_name]
-    chosen = study.choose(cells, lambda ste: f"resnet20 cifar10 {name} STE {ste}")
+    """{ste: top-1 values} of the STE ablation's STE arms of one quantizer (BN, no clipping) with
+    phases/ste_ablation.sh's layer policy (STE_ARMS_KEEP): what its published figures are beside."""
+    arm = method(dict(quant=quant_name, keep=STE_ARMS_KEEP))
+    runs = [r for r in ste_ablation_runs(study) if method(r) == arm and r.get("ste")
+            and r.get("clip_factor") is None and not without_batchnorm(r)]
+    chosen = study.choose(group(runs, lambda r: r["ste"]),
+                          lambda ste: f"resnet20 cifar10 {arm} STE {ste}")
     return {ste: [r["top1"] for r in runs] for ste, runs in chosen.items()}
 
 
@@ -114,7 +111,8 @@ def published_ste_table(study, published):
                  ["Configuration", "Figure"] + COMPARED, rows,
                  [COMPARED_NOTE, "top1 in %; gap_max = FP32 - the worst STE's mean (pts); "
                   "drop_max = the largest loss from removing batch norm (pts; not computed here: "
-                  "read the ste table)."], 2, "")
+                  "read the ste table). The STE rows are of TWN and BC arms with conv1 and fc in "
+                  "full precision, as ste_ablation.sh runs them."], 2, "")
 
 
 def stem_gains(study):

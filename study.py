@@ -27,6 +27,7 @@ QUANT_NAMES = {"fp32": "FP32", "bitnet": "BitNet", "ttq": "TTQ", "twn": "TWN", "
 QUANT_FAMILY = {"bitnet": "ternary", "ttq": "ternary", "twn": "ternary", "bc": "binary",
                 "sr": "binary", "xnor": "binary", "dorefa": "k-bit", "qnn": "k-bit"}
 STE_ABLATION = ("resnet20", "cifar10")  # the network and dataset of phases/ste_ablation.sh
+STE_ARMS_KEEP = ["conv1", "fc"]  # the layers its TWN and BC arms keep in full precision
 # the results table's networks in the forms RedBit ran for each method (published.csv's model):
 # each form is one network of the table, its reproduction figure's panel
 TABLE_NETWORKS = {"lenet5_wide_avg": "lenet5_wide", "lenet5_wide_max": "lenet5_wide",
@@ -146,16 +147,16 @@ def one_recipe(cells, label=default_label):
 
 
 def commits_note(label, runs):
-    """[one line] when a cell's seeds were trained from different commits of the code, else []."""
+    """[one line] when a cell's seeds were trained from different commits of the code (a run that
+    recorded none counts as one more), else []."""
     seeds = defaultdict(list)
     for run in runs:
-        if run.get("git_commit"):
-            seeds[run["git_commit"]].append(run.get("seed"))
+        seeds[(run.get("git_commit") or "")[:7] or "unrecorded"].append(run.get("seed"))
     if len(seeds) < 2:
         return []
-    each = (f"{commit[:7]} (seed {', '.join(map(str, sorted(s)))})"
-            for commit, s in sorted(seeds.items()))
-    return [f"{label}: its seeds ran from {len(seeds)} commits of the code: " + "; ".join(each)]
+    each = "; ".join(f"{commit} (seed {', '.join(map(str, sorted(s)))})"
+                     for commit, s in sorted(seeds.items()))
+    return [f"{label}: its seeds ran from {len(seeds)} commits of the code: {each}"]
 
 
 def cell_label(key):
@@ -251,16 +252,20 @@ def ste_label(key):
     return f"{m} {d} {name} STE {ste}, clip {number(clip)}, " + ("no BN" if no_bn else "BN")
 
 
-def ste_ablation_cells(study):
-    """{ste_key: runs} of the STE ablation's TWN and BC arms on ResNet-20 / CIFAR-10 (an STE, a
-    clip factor or no BN), one recipe each: the stability table's rows and dynamics_ste.svg's.
-    Each layer policy (--keep) is its own arm."""
-    runs = [r for r in study.runs
+def ste_ablation_runs(study):
+    """The STE ablation's TWN and BC arms on ResNet-20 / CIFAR-10: runs with an STE, a clip factor
+    or no BN, of any layer policy."""
+    return [r for r in study.runs
             if (r["model"], r["dataset"]) == STE_ABLATION and r["quant"] in ("twn", "bc")
             and not r.get("stochastic") and not r.get("kd")
             and r.get("wbits") is None and r.get("abits") is None
             and (r.get("ste") or r.get("clip_factor") is not None or without_batchnorm(r))]
-    return study.choose(group(runs, ste_key), ste_label)
+
+
+def ste_ablation_cells(study):
+    """{ste_key: runs} of ste_ablation_runs, one recipe each: the stability table's rows and
+    dynamics_ste.svg's. Each layer policy (--keep) is its own arm."""
+    return study.choose(group(ste_ablation_runs(study), ste_key), ste_label)
 
 
 def arm_order(key):

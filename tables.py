@@ -104,9 +104,10 @@ def power_table(study):
         standard = [r["top1"] for r in runs if r.get("seed") in STANDARD_SEEDS]
         # the near-parity claim the extra seeds are for: how far below FP32, and how surely
         fp32 = study.top1(m, d, "FP32", stem) if name != "FP32" else []
+        gap = [mean_pm(fp32), number(difference(fp32, values), signed=True),
+               difference_interval(fp32, values)]
         rows.append([m, d, name, str(len(values)), mean_pm(values, with_n=False), *interval(values),
-                     *interval(standard), mean_pm(fp32), number(difference(fp32, values)),
-                     difference_interval(fp32, values)])
+                     *interval(standard), *gap])
     seeds = "/".join(str(s) for s in sorted(STANDARD_SEEDS))
     header = ["Model", "Dataset", "Method", "n", "Top-1", "95% CI", "Half-width",
               f"95% CI, seeds {seeds}", "Half-width (3 seeds)", "FP32", "FP32 - this (pts)",

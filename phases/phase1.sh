@@ -5,7 +5,7 @@
 # mixup/label smoothing on CIFAR-10 and Tiny-ImageNet. The seed-42 runs are the teachers of the KD
 # runs of phases 2 and 4: their final weights (fp32_s42/final.pt, the last epoch), never the
 # test-selected best.pt. The study reports the CIFAR stem recovering 6-17 points on CIFAR-10/100:
-# tables.py's published_bitnet compares the stem ablation with it (stem_gain).
+# the published_bitnet table (published.py) compares the stem ablation with it (stem_gain).
 source "$(dirname "$0")/lib.sh"
 
 # seed 42: the KD teachers of phases 2 and 4

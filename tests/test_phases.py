@@ -17,6 +17,7 @@ import models
 import qlayers
 import ste_factors
 from conftest import ROOT
+from study import STE_ARMS_KEEP
 
 PHASE_RUNS = {"phase1": 22, "phase2": 27, "phase3": 18, "phase4": 54, "phase5": 14, "phase6": 18}
 OTHER_RUNS = {
@@ -310,5 +311,5 @@ def test_the_ste_ablation_arms_keep_the_first_and_last_layer(tmp_path):
             kept[args.quant, tuple(args.keep)] += 1
     assert kept == {("twn", ("conv1", "fc")): 51, ("bc", ("conv1", "fc")): 51,
                     ("ttq", ("conv1", "fc")): 3, ("xnor", ("conv1", "fc")): 3}
-    assert ste_factors.ARMS["keep"] == ["conv1", "fc"]
-
+    # the factors' init column and the published STE rows read the layer policy the phase runs
+    assert {keep for _, keep in kept} == {tuple(ste_factors.ARMS["keep"]), tuple(STE_ARMS_KEEP)}

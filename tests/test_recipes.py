@@ -29,9 +29,13 @@ def build_tree(raw):
     write_cell(raw, c10, r20, "fp32", [92.0, 92.2, 92.4], **R20)
     write_cell(raw, c10, r20, "table_fp32", [80.0], seeds=[42], **T20)
     write_cell(raw, c10, r20, "ttq", [91.0, 91.4, 91.8], quant="ttq", **R20)
-    poly = dict(R20, quant="twn", ste="polynomial")
-    write_cell(raw, c10, r20, "twn_ste-polynomial", [91.0, 91.2, 91.4], **poly)
-    write_cell(raw, c10, r20, "twn_ste-polynomial_lr", [80.0], seeds=[42], lr=0.01, **poly)
+    poly = dict(R20, quant="twn", ste="polynomial", keep=["conv1", "fc"])  # as ste_ablation.sh
+    write_cell(raw, c10, r20, "twn_keep-conv1-fc_ste-polynomial", [91.0, 91.2, 91.4], **poly)
+    write_cell(raw, c10, r20, "twn_keep-conv1-fc_ste-polynomial_lr", [80.0], seeds=[42], lr=0.01,
+               **poly)
+    # the same STE with every layer ternary, in more seeds: an arm of its own
+    write_cell(raw, c10, r20, "twn_ste-polynomial", [50.0] * 4, seeds=SEEDS + [789],
+               **dict(poly, keep=[]))
     write_cell(raw, c10, r20, "bc", [88.0, 89.0, 90.0], quant="bc", **R20)
     write_cell(raw, c10, r20, "bc_lr", [60.0], seeds=[42], quant="bc", lr=0.01, **R20)
     # one recipe, its third seed trained from a later commit: counted, and said
@@ -114,12 +118,14 @@ def test_ttq_paper_and_published_tables_use_one_recipe(study):
         "preact_resnet20", "FP32", "7.80", "3", "[7.30, 8.30]", "8.23", "-0.43"]
     assert row_of(published, "preact_resnet20", "TTQ")[2:4] + row_of(
         published, "preact_resnet20", "TTQ")[5:] == ["8.60", "3", "8.87", "-0.27"]
-    # the STE headlines: FP32 92.20 (3); TWN polynomial 91.2 (3), not lr 0.01's 80.0; XNOR 61 (3)
+    # the STE headlines: FP32 92.20 (3); TWN polynomial 91.2 (3) with conv1 and fc kept, as the
+    # phase runs it, not lr 0.01's 80.0 nor every layer ternary's 50.0 (4); XNOR 61 (3)
     ste = rows(study, "published_ste")
     assert row_of(ste, "FP32", "top1")[2:4] == ["92.20", "3"]
     assert row_of(ste, "ternary, best STE (polynomial)", "top1")[2:4] == ["91.20", "3"]
     assert row_of(ste, "XNOR", "top1")[2:4] == ["61.00", "3"]
-    twn = "resnet20 cifar10 TWN STE polynomial ran 2 recipes: used tags twn_ste-polynomial (n = 3"
+    twn = ("resnet20 cifar10 TWN+FP32 conv1,fc STE polynomial ran 2 recipes: used tags "
+           "twn_keep-conv1-fc_ste-polynomial (n = 3")
     assert any(line.startswith(twn) for line in notes(study, "published_ste"))
     xnor = ("resnet20 cifar10 XNOR 1/32 ran 2 recipes: used tags xnor (n = 3, the most seeds); "
             "left out tags xnor_lr (n = 1; settings used -> left out: lr 0.1 -> 0.01).")
@@ -137,10 +143,13 @@ def test_ttq_paper_and_published_tables_use_one_recipe(study):
 
 
 def test_tables_with_their_own_grouping_use_one_recipe(study):
-    # STE table: TWN polynomial 91.0/91.2/91.4 only
-    assert row_of(rows(study, "ste"), "resnet20", "cifar10", "ternary", "TWN")[4:] == [
+    # STE table: TWN polynomial 91.0/91.2/91.4 only, and every layer ternary a row of its own
+    ste = rows(study, "ste")
+    assert row_of(ste, "resnet20", "cifar10", "ternary", "TWN+FP32 conv1,fc")[4:] == [
         "polynomial", "–", "yes", "91.20 ± 0.20 (3)"]
-    assert ("resnet20 cifar10 TWN STE polynomial, clip –, BN ran 2 recipes"
+    assert row_of(ste, "resnet20", "cifar10", "ternary", "TWN")[4:] == [
+        "polynomial", "–", "yes", "50.00 ± 0.00 (4)"]
+    assert ("resnet20 cifar10 TWN+FP32 conv1,fc STE polynomial, clip –, BN ran 2 recipes"
             in study["tables"].stderr)
     # BC against SR: BC 88/89/90 without bc_lr's 60.0: +4.00, p 0.008 as in tests/test_analysis.py
     assert row_of(rows(study, "bc_sr"), "resnet20", "cifar10", "128") == [
@@ -220,6 +229,15 @@ def test_stem_table_has_rows_of_both_arms_only_not_where_that_stem_is_the_defaul
     runs += cell("resnet18", "imagefolder", "imagenet", 70)  # 224 px images: the default stem
     study = Study(runs + cell("resnet18", "cifar10", "imagenet", 88))
     assert [row[:2] for row in tables_py.stem_table(study).rows] == [["resnet18", "cifar10"]]
+
+
+def test_a_cell_names_the_commits_its_seeds_ran_from_and_the_seeds_that_recorded_none():
+    from study import commits_note
+    runs = [dict(seed=123, git_commit="abc1234" + "0" * 33), dict(seed=42, git_commit="abc1234"),
+            dict(seed=456, git_commit=None)]
+    assert commits_note("cell", runs) == ["cell: its seeds ran from 2 commits of the code: "
+                                          "abc1234 (seed 42, 123); unrecorded (seed 456)"]
+    assert commits_note("cell", runs[:2]) == []  # one commit, long or short
 
 
 def test_a_bit_pair_without_wbits_is_the_methods_own_weight_width():

@@ -1,0 +1,92 @@
+"""aggregate.py, tables.py and figures.py on a bad or partial results tree, as a user runs them: a
+missing or empty folder, scripts run out of order, absent studies, a second results folder, and
+cells of one seed (tests/test_analysis.py's writers)."""
+import pytest
+
+from test_analysis import row_of, run_script, table_rows, write_cell
+
+
+@pytest.mark.parametrize("make", [lambda root: root / "nothing-here",
+                                  lambda root: (root / "empty").mkdir() or root / "empty"])
+def test_missing_or_empty_results_folder_is_one_error_line(tmp_path, make):
+    result = run_script("aggregate.py", "--results", make(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "processed").exists()
+
+
+@pytest.mark.parametrize("script", ["tables.py", "figures.py"])
+def test_tables_and_figures_without_aggregate_are_one_error_line(tmp_path, script):
+    result = run_script(script, "--processed", tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "aggregate.py" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_absent_studies_are_skipped_with_a_note(tmp_path):
+    raw, processed = tmp_path / "scratch" / "raw", tmp_path / "out"
+    write_cell(raw, "cifar10", "resnet18", "fp32", [93.0, 93.5, 94.0])
+    write_cell(raw, "cifar10", "resnet18", "bitnet", [90.0, 91.0, 92.0], quant="bitnet")
+    (processed / "tables").mkdir(parents=True)
+    (processed / "tables" / "kd.md").write_text("a table from older runs")
+    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
+    assert not (tmp_path / "scratch" / "processed").exists()  # --processed is honoured
+    result = run_script("tables.py", "--processed", processed)
+    assert result.returncode == 0
+    skipped = {"kd", "layers", "stem", "power", "ttq_paper", "ste", "stability_ste_ablation",
+               "bc_sr", "dynamics_bc_sr", "bits"}
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: skipped table")]
+    assert {line.split("'")[1] for line in notes} == skipped
+    # stale kd.md gone; the published tables are always written, with empty cells where no run
+    # exists
+    assert {p.stem for p in (processed / "tables").iterdir()} == {
+        "main", "gap", "efficiency",
+        "published_bits", "published_ttq_paper", "published_ste", "published_bitnet"}
+    # no recipe runs: the gap is there but nothing recovers it
+    gap = row_of(table_rows(result.stdout), "resnet18", "cifar10", "93.50", "91.00")
+    assert gap[4:] == ["2.50", "–", "–", "–"]
+    figures = run_script("figures.py", "--processed", processed)
+    assert figures.returncode == 0
+    assert ({p.name for p in (processed / "figures").iterdir()}
+            == {"accuracy.svg", "curves_resnet18_cifar10.svg"})
+    assert figures.stderr.count("note: skipped figure") == 3
+
+
+def test_a_second_results_folder_is_refused_the_first_ones_processed_folder(tmp_path):
+    first, second, processed = (tmp_path / "A" / name for name in ("raw", "raw2", "processed"))
+    write_cell(first, "cifar10", "resnet18", "fp32", [93.0, 93.5, 94.0])
+    write_cell(second, "cifar10", "resnet18", "bitnet", [90.0, 91.0, 92.0], quant="bitnet")
+    assert run_script("aggregate.py", "--results", first).returncode == 0
+    aggregated = (processed / "aggregated.csv").read_text()
+    result = run_script("aggregate.py", "--results", second)  # the same default: A/processed
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert str(first.resolve()) in result.stderr and str(second) in result.stderr
+    assert "--processed" in result.stderr
+    assert (processed / "aggregated.csv").read_text() == aggregated  # the first aggregate survives
+    # a folder of its own is fine, and so is the first results folder aggregated again
+    own = run_script("aggregate.py", "--results", second, "--processed", tmp_path / "B")
+    assert own.returncode == 0
+    assert run_script("aggregate.py", "--results", first).returncode == 0
+
+
+def test_cells_of_one_seed_print_no_numpy_warnings(tmp_path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    r18 = "resnet18"
+    write_cell(raw, "cifar10", r18, "fp32", [93.0], seeds=[42])
+    write_cell(raw, "cifar10", r18, "bitnet", [90.0], seeds=[42], quant="bitnet")
+    write_cell(raw, "cifar10", r18, "ttq", [91.0], seeds=[789], quant="ttq")  # no standard seed
+    # four seeds, none of them 42/123/456: the power table's three-seed interval has no values
+    write_cell(raw, "cifar10", r18, "bitnet_keep-conv1", [92.0, 92.5, 93.0, 93.5],
+               seeds=[1, 2, 3, 4], quant="bitnet", keep=["conv1"])
+    write_cell(raw, "cifar10", r18, "bitnet_kd", [91.0], seeds=[42], quant="bitnet", kd=True)
+    write_cell(raw, "cifar10", "resnet20", "bc", [88.0], seeds=[42], quant="bc", shortcut="A")
+    write_cell(raw, "cifar10", "resnet20", "sr", [84.0], seeds=[42], quant="sr", shortcut="A")
+    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
+    tables = run_script("tables.py", "--processed", processed)
+    for result in (tables, run_script("figures.py", "--processed", processed)):
+        assert result.returncode == 0, result.stderr
+        assert "RuntimeWarning" not in result.stderr, result.stderr
+        assert "Warning:" not in result.stderr, result.stderr
+    power = row_of(table_rows(tables.stdout), r18, "cifar10", "BitNet+FP32 conv1", "4")
+    assert power[7:] == ["–", "–", "93.00 (1)", "+0.25", "–"]  # 93.0 - 92.75; one FP32 seed
