@@ -23,12 +23,13 @@ RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "b
                   "final_top1", "final_top5",
                   "epochs_completed", "wall_seconds", "train_images_per_second", "params",
                   "quantized_params", "model_size_bytes", "fp32_size_bytes", "diverged_epoch"]
-# then, after reason and path, the measures of its history (stability.history_measures): the last
-# epoch's dynamics record, stability, and flip rates per lr phase and just before each lr drop
-# (lists); empty where the run has no history or no dynamics record (absent is not 0)
-HISTORY_COLUMNS = ["final_flip_rate", "final_oscillation_rate", "final_zero_share",
-                   "top1_change_std", "loss_spikes", "epochs_to_95", "flip_rate_phases",
-                   "flip_rate_before_drops"]
+# then, after reason and path, the measures of its history (stability.history_measures): whether
+# the last test loss is finite, the last epoch's dynamics record, stability, and flip rates per lr
+# phase and just before each lr drop (lists); empty where the run has no history or no dynamics
+# record (absent is not 0)
+HISTORY_COLUMNS = ["final_test_loss_finite", "final_flip_rate", "final_oscillation_rate",
+                   "final_zero_share", "top1_change_std", "loss_spikes", "epochs_to_95",
+                   "flip_rate_phases", "flip_rate_before_drops"]
 # the columns that are not config fields
 RUN_COLUMNS = RESULT_COLUMNS + ["reason", "path"] + HISTORY_COLUMNS
 # config fields that are not settings of a recipe: the seed, those that change nothing computed, and
@@ -263,6 +264,9 @@ def main():
     for row in rows:
         if row["reason"]:  # out of the statistics, in aggregated.csv, counted in the last line
             print(f"warning: {row['path']}: {row['reason']}", file=sys.stderr)
+        elif row["final_test_loss_finite"] is False:  # counted, but never silently
+            print(f"warning: {row['path']}: completed, but its last test loss is not finite: its "
+                  f"final top-1 {row['final_top1']} is of overflowing logits", file=sys.stderr)
     config_columns = list(dict.fromkeys(k for r in rows for k in r if k not in RUN_COLUMNS))
     summary, repeats = recipe_summaries(rows, config_columns)
     for line in repeats:

@@ -87,12 +87,14 @@ def schedule_drops(config):
 
 
 def history_measures(history, config):
-    """aggregate.py's per-run columns of a run's history: the last epoch's dynamics, the three
-    stability measures, and the flip rates per lr phase and before each drop."""
+    """aggregate.py's per-run columns of a run's history: whether the last test loss is finite,
+    the last epoch's dynamics, the three stability measures, and the flip rates per lr phase and
+    before each drop."""
     history = [entry for entry in history if isinstance(entry, dict)]
     last = history[-1] if history else {}
     drops = schedule_drops(config)
-    return {"final_flip_rate": dynamics_value(last, "flip_rate"),
+    return {"final_test_loss_finite": is_number(last["test_loss"]) if "test_loss" in last else None,
+            "final_flip_rate": dynamics_value(last, "flip_rate"),
             "final_oscillation_rate": dynamics_value(last, "oscillation_rate"),
             "final_zero_share": dynamics_value(last, "zero_share"),
             "top1_change_std": top1_change_std(history),

@@ -3,7 +3,7 @@ missing or empty folder, scripts run out of order, absent studies, a second resu
 cells of one seed (tests/test_analysis.py's writers)."""
 import pytest
 
-from test_analysis import row_of, run_script, table_rows, write_cell
+from test_analysis import read_csv, row_of, run_script, table_rows, write_cell
 
 
 @pytest.mark.parametrize("make", [lambda root: root / "nothing-here",
@@ -90,3 +90,23 @@ def test_cells_of_one_seed_print_no_numpy_warnings(tmp_path):
         assert "Warning:" not in result.stderr, result.stderr
     power = row_of(table_rows(tables.stdout), r18, "cifar10", "BitNet+FP32 conv1", "4")
     assert power[7:] == ["–", "–", "93.00 (1)", "+0.25", "–"]  # 93.0 - 92.75; one FP32 seed
+
+
+def test_a_completed_run_whose_last_test_loss_is_not_finite_is_counted_and_named(tmp_path):
+    # finite weights can still overflow at evaluation (a last update that blew them up): the run
+    # completed and is counted, but aggregate.py says its final top-1 is of overflowing logits
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    history = [dict(epoch=1, train_loss=2.0, test_loss=1.5, test_top1=60.0),
+               dict(epoch=2, train_loss=1.0, test_loss=float("nan"), test_top1=10.0)]
+    write_cell(raw, "cifar10", "resnet18", "fp32", [10.0], seeds=[42],
+               results_extra=dict(history=history))
+    write_cell(raw, "cifar10", "resnet18", "fp32", [90.0], seeds=[123])
+    result = run_script("aggregate.py", "--results", raw, "--processed", processed)
+    assert result.returncode == 0, result.stderr
+    broken = raw.resolve() / "cifar10" / "resnet18" / "fp32_s42"
+    assert result.stderr.splitlines() == [
+        f"warning: {broken}: completed, but its last test loss is not finite: its final top-1 "
+        "10.0 is of overflowing logits"]
+    rows = {r["seed"]: r for r in read_csv(processed / "aggregated.csv")}
+    assert (rows["42"]["status"], rows["42"]["final_test_loss_finite"]) == ("completed", "false")
+    assert rows["123"]["final_test_loss_finite"] == "true"
