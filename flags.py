@@ -276,9 +276,9 @@ ONLY_WITH = {"ttq_threshold": ("ttq", 0.05), "scale_lr": ("ttq", None), "sub_ln"
 
 
 def check_method_flags(args):
-    """A method's flag on another method or a KD flag without --kd would be ignored, and --no-bn
-    on XNOR-Net 1/1 would keep its block's batch norm: refused; then their defaults (scale_lr's
-    depends on --init-from, resolved after)."""
+    """A method's flag on another method, a KD flag without --kd, or a quantized-layer flag on
+    fp32 would be ignored, and --no-bn on XNOR-Net 1/1 would keep its block's batch norm: refused;
+    then their defaults (scale_lr's depends on --init-from, resolved after)."""
     for name, (method, default) in ONLY_WITH.items():
         given = getattr(args, name) is not None
         flag = "--no-sub-ln" if name == "sub_ln" else "--" + name.replace("_", "-")
@@ -287,6 +287,9 @@ def check_method_flags(args):
         if given and not method and not args.kd:
             common.fail(f"{flag} applies to knowledge distillation: give --kd TEACHER too")
         setattr(args, name, default if not given else getattr(args, name))
+    if args.quant == "fp32" and (args.keep or args.clip_factor):
+        common.fail("--keep, --fp32-conv1 and --clip-factor act on quantized layers; every layer "
+                    "of --quant fp32 is full precision already")
     if args.quant == "xnor" and args.abits == 1 and not args.bn:
         common.fail("--no-bn would keep XNOR-Net's own batch norm, the first step of each binary "
                     "block (BN -> sign -> conv): not a network without batch norm; train it with "

@@ -39,6 +39,9 @@ def check_options(method, wbits=None, abits=None, ste=None, stochastic=False):
             name for name, entry in quant.METHODS.items() if entry and entry.takes_ste)
     if ste is not None and ste not in estimators.SURROGATES:
         return f"unknown STE '{ste}'; choose one of: {', '.join(estimators.SURROGATES)}"
+    if ste is not None and method == "twn" and wbits == 32:
+        return ("twn --wbits 32 keeps its weights in full precision; --ste has no ternarizing "
+                "to change")
     if ste is not None and method == "qnn" and 1 not in (wbits, abits):
         return ("qnn's --ste is the backward of its 1-bit sign; with no 1-bit --wbits or --abits "
                 "it has none to change")

@@ -263,14 +263,14 @@ class StochasticRounding(nn.Module):
 class XNOR(nn.Module):
     """XNOR-Net: binary weights with a per-output-channel scale; with 1-bit activations the block is
     BN -> binary conv of sign(input) and sign(W) -> times K alpha, the model's ReLU following
-    (abits 32 gives BWN, weights only)."""
+    (abits 32 gives BWN, weights only). A quantized first layer takes the image as it is (BWN)."""
     weight_bits = 1
     code_levels = BINARY
 
     def __init__(self, layer, opts):
         super().__init__()
         self.surrogate = opts.get("ste") or "clipped"
-        self.binary_input = opts.get("abits") == 1
+        self.binary_input = opts.get("abits") == 1 and not opts.get("first", False)
         conv = isinstance(layer, nn.Conv2d)
         channels = layer.in_channels if conv else layer.in_features
         norm = nn.BatchNorm2d if conv else nn.BatchNorm1d
@@ -331,12 +331,14 @@ def uniform_levels(r, k):
 
 class DoReFa(nn.Module):
     """k-bit weights through tanh normalization (k = 1: sign * mean|W|) and k-bit activations of
-    clip(x, 0, 1); 32 bits means full precision."""
+    clip(x, 0, 1); 32 bits means full precision. A quantized first layer takes the image as it is:
+    clip(x, 0, 1) of a normalized image would drop its negative half."""
 
     def __init__(self, layer, opts):
         super().__init__()
         self.wbits, self.abits = opts.get("wbits") or 32, opts.get("abits") or 32
         self.weight_bits = self.wbits
+        self.sees_image = opts.get("first", False)
         self.code_levels = (BINARY if self.wbits == 1 else None if self.wbits == 32
                             else tuple(range(2 ** self.wbits)))
 
@@ -366,7 +368,7 @@ class DoReFa(nn.Module):
     def input(self, x):
         # DoReFa section 2.5: activations quantize_k(clip(x, 0, 1)), formed in fp32 under autocast
         # too
-        return ((x, None, None) if self.abits == 32
+        return ((x, None, None) if self.abits == 32 or self.sees_image
                 else quantize_uniform(at_least_fp32(x).clamp(0, 1), self.abits))
 
 

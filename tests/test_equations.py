@@ -12,12 +12,13 @@ import estimators
 import models
 import qlayers
 import quant
+import summary
 from conftest import run_script
 
 
 def quantized(layer, method, **opts):
-    qlayers.quantize_model(nn.Sequential(layer), method, **opts)
-    return layer
+    """One hidden layer, quantized (a model's first layer takes the image as it is)."""
+    return qlayers.quantize_layer(layer, method, **opts)
 
 
 def linear(weight, method, **opts):
@@ -160,6 +161,25 @@ def test_qnn_kbit_activations_use_the_negative_levels_and_full_precision_ones_ke
     assert any(isinstance(m, nn.ReLU) for m in full.modules())
     hidden = {k: v for k, v in quantized_inputs(full, x).items() if k != "conv1"}
     assert all(v.min() == 0 for v in hidden.values())
+
+
+@pytest.mark.parametrize("method,bits", [("dorefa", 2), ("xnor", 1)])
+def test_a_quantized_first_layer_takes_the_image_as_it_is(method, bits):
+    # DoReFa's clip(x, 0, 1) would drop a normalized image's negative half, XNOR-Net's sign keep 1
+    # bit of it: the first layer's weights are quantized, the image enters as QNN's does
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 28, 28)
+    model = qlayers.quantize_model(models.build_model("lenet5", 10, 28, 1), method, wbits=bits,
+                                   abits=bits)
+    layers = dict(model.named_modules())
+    seen_bits = {n: summary.activation_bits(layers[n].quantizer) for n in ("conv1", "conv2")}
+    assert seen_bits == {"conv1": 32, "conv2": bits}
+    if method == "xnor":  # no batch norm and sign: binary weights on the image (BWN)
+        assert layers["conv1"].quantizer.bn is None and layers["conv2"].quantizer.bn is not None
+        return
+    seen = quantized_inputs(model, x)
+    assert torch.equal(seen.pop("conv1"), x)
+    assert all(torch.equal(v * 3, (v * 3).round()) and v.min() >= 0 for v in seen.values())
 
 
 def weights_with_one_at(sign):

@@ -15,10 +15,10 @@ from conftest import run_script
 
 
 def quantized_linear(method, weight, **opts):
+    """A hidden linear layer, quantized (a model's first layer takes the image as it is)."""
     layer = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
     layer.weight.data = weight.clone()
-    qlayers.quantize_model(nn.Sequential(layer), method, **opts)
-    return layer
+    return qlayers.quantize_layer(layer, method, **opts)
 
 
 def test_twn_threshold_and_scale():
@@ -95,8 +95,6 @@ def test_dorefa_weights_and_activations():
 
 def test_qnn_binary_uses_clipped_ste_and_kbit_is_linear():
     layer = quantized_linear("qnn", torch.ones(1, 4), wbits=1, abits=1)
-    # a hidden layer (a model's first layer takes the image as it is)
-    layer.quantizer.sees_image = False
     x = torch.tensor([0.5, -2.0, 0.9, -0.3], requires_grad=True)
     y = layer.quantizer.input(x)[0]
     assert y.tolist() == [1.0, -1.0, 1.0, -1.0]

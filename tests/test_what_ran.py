@@ -291,6 +291,12 @@ def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, caps
     (["--no-sub-ln"], "--no-sub-ln applies to --quant bitnet; this run's is fp32"),
     (["--kd-alpha", "0.5"], "--kd-alpha applies to knowledge distillation: give --kd TEACHER"),
     (["--quant", "xnor", "--wbits", "1", "--abits", "1", "--no-bn"], "XNOR-Net's own batch norm"),
+    # flags of quantized layers on a full-precision run, an STE with no quantizer to act in
+    (["--keep", "fc"], "every layer of --quant fp32 is full precision already"),
+    (["--fp32-conv1"], "every layer of --quant fp32 is full precision already"),
+    (["--clip-factor", "2"], "every layer of --quant fp32 is full precision already"),
+    (["--quant", "twn", "--wbits", "32", "--ste", "tanh"],
+     "twn --wbits 32 keeps its weights in full precision"),
     (["--fake-data", "--fake-size", "513", "--batch-size", "2"],
      "--fake-size must be from 8 to 512"),
 ])
