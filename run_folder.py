@@ -2,12 +2,14 @@
 that a folder holds one run's settings and its resumptions, the final.pt a run starts from (--kd,
 --init-from), the commit a run was trained from, and results.json's figures of the epochs."""
 import fcntl
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 import common
 
@@ -148,6 +150,16 @@ def load_final(path, flag, args, num_classes, image_size):
         common.fail(f"{flag} {path} was trained on other inputs: "
                     + "; ".join(f"{k} {theirs[k]} (here {ours[k]})" for k in differ))
     return ckpt
+
+
+def weights_digest(state):
+    """16 hex digits of a sha256 over a state dict's names and tensor bytes: which weights a run
+    started or learned from, recorded so that a resumption notices a final.pt trained anew."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        h.update(name.encode())
+        h.update(state[name].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()[:16]
 
 
 def final_from_last(run_dir, config):

@@ -287,6 +287,8 @@ def setup(args, run_dir, saved, rank, world):
                   in_channels=in_channels, data_format=data.get("format"),
                   norm_mean=data["mean"].tolist(), norm_std=data["std"].tolist(),
                   init_from_epoch=init and init["epoch"], kd_epoch=teacher and teacher["epoch"],
+                  init_from_digest=init and run_folder.weights_digest(init["model"]),
+                  kd_digest=teacher and run_folder.weights_digest(teacher["model"]),
                   run_dir=str(run_dir), torch_version=str(torch.__version__),
                   git_commit=run_folder.git_commit())
     if saved:  # again with the fields derived from the data (stem, image size, normalization)

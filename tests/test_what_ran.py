@@ -1,6 +1,7 @@
 """What a user reads is what ran: a run folder holds one run's settings, finished or not; k-bit
 methods need their widths; teachers and fine-tunes take final weights; a failed or interrupted run
 says so in one line and results.json; evaluation changes nothing; impossible numbers are refused."""
+import shutil
 import signal
 import subprocess
 import sys
@@ -182,6 +183,21 @@ def test_only_weights_below_32_bits_count_as_quantized():
 
 
 # ------------------------------------------------------------------------ starting from another run
+
+def test_a_resumed_student_refuses_a_teacher_trained_anew_at_the_same_path(tmp_path, capsys):
+    assert main(*TINY, "--out", tmp_path) == 0
+    assert main(*TINY, "--out", tmp_path, "--seed", "1") == 0  # other weights, the same epoch
+    teacher = folder(tmp_path, "fp32") / "final.pt"
+    assert main(*TINY, "--out", tmp_path, "--quant", "bitnet", "--kd", teacher) == 0
+    student = folder(tmp_path, "bitnet_kd")
+    digest = common.read_json(student / "config.json")["kd_digest"]
+    results = common.read_json(student / "results.json")
+    common.write_json(student / "results.json", dict(results, status="running"))  # as if killed
+    shutil.copy(folder(tmp_path, "fp32", seed=1) / "final.pt", teacher)
+    capsys.readouterr()
+    assert main(*TINY, "--out", tmp_path, "--quant", "bitnet", "--kd", teacher) == 2
+    assert f"kd_digest: {digest} -> " in error_line(capsys)
+
 
 def test_teachers_and_fine_tunes_take_final_weights_never_the_test_selected_best(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
