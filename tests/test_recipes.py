@@ -204,12 +204,13 @@ def test_power_table_and_seeds_figure_list_more_than_three_distinct_seeds(study)
 def test_students_of_two_teachers_are_two_recipes_and_normalization_is_per_run(tmp_path):
     raw, processed = tmp_path / "raw", tmp_path / "processed"
     for teacher, accuracies in (("fp32", [91.0, 91.2]), ("fp32_long", [95.0, 95.2])):
-        # each seed's own normalization, as on synthetic data
+        # each seed's own normalization, as on synthetic data, and teacher digest, as when each
+        # seed learns from its own seed's FP32 run
         for seed, top1 in zip(SEEDS, accuracies):
             write_run(raw, "cifar10", "resnet18", f"bitnet_kd_{teacher}", seed, top1,
                       quant="bitnet",
                       kd=f"results/raw/cifar10/resnet18/{teacher}_s42/final.pt",
-                      norm_mean=[seed, 0, 0])
+                      norm_mean=[seed, 0, 0], kd_digest=f"{teacher}{seed}")
     assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
     summary = {r["tags"]: r for r in read_csv(processed / "summary.csv")}
     assert [(summary[t]["n"], summary[t]["kd"])
