@@ -34,8 +34,10 @@ HISTORY_COLUMNS = ["final_test_loss_finite", "final_flip_rate", "final_oscillati
 RUN_COLUMNS = RESULT_COLUMNS + ["reason", "path"] + HISTORY_COLUMNS
 # config fields that are not settings of a recipe: the seed, those that change nothing computed, the
 # normalization statistics, read off each run's data (a synthetic set's depend on its seed), and the
-# digests of the weights a run started from (each seed its own FP32 run's)
-PER_RUN_FIELDS = {"seed", "norm_mean", "norm_std", "init_from_digest", "kd_digest"} | FREE_SETTINGS
+# digests of the weights a run started from (each seed its own FP32 run's), and the version of the
+# quantized forward (qlayers.QUANT_FORWARD; runs before it recorded none)
+PER_RUN_FIELDS = ({"seed", "norm_mean", "norm_std", "init_from_digest", "kd_digest",
+                   "quant_forward"} | FREE_SETTINGS)
 # checkpoints a run starts from (teacher, initial weights) name a per-seed file under a free results
 # root: a configuration keys on the run they come from without its seed (source_run)
 PATH_FIELDS = {"kd", "init_from"}

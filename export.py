@@ -259,6 +259,10 @@ def export_run(run_dir, device="cpu", data_dir=None):
         model.load_state_dict(ckpt["model"])
     except RuntimeError as e:
         common.fail(f"{run_dir / 'best.pt'} does not fit its own configuration ({first_line(e)})")
+    if qlayers.predates_image_as_is(config, model):
+        common.fail(f"{run_dir} was trained when {config['quant']}'s first layer quantized the "
+                    "image; this code feeds it the image as it is, another model: export it with "
+                    f"the commit it was trained at ({config.get('git_commit')})")
     model.to(device).eval()
     _, _, deployed, fp32 = qlayers.model_size(model)
     summary.write_summary(run_dir / "summary.md", model, config)

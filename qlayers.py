@@ -11,6 +11,9 @@ import kernels
 import quant
 
 
+# config.json's quant_forward: 2, DoReFa's and XNOR-Net's quantized first layer takes the image as
+# it is; 1 (unrecorded), it clipped (DoReFa) or binarized (XNOR-Net) the image
+QUANT_FORWARD = 2
 # k-bit methods: no default width (their 32/32 would train in full precision)
 NEEDS_BITS = ("dorefa", "qnn")
 
@@ -151,6 +154,14 @@ def quantize_model(model, method, keep=(), **opts):
                 if type(child) is nn.ReLU:
                     setattr(parent, child_name, nonlinearity())
     return model
+
+
+def predates_image_as_is(config, model):
+    """Whether a saved run's quantized first layer clipped or binarized the image (quant_forward
+    1): rebuilt by this code, that layer would take the image as it is, another model."""
+    return (config.get("quant_forward", 1) < 2 and config.get("quant") in ("dorefa", "xnor")
+            and (config.get("abits") or 32) < 32
+            and any(getattr(m.quantizer, "sees_image", False) for m in quantized_layers(model)))
 
 
 def quantized_layers(model):

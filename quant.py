@@ -270,7 +270,8 @@ class XNOR(nn.Module):
     def __init__(self, layer, opts):
         super().__init__()
         self.surrogate = opts.get("ste") or "clipped"
-        self.binary_input = opts.get("abits") == 1 and not opts.get("first", False)
+        self.sees_image = opts.get("first", False)
+        self.binary_input = opts.get("abits") == 1 and not self.sees_image
         conv = isinstance(layer, nn.Conv2d)
         channels = layer.in_channels if conv else layer.in_features
         norm = nn.BatchNorm2d if conv else nn.BatchNorm1d

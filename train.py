@@ -290,9 +290,13 @@ def setup(args, run_dir, saved, rank, world):
                   init_from_digest=init and run_folder.weights_digest(init["model"]),
                   kd_digest=teacher and run_folder.weights_digest(teacher["model"]),
                   run_dir=str(run_dir), torch_version=str(torch.__version__),
-                  git_commit=run_folder.git_commit())
+                  git_commit=run_folder.git_commit(), quant_forward=qlayers.QUANT_FORWARD)
     if saved:  # again with the fields derived from the data (stem, image size, normalization)
         run_folder.check_same_run(saved, config, run_dir)
+    if saved and (run_dir / "last.pt").exists() and qlayers.predates_image_as_is(saved, model):
+        common.fail(f"{run_dir} was started when {args.quant}'s first layer quantized the "
+                    "image; resumed now it would take the image as it is: pass --tag NAME to "
+                    "train it anew")
     old_sample = saved and "norm_mean" not in saved and n_train > datasets.NORM_SAMPLE
     if old_sample and (run_dir / "last.pt").exists():
         common.fail(f"{run_dir} was started when the normalization came from the first 10,000 "

@@ -174,8 +174,13 @@ def test_a_quantized_first_layer_takes_the_image_as_it_is(method, bits):
     layers = dict(model.named_modules())
     seen_bits = {n: summary.activation_bits(layers[n].quantizer) for n in ("conv1", "conv2")}
     assert seen_bits == {"conv1": 32, "conv2": bits}
-    if method == "xnor":  # no batch norm and sign: binary weights on the image (BWN)
-        assert layers["conv1"].quantizer.bn is None and layers["conv2"].quantizer.bn is not None
+    if method == "xnor":  # no batch norm and sign: alpha sign(W) on the image itself (BWN)
+        conv1 = layers["conv1"]
+        assert conv1.quantizer.bn is None and layers["conv2"].quantizer.bn is not None
+        alpha = conv1.weight.abs().mean(dim=(1, 2, 3), keepdim=True)
+        expected = F.conv2d(x, alpha * torch.sign(conv1.weight), conv1.bias, conv1.stride,
+                            conv1.padding)
+        assert torch.allclose(conv1(x), expected, atol=1e-6)
         return
     seen = quantized_inputs(model, x)
     assert torch.equal(seen.pop("conv1"), x)

@@ -243,6 +243,19 @@ def test_a_folder_without_checkpoint_and_a_corrupt_checkpoint_are_one_line_error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt"]
 
 
+def test_a_run_whose_first_layer_quantized_the_image_is_not_exported_as_another_model(
+        trained, tmp_path, capsys):
+    # a best.pt of before quant_forward 2: its DoReFa conv1 clipped the image to [0, 1]
+    ckpt = common.load_checkpoint(trained("dorefa_w2a2") / "best.pt")
+    assert ckpt["config"]["quant_forward"] == 2
+    del ckpt["config"]["quant_forward"]
+    common.save_checkpoint(tmp_path / "best.pt", ckpt)
+    with pytest.raises(SystemExit) as e:
+        export.main([str(tmp_path), "--device", "cpu"])
+    assert one_line_error(capsys, e, "first layer quantized the image")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt"]
+
+
 def test_a_full_precision_run_has_nothing_to_pack_but_its_size(trained, capsys):
     folder = trained("fp32")
     with pytest.raises(SystemExit) as e:

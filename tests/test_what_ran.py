@@ -184,6 +184,24 @@ def test_only_weights_below_32_bits_count_as_quantized():
 
 # ------------------------------------------------------------------------ starting from another run
 
+def test_a_run_whose_first_layer_quantized_the_image_is_not_resumed_as_another_model(tmp_path,
+                                                                                      capsys):
+    dorefa = ["--quant", "dorefa", "--wbits", "2", "--abits", "2"]
+    for keep in ([], ["--keep", "conv1"]):
+        assert main(*TINY, "--out", tmp_path, *dorefa, *keep) == 0
+    for tag in ("dorefa_w2a2", "dorefa_keep-conv1_w2a2"):  # as runs before quant_forward left them
+        run = folder(tmp_path, tag)
+        config = common.read_json(run / "config.json")
+        assert config.pop("quant_forward") == 2
+        common.write_json(run / "config.json", config)
+        results = common.read_json(run / "results.json")
+        common.write_json(run / "results.json", dict(results, status="running"))
+    capsys.readouterr()
+    assert main(*TINY, "--out", tmp_path, *dorefa) == 2
+    assert "first layer quantized the image" in error_line(capsys)
+    assert main(*TINY, "--out", tmp_path, *dorefa, "--keep", "conv1") == 0  # the same model
+
+
 def test_a_resumed_student_refuses_a_teacher_trained_anew_at_the_same_path(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
     assert main(*TINY, "--out", tmp_path, "--seed", "1") == 0  # other weights, the same epoch
