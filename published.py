@@ -123,16 +123,8 @@ def stem_gains(study):
     return [g for g in gains if g is not None]
 
 
-def published_bitnet_table(study, published):
-    pairs = study.pairs()
-    recovered = [v for v in (study.gap_recovered(m, d, RECIPE) for m, d in pairs) if v is not None]
-    kd = {student: [difference(study.top1(m, d, student + "+KD"), study.top1(m, d, student))
-                    for m, d in pairs]
-          for student in KD_STUDENTS}
-    kd = {k: [v for v in values if v is not None] for k, values in kd.items()}
-    ranges = {("BitNet+FP32 conv1", "recovered"): recovered,
-              ("BitNet+KD", "kd_effect"): kd["BitNet"] + kd[RECIPE],
-              ("FP32+KD", "kd_effect"): kd["FP32"], ("FP32", "stem_gain"): stem_gains(study)}
+def gap_rows(study, published, pairs):
+    """FP32 - the recipe (pts) per model, one value per recipe seed against the FP32 mean."""
     rows = []
     for p in (p for p in published if p["study"] == "bitnet_study" and p["metric"] == "gap"):
         for m, d in pairs:
@@ -142,25 +134,65 @@ def published_bitnet_table(study, published):
                 rows.append([f"FP32 - {RECIPE} ({m})", d] + compared(gap, p["value"]))
         if not any(row[1] == p["dataset"] for row in rows):
             rows.append([f"FP32 - {RECIPE}", p["dataset"]] + compared([], p["value"]))
+    return rows
+
+
+def conv1_share_rows(study, published, pairs):
+    """conv1's weights as % of the parameters, per model: the weights BitNet quantizes and the
+    recipe keeps (results.json's quantized_params of the two)."""
+    shares = {}
+    for m, d in pairs:
+        bitnet, kept = study.cell((m, d, "BitNet", "cifar")), study.cell((m, d, RECIPE, "cifar"))
+        if bitnet and kept and bitnet[0].get("params") and kept[0].get("quantized_params"):
+            conv1 = bitnet[0]["quantized_params"] - kept[0]["quantized_params"]
+            shares.setdefault(m, 100 * conv1 / bitnet[0]["params"])
+    rows = []
+    for p in (p for p in published if p["metric"] == "conv1_share"):
+        rows += ([[f"conv1 share of parameters ({m})", "all"] + compared([v], p["value"])
+                  for m, v in shares.items()]
+                 or [["conv1 share of parameters", "all"] + compared([], p["value"])])
+    return rows
+
+
+def range_rows(study, published, pairs):
+    """The study's ranges (metric_low, metric_high) beside ours over model/dataset pairs."""
+    recovered = [v for v in (study.gap_recovered(m, d, RECIPE) for m, d in pairs) if v is not None]
+    kd = {student: [difference(study.top1(m, d, student + "+KD"), study.top1(m, d, student))
+                    for m, d in pairs]
+          for student in KD_STUDENTS}
+    kd = {k: [v for v in values if v is not None] for k, values in kd.items()}
+    ranges = {("BitNet+FP32 conv1", "recovered"): recovered,
+              ("BitNet+KD", "kd_effect"): kd["BitNet"] + kd[RECIPE],
+              ("FP32+KD", "kd_effect"): kd["FP32"], ("FP32", "stem_gain"): stem_gains(study)}
     lows = {(p["method"], p["metric"][:-4]): p["value"]
             for p in published if p["metric"].endswith("_low")}
     highs = {(p["method"], p["metric"][:-5]): p["value"]
              for p in published if p["metric"].endswith("_high")}
+    rows = []
     for key, low in lows.items():
         ours = ranges.get(key, [])
         span = f"{min(ours):.1f} to {max(ours):.1f}" if ours else ""
         rows.append([f"{key[0]}: {key[1]}", "all"]
                     + [span, str(len(ours)) if ours else "", "",
                        f"{low:.1f} to {highs[key]:.1f}", ""])
+    return rows
+
+
+def published_bitnet_table(study, published):
+    pairs = study.pairs()
+    rows = (gap_rows(study, published, pairs) + conv1_share_rows(study, published, pairs)
+            + range_rows(study, published, pairs))
     return Table("published_bitnet",
                  "The 1.58-bit study's headline figures: ours against published",
                  ["Figure", "Dataset"] + COMPARED, rows,
                  [COMPARED_NOTE, "gap in pts (per model, one value per recipe seed against the "
-                  "FP32 mean); recovered = share (%) of the FP32-BitNet gap the FP32 first conv "
-                  "closes, over model/dataset pairs; kd_effect = with KD - without (pts), over "
-                  "pairs (BitNet and BitNet+FP32 conv1 students for the ternary range); "
-                  "stem_gain = CIFAR stem - ImageNet stem (pts), FP32, over the models on "
-                  "CIFAR-10/100."],
+                  "FP32 mean); conv1 share = conv1's weights as % of all parameters (the study's "
+                  "0.08% is a 7x7 ImageNet-stem conv1's share of ResNet-18, 9,408 weights; the "
+                  "CIFAR stem's 3x3 conv1 has 1,728); recovered = share (%) of the FP32-BitNet gap "
+                  "the FP32 first conv closes, over model/dataset pairs; kd_effect = with KD - "
+                  "without (pts), over pairs (BitNet and BitNet+FP32 conv1 students for the "
+                  "ternary range); stem_gain = CIFAR stem - ImageNet stem (pts), FP32, over the "
+                  "models on CIFAR-10/100."],
                  2, "")
 
 

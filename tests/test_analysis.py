@@ -70,8 +70,10 @@ def build_tree(raw):
     r18 = "resnet18"
     write_cell(raw, "cifar10", r18, "fp32", [93.0, 93.5, 94.0])                     # 93.50 +- 0.50
     write_cell(raw, "cifar10", r18, "bitnet", [90.0, 91.0, 92.0], quant="bitnet")   # 91.00 +- 1.00
+    # conv1's 1,728 weights full precision: that many fewer quantized than BitNet's
+    kept = dict(results_extra=dict(quantized_params=PARAMS - 2 * 1728))
     write_cell(raw, "cifar10", r18, "bitnet_keep-conv1", [92.0, 92.5, 93.0], quant="bitnet",
-               keep=["conv1"])
+               keep=["conv1"], **kept)
     write_cell(raw, "cifar10", r18, "ttq", [92.0, 92.5], seeds=[123, 456], quant="ttq")
     # an older results.json without report_top1: its accuracy falls back to best_top1 = 91.5 + 0.3
     write_run(raw, "cifar10", r18, "ttq", 42, 91.5, results_extra=dict(report_top1=None),
@@ -411,6 +413,9 @@ def test_published_figures_beside_ours(tables):
     # STE ablation headline: FP32 92.2 against 91.61
     assert (row_of(tables, "FP32", "top1")[2:4] + row_of(tables, "FP32", "top1")[5:]
             == ["92.20", "3", "91.61", "+0.59"])
+    # conv1's share: 1,728 / 11,173,962 = 0.0155% against the study's 0.08
+    assert row_of(tables, "conv1 share of parameters (resnet18)") == [
+        "conv1 share of parameters (resnet18)", "all", "0.02", "1", "–", "0.08", "-0.06"]
     # stem ablation, ResNet-18 / CIFAR-10 only: CIFAR stem 93.5 - ImageNet stem 90.5, against 6-17
     assert row_of(tables, "FP32: stem_gain") == [
         "FP32: stem_gain", "all", "3.0 to 3.0", "1", "", "6.0 to 17.0", ""]
