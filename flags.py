@@ -99,9 +99,9 @@ def parse_args(argv=None):
       help="images per step (over all processes under torchrun)")
     a("--optimizer", default="sgd", choices=["sgd", "adam"], help="optimizer of the weights")
     a("--lr", type=float, default=0.1, help="peak learning rate")
-    a("--momentum", type=float, default=0.9, help="SGD momentum")
-    a("--nesterov", action=argparse.BooleanOptionalAction, default=True,
-      help="SGD: Nesterov momentum")
+    a("--momentum", type=float, default=None, help="SGD momentum (default 0.9)")
+    a("--nesterov", action=argparse.BooleanOptionalAction, default=None,
+      help="SGD: Nesterov momentum (on by default)")
     a("--weight-decay", type=float, default=5e-4,
       help="L2 weight decay of the weights (not of TTQ's scales)")
     a("--schedule", default="cosine", choices=["cosine", "step"],
@@ -296,6 +296,19 @@ def check_method_flags(args):
                     "batch norm, or with --abits 32")
 
 
+def check_optimizer_flags(args):
+    """--momentum and --nesterov are SGD's: given with Adam, which would ignore them, refused
+    (--no-nesterov says what Adam does); then SGD's defaults, recorded as runs always had them."""
+    given = [flag for flag, on in (("--momentum", args.momentum is not None),
+                                   ("--nesterov", args.nesterov is True)) if on]
+    if given and args.optimizer == "adam":
+        verb = "applies" if len(given) == 1 else "apply"
+        common.fail(f"{' and '.join(given)} {verb} to --optimizer sgd; Adam has its own "
+                    "moment estimates (betas 0.9, 0.999)")
+    args.momentum = 0.9 if args.momentum is None else args.momentum
+    args.nesterov = True if args.nesterov is None else args.nesterov
+
+
 def check_model_choices(args):
     """--shortcut or --stem on a network that has no such choice would be ignored: refused."""
     if args.shortcut != "A" and args.model not in models.SHORTCUT_CHOICE:
@@ -332,6 +345,7 @@ def resolve(args):
     check_augment(args)
     check_model_choices(args)
     check_method_flags(args)
+    check_optimizer_flags(args)
     args.scale_lr = default_scale_lr(args) if args.scale_lr is None else args.scale_lr
     args.augment = default_augment(args.dataset) if args.augment == "auto" else args.augment
     mix = args.dataset in MIXUP_SMOOTHING_DATASETS

@@ -324,6 +324,8 @@ def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, caps
     (["--ttq-threshold", "0.1"], "--ttq-threshold applies to --quant ttq; this run's is fp32"),
     (["--no-sub-ln"], "--no-sub-ln applies to --quant bitnet; this run's is fp32"),
     (["--kd-alpha", "0.5"], "--kd-alpha applies to knowledge distillation: give --kd TEACHER"),
+    (["--optimizer", "adam", "--momentum", "0.5"], "--momentum applies to --optimizer sgd"),
+    (["--optimizer", "adam", "--nesterov"], "--nesterov applies to --optimizer sgd"),
     (["--quant", "xnor", "--wbits", "1", "--abits", "1", "--no-bn"], "XNOR-Net's own batch norm"),
     # flags of quantized layers on a full-precision run, an STE with no quantizer to act in
     (["--keep", "fc"], "every layer of --quant fp32 is full precision already"),
