@@ -166,13 +166,14 @@ done
 
 # ----------------------------------------------------------------------------- Slurm
 
-# Writes NAME.commands and NAME.sbatch (one array task per command) for the commands whose indices
-# follow NAME.
+# Writes NAME.commands (to read) and NAME.sbatch (one array task per command) for the commands whose
+# indices follow NAME. The script holds its commands: sbatch copies it when submitted, so a pending
+# task runs its own line even after a later --slurm rewrites this folder.
 write_array() {
-  local name=$1 i cpus=8
+  local name=$1 i cpus=8 script=$SLURM_DIR/$1.sbatch
   shift
   for i in "$@"; do echo "${CMDS[i]}"; done > "$SLURM_DIR/$name.commands"
-  cat > "$SLURM_DIR/$name.sbatch" <<EOF
+  cat > "$script" <<EOF
 #!/bin/bash
 # $name: $# training runs from phases/${PHASE_OF[$1]}.sh, one per array task
 # (written by run_all.sh --slurm). A run that stops (time limit, preemption) resumes from its
@@ -187,9 +188,17 @@ cd $(printf %q "$PWD") || exit 1
 # inductor starts up to 32 compile workers (as many as the node's cores): this task's cores instead
 threads=\${SLURM_CPUS_PER_TASK:-$cpus}
 export TORCHINDUCTOR_COMPILE_THREADS=\${TORCHINDUCTOR_COMPILE_THREADS:-\$threads}
-cmd=\$(sed -n "\$((SLURM_ARRAY_TASK_ID + 1))p" $(printf %q "$ABS_SLURM/$name.commands"))
-echo "\$cmd"
-eval "\$cmd"
+EOF
+  {
+    echo "cmds=("
+    for i in "$@"; do printf '  %q\n' "${CMDS[i]}"; done
+    echo ")"
+  } >> "$script"
+  cat >> "$script" <<'EOF'
+cmd=${cmds[SLURM_ARRAY_TASK_ID]:-}
+[[ -n $cmd ]] || { echo "error: no command for array task $SLURM_ARRAY_TASK_ID" >&2; exit 1; }
+echo "$cmd"
+eval "$cmd"
 EOF
 }
 

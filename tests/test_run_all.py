@@ -145,6 +145,8 @@ def test_slurm_writes_one_array_per_phase_with_teacher_dependencies(tmp_path):
     )
     line = (slurm / "phase4_dep.commands").read_text().splitlines()[3]
     assert task.stdout.splitlines() == [line, "ARGS " + line.removeprefix("python ")]
+    submitted = tmp_path / "submitted.sbatch"  # what sbatch keeps of a pending array
+    shutil.copy(slurm / "phase4_dep.sbatch", submitted)
     # submit.sh hands each array's job id to the arrays that wait for it (sbatch here only counts)
     (fake / "sbatch").write_text(
         '#!/bin/sh\n'
@@ -164,6 +166,13 @@ def test_slurm_writes_one_array_per_phase_with_teacher_dependencies(tmp_path):
     assert ("--dependency=afterok:$ttq_paper ttq_paper_dep.sbatch"
             in (slurm / "submit.sh").read_text())
     assert {p.stem for p in slurm.glob("*.sbatch")} == {"ttq_paper", "ttq_paper_dep"}
+    # a task of an array submitted before this rewrite runs its own line, never an empty one
+    for task_id, code, out in (("3", 0, line), ("9", 1, "")):
+        task = subprocess.run(["bash", str(submitted)], capture_output=True, text=True,
+                              env=dict(os.environ, SLURM_ARRAY_TASK_ID=task_id,
+                                       PATH=f"{fake}:{os.environ['PATH']}"))
+        assert (task.returncode, task.stdout.splitlines()[:1]) == (code, [out] if out else [])
+    assert task.stderr.strip() == "error: no command for array task 9"
 
 
 @pytest.mark.parametrize("args,message", [
