@@ -327,13 +327,15 @@ ready() {
   done <<< "${DEPS_OF[$1]}"
 }
 
-# The folder of command $1's run if an earlier call saw train.py name it (its log) and it is
-# completed: it is skipped without starting Python.
+# The folder of command $1's run if an earlier call at this commit of the code saw train.py name it
+# (its log) and it is completed: it is skipped without starting Python. After a commit train.py
+# checks it again (a changed default makes the same line another recipe; final.pt may be missing).
+CODE=$(git rev-parse HEAD 2>/dev/null)
 completed_before() {
   local log=$LOGS/${LOG_OF[$1]}.log dir
-  [[ -f $log ]] || return 1
-  dir=$(CMD=${CMDS[$1]} awk '
-    index($0, "=== run_all.sh ") == 1 { same = substr($0, index($0, ": ") + 2) == ENVIRON["CMD"] }
+  [[ -f $log && -n $CODE ]] || return 1
+  dir=$(CMD="@$CODE: ${CMDS[$1]}" awk '
+    index($0, "=== run_all.sh ") == 1 { same = substr($0, index($0, " @") + 1) == ENVIRON["CMD"] }
     same && /^run: / { sub(/^run: /, ""); sub(/ \([^(]*$/, ""); print }' "$log" | tail -1)
   [[ -n $dir ]] && grep -qs '"status": *"completed"' "$dir/results.json" && echo "$dir"
 }
@@ -343,7 +345,8 @@ start() {  # start command $1 in slot $2
   START_OFFSET[i]=0
   [[ -f $log ]] && START_OFFSET[i]=$(wc -c < "$log")  # this attempt's output starts here
   STARTED_AT[i]=$SECONDS
-  echo "=== run_all.sh $(date '+%F %T')${SLOT_GPU[s]:+ GPU ${SLOT_GPU[s]}}: ${CMDS[i]}" >> "$log"
+  echo "=== run_all.sh $(date '+%F %T')${SLOT_GPU[s]:+ GPU ${SLOT_GPU[s]}} @$CODE: ${CMDS[i]}" \
+    >> "$log"
   eval "words=(${CMDS[i]})"
   # started although waiting: its teacher never came
   if ! checkpoints_present "${words[@]}" 2>> "$log"; then
