@@ -36,7 +36,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train one network, full precision or quantized, "
                                             "on one dataset, and write its run folder.",
-                                formatter_class=HelpFormatter)
+                                formatter_class=HelpFormatter,
+                                allow_abbrev=False)  # --batch 256 would pass scripts' checks
     a = p.add_argument
     a("--model", default="resnet18", help=f"one of: {', '.join(models.MODELS)}")
     a("--dataset", default="cifar10", help=f"one of: {', '.join(datasets.DATASETS)}")

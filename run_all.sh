@@ -110,8 +110,19 @@ if ((!SMOKE && ${JOBS:-1} > 1)) && [[ -z $GPUS && " $EXTRA_FLAGS " != *" --threa
   EXTRA_FLAGS="--threads $((cores / JOBS > 0 ? cores / JOBS : 1)) $EXTRA_FLAGS"
 fi
 OUT=${OUT:-results/raw}
-# train.py prints run folders without the slash
+# train.py prints run folders without a trailing slash or a leading ./
 while [[ $OUT == */ && $OUT != / ]]; do OUT=${OUT%/}; done
+while [[ $OUT == ./* ]]; do OUT=${OUT#./}; done
+if ((SMOKE)); then
+  # generated images only: the imagenet phase's runs need the real data
+  [[ " ${PHASES[*]} " == *" imagenet "* ]] &&
+    die "--smoke cannot run the imagenet phase: its runs read the real ImageNet" \
+        "(it has no generated stand-in)"
+  # nor into a folder of real runs, which aggregate.py would then mix with generated ones
+  real=$(grep -Ls '"fake_data": true' "$OUT"/*/*/*/config.json 2>/dev/null | head -1)
+  [[ -z $real ]] || die "--smoke --out $OUT: that folder holds runs on real data (${real%/*});" \
+                        "give the smoke a folder of its own"
+fi
 ROOT=$(dirname "$OUT")  # logs, processed results and Slurm scripts go beside the results root
 export OUT EXTRA_FLAGS
 source phases/lib.sh  # checkpoints_present, fp32_run_of, FP32_TAG; rejects a --out in EXTRA_FLAGS

@@ -59,6 +59,18 @@ case " $EXTRA_FLAGS " in
     echo "error: set the results root with OUT=DIR, not --out in EXTRA_FLAGS" >&2
     exit 2 ;;
 esac
+# Nor may EXTRA_FLAGS rename the runs' folders (train.py's default_tag; --batch-size is followed
+# above): a KD run would look for its teacher where it is not.
+for _word in "${_words[@]}"; do
+  case ${_word%%=*} in
+    --tag | --quant | --keep | --fp32-conv1 | --stem | --wbits | --abits | --ste | --stochastic | \
+      --augment | --clip-factor | --bn | --no-bn | --shortcut | --normalize | --kd | --init-from | \
+      --scale-lr)
+      echo "error: EXTRA_FLAGS may not set ${_word%%=*}: it renames the run folders that other" \
+           "runs' --kd and --init-from name; put it in the phase script's lines" >&2
+      exit 2 ;;
+  esac
+done
 
 # RUN_LIST=1 (run_all.sh sets it): print the command, one line, with --out $OUT and $EXTRA_FLAGS
 # appended; otherwise run it now, unless a checkpoint it starts from (--kd, --init-from) is missing.

@@ -197,6 +197,7 @@ def test_slurm_writes_one_array_per_phase_with_teacher_dependencies(tmp_path):
     (["--jobs-per-gpu", "0"], "error: --jobs-per-gpu takes a positive number"),
     (["--gpus", "a,b"], "error: --gpus takes GPU numbers"),
     (["--out"], "error: --out needs a value"),
+    (["--smoke", "imagenet"], "error: --smoke cannot run the imagenet phase"),
     pytest.param(
         ["--slurm", "--submit"],
         "error: --submit needs sbatch",
@@ -273,6 +274,26 @@ def test_gpus_are_shared_by_jobs_per_gpu_runs_each(tmp_path):
 def test_extra_flags_may_not_move_the_results_root():
     r = bash("run_all.sh", "--dry-run", env={"EXTRA_FLAGS": "--out elsewhere"})
     assert r.returncode == 2 and r.stderr.startswith("error: set the results root with OUT=DIR")
+
+
+@pytest.mark.parametrize("extra", ["--normalize pixel", "--augment=none", "--tag x"])
+def test_extra_flags_may_not_rename_the_run_folders_teachers_are_found_in(extra):
+    # phase 2's KD runs name fp32_s42; --normalize pixel would train the teacher in
+    # fp32_norm-pixel_s42
+    r = bash("run_all.sh", "--dry-run", "phase2", env={"EXTRA_FLAGS": extra})
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"error: EXTRA_FLAGS may not set {extra.split()[0].split('=')[0]}")
+
+
+def test_a_smoke_takes_a_folder_of_its_own_named_as_train_py_prints_it(tmp_path):
+    real = tmp_path / "raw" / "cifar10" / "resnet18" / "fp32_s42"
+    real.mkdir(parents=True)
+    (real / "config.json").write_text('{"fake_data": false}')
+    r = bash("run_all.sh", "--smoke", "--dry-run", "--out", tmp_path / "raw", "phase3")
+    assert r.returncode == 2 and f"holds runs on real data ({real})" in r.stderr
+    # ./x/raw is x/raw to train.py: the teachers' checkpoints, kept by that name, must match it
+    lines = bash("run_all.sh", "--smoke", "--dry-run", "--out", "./scratch/x/raw", "phase2").stdout
+    assert " --kd scratch/x/raw/cifar10/resnet18/fp32_bs8_s42/final.pt " in lines
 
 
 def test_each_run_compiles_with_its_share_of_the_cores(tmp_path):

@@ -427,3 +427,11 @@ def test_export_normalizes_as_the_run_trained():
     # a run from before config.json recorded them took the first 10,000 images: all black here
     mean, std = export.training_normalization({}, data, "cpu")
     assert (mean.tolist(), std.tolist()) == ([0.0], [1.0])
+
+
+def test_a_flag_is_spelled_out_never_abbreviated(tmp_path, capsys):
+    # argparse's default takes --batch for --batch-size, which the phase scripts' checks of
+    # EXTRA_FLAGS (teachers' folders, the results root) would not see
+    assert main(*TINY, "--out", tmp_path, "--batch", "4") == 2
+    assert "unrecognized arguments: --batch 4" in capsys.readouterr().err
+    assert not tmp_path.joinpath("synthetic").exists()
