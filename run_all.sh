@@ -301,11 +301,13 @@ LOGS=$ROOT/logs
 mkdir -p "$LOGS" || die "cannot create $LOGS"
 STATE=$(mktemp -d) || die "cannot create a temporary folder"
 
-# Slots: one per job that may run at once, each with the GPU it uses ("" = let train.py choose).
+# Slots: one per job that may run at once, each with the GPU it uses ("" = let train.py choose):
+# --gpus counts the GPUs torch sees, so under a CUDA_VISIBLE_DEVICES already set, its entries.
 SLOT_GPU=() SLOT_JOB=()
 if [[ -n $GPUS ]]; then
+  IFS=, read -ra visible <<< "${CUDA_VISIBLE_DEVICES:-}"
   for gpu in ${GPUS//,/ }; do
-    for ((k = 0; k < JOBS_PER_GPU; k++)); do SLOT_GPU+=("$gpu"); done
+    for ((k = 0; k < JOBS_PER_GPU; k++)); do SLOT_GPU+=("${visible[gpu]:-$gpu}"); done
   done
 else
   for ((k = 0; k < ${JOBS:-1}; k++)); do SLOT_GPU+=(""); done

@@ -269,6 +269,12 @@ def test_gpus_are_shared_by_jobs_per_gpu_runs_each(tmp_path):
         most[gpu] = max(most[gpu], running[gpu])
         most["all"] = max(most["all"], sum(running[g] for g in ("0", "1")))
     assert set(running) == {"0", "1"} and most["0"] <= 2 and most["1"] <= 2 and most["all"] >= 2
+    # under CUDA_VISIBLE_DEVICES=5,7, torch's GPUs 0 and 1 are the machine's 5 and 7
+    log.write_text("")
+    r = bash("run_all.sh", "--gpus", "0,1", "--out", tmp_path / "raw", "--only", "--seed 789",
+             "phase5", env={"LOG": str(log), "CUDA_VISIBLE_DEVICES": "5,7"}, first_on_path=fake)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {line.split()[1] for line in log.read_text().splitlines()} == {"5", "7"}
 
 
 def test_extra_flags_may_not_move_the_results_root():
