@@ -297,6 +297,12 @@ if [[ -n $GPUS ]]; then
           "CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES-unset}): check the numbers and the driver"
   done
 fi
+# several runs without --gpus: train.py would put each on the first GPU
+if [[ -z $GPUS && ${JOBS:-1} -gt 1 && " $EXTRA_FLAGS " != *" --device "* ]] &&
+   (($(python -c "import torch; print(torch.cuda.device_count())" 2>/dev/null || echo 0) > 0)); then
+  die "--jobs $JOBS without --gpus would run every job on the same GPU: give --gpus 0,1,..." \
+      "(and --jobs-per-gpu), or EXTRA_FLAGS=\"--device cpu\" to share the CPU cores"
+fi
 LOGS=$ROOT/logs
 mkdir -p "$LOGS" || die "cannot create $LOGS"
 STATE=$(mktemp -d) || die "cannot create a temporary folder"

@@ -277,6 +277,18 @@ def test_gpus_are_shared_by_jobs_per_gpu_runs_each(tmp_path):
     assert {line.split()[1] for line in log.read_text().splitlines()} == {"5", "7"}
 
 
+def test_jobs_without_gpus_where_torch_sees_gpus_is_one_error_line(tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python").write_text(f'#!/bin/bash\n{CHECKS_SEEING_TWO_GPUS}\necho "run: x (new)"\n')
+    (fake / "python").chmod(0o755)
+    r = bash("run_all.sh", "--jobs", "2", "--out", tmp_path / "raw", "phase5", first_on_path=fake)
+    assert r.returncode == 2 and r.stderr.startswith("error: --jobs 2 without --gpus would run")
+    r = bash("run_all.sh", "--jobs", "2", "--out", tmp_path / "raw", "phase5", first_on_path=fake,
+             env={"EXTRA_FLAGS": "--device cpu"})
+    assert r.returncode == 0 and "14 completed" in r.stdout, r.stdout + r.stderr
+
+
 def test_extra_flags_may_not_move_the_results_root():
     r = bash("run_all.sh", "--dry-run", env={"EXTRA_FLAGS": "--out elsewhere"})
     assert r.returncode == 2 and r.stderr.startswith("error: set the results root with OUT=DIR")
