@@ -25,7 +25,8 @@ a run failed.
   --jobs-per-gpu K  runs at once on each GPU (default 1; K > 1 packs small runs such as ResNet-18
                     on 32 px)
   --jobs N          runs at once without --gpus, the CPU cores shared out among them
-                    (--threads cores/N; default 1; --smoke: one per CPU core)
+                    (--threads cores/N; default 1; --smoke: one per CPU core); where torch sees
+                    a GPU, with EXTRA_FLAGS="--device cpu"
   --only WORDS      only the runs whose command line contains WORDS, e.g. --only "--model lenet5";
                     given again, only those containing each, e.g. --only "--seed 42" --only
                     "--dataset cifar100"; one that selects no run is an error
