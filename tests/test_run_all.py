@@ -331,8 +331,11 @@ def test_each_run_compiles_with_its_share_of_the_cores(tmp_path):
              (["--gpus", "0", "--jobs-per-gpu", "20"], "", "1"), (gpus, "7", "7")]
     for n, (args, given, share) in enumerate(cases):  # "" counts as not set
         log = tmp_path / f"{n}.log"
+        # --jobs where torch sees GPUs (the stand-in's two): on the CPU, as it must say
+        cpu = "--device cpu" if "--jobs" in args else ""
         r = bash("run_all.sh", *args, "--only", "--seed 789", "--out", tmp_path / "raw", "phase5",
-                 env={"LOG": str(log), "TORCHINDUCTOR_COMPILE_THREADS": given}, first_on_path=fake)
+                 env={"LOG": str(log), "TORCHINDUCTOR_COMPILE_THREADS": given, "EXTRA_FLAGS": cpu},
+                 first_on_path=fake)
         assert r.returncode == 0 and "summary: 2 completed" in r.stdout, r.stdout + r.stderr
         assert log.read_text().split() == [share, share], (args, given)
     # a Slurm array task: its --cpus-per-task as Slurm sets it, else as the script asks for

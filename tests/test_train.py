@@ -129,7 +129,7 @@ def test_kd_with_a_matching_teacher_trains(tmp_path, fast_flags):
     (["--model", "resnet19"], ["unknown model", "resnet18"]),
     (["--quant", "ternary"], ["unknown quantizer", "bitnet", "ttq"]),
     (["--dataset", "cifar11"], ["unknown dataset", "cifar10"]),
-    (["--keep", "layer9"], ["layer9", "layer1"]),
+    (["--quant", "bitnet", "--keep", "layer9"], ["layer9", "layer1"]),
     (["--kd", "/no/such/teacher.pt"], ["--kd /no/such/teacher.pt not found"]),
 ])
 def test_bad_input_is_one_clear_line_and_exit_code_2(tmp_path, fast_flags, flags, words):
