@@ -266,8 +266,8 @@ def shared_drops(runs):
 
 def dynamics_ste_figure(study):
     """dynamics_ste.svg: flip and oscillation rate per epoch of the STE ablation's STE arms (BN, no
-    clipping), one line per STE, the mean over its seeds; ternary weights in the top row, a row
-    per layer policy."""
+    clipping), one line per STE, the mean over its seeds; a row per weights' kind (ternary first)
+    and layer policy."""
     cells = {key: runs for key, runs in ste_ablation_cells(study).items()
              if key[4] != "default" and key[5] is None and not key[6]}
     stes = sorted({key[4] for key in cells})

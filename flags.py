@@ -198,16 +198,21 @@ def check_numbers(args):
     args.gamma = parse_gamma(str(args.gamma), len(args.milestones))
 
 
+def refuse_unless(flags, choice, wanted, actual):
+    """Flags given that act only under `choice wanted` would be ignored under another: refused."""
+    if flags and actual != wanted:
+        verb = "apply" if len(flags) > 1 else "applies"
+        common.fail(f"{' and '.join(flags)} {verb} to {choice} {wanted}; this run's is {actual}")
+
+
 def check_schedule_flags(args):
     """A step schedule's flags under cosine, or cosine's under step, would be ignored: refused;
     then their defaults."""
     given = {"step": [f for f in ("milestones", "gamma") if getattr(args, f) is not None],
              "cosine": ["min_lr"] if args.min_lr is not None else []}
     for schedule, names in given.items():
-        if names and args.schedule != schedule:
-            flags = " and ".join("--" + n.replace("_", "-") for n in names)
-            verb = "apply" if len(names) > 1 else "applies"
-            common.fail(f"{flags} {verb} to --schedule {schedule}; this run's is {args.schedule}")
+        flags = ["--" + n.replace("_", "-") for n in names]
+        refuse_unless(flags, "--schedule", schedule, args.schedule)
     args.milestones = "150,225" if args.milestones is None else args.milestones
     args.gamma = "0.1" if args.gamma is None else args.gamma
     args.min_lr = 1e-5 if args.min_lr is None else args.min_lr
@@ -302,10 +307,7 @@ def check_optimizer_flags(args):
     (--no-nesterov says what Adam does); then SGD's defaults, recorded as runs always had them."""
     given = [flag for flag, on in (("--momentum", args.momentum is not None),
                                    ("--nesterov", args.nesterov is True)) if on]
-    if given and args.optimizer == "adam":
-        verb = "applies" if len(given) == 1 else "apply"
-        common.fail(f"{' and '.join(given)} {verb} to --optimizer sgd; Adam has its own "
-                    "moment estimates (betas 0.9, 0.999)")
+    refuse_unless(given, "--optimizer", "sgd", args.optimizer)
     args.momentum = 0.9 if args.momentum is None else args.momentum
     args.nesterov = True if args.nesterov is None else args.nesterov
 

@@ -101,8 +101,7 @@ def published_ste_table(study, published):
             "binary, best STE (tanh)": binary.get("tanh", []),
             "ternary, worst STE": worst_gap(ternary),
             "binary, worst STE": worst_gap(binary),
-            "TTQ": (study.top1("resnet20", "cifar10", "TTQ+FP32 conv1,fc")
-                    or study.top1("resnet20", "cifar10", "TTQ")),
+            "TTQ": ttq_top1(study, "resnet20"),
             "XNOR": xnor_runs(study)}
     rows = [[p["method"], p["metric"]] + compared(ours.get(p["method"], []), p["value"])
             for p in published if p["study"] == "ste_ablation"]

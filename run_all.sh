@@ -126,7 +126,8 @@ if ((SMOKE)); then
 fi
 ROOT=$(dirname "$OUT")  # logs, processed results and Slurm scripts go beside the results root
 export OUT EXTRA_FLAGS
-source phases/lib.sh  # checkpoints_present, fp32_run_of, FP32_TAG; rejects a --out in EXTRA_FLAGS
+# checkpoints_present, fp32_run_of, FP32_TAG; rejects EXTRA_FLAGS that move or rename run folders
+source phases/lib.sh
 
 # ----------------------------------------------------------------------------- the commands
 
@@ -219,7 +220,7 @@ if ((SLURM)); then
   mkdir -p "$SLURM_DIR" "$ROOT/logs/slurm" || die "cannot create $SLURM_DIR"
   # arrays of an earlier selection must not be submitted
   rm -f "$SLURM_DIR"/*.sbatch "$SLURM_DIR"/*.commands
-  ABS_ROOT=$(cd "$ROOT" && pwd) ABS_SLURM=$(cd "$SLURM_DIR" && pwd)
+  ABS_ROOT=$(cd "$ROOT" && pwd)
   declare -A ARRAY_OF_RUN=()  # run folder under OUT -> the array that trains it (FP32 runs only)
   {
     echo '#!/usr/bin/env bash'
@@ -285,13 +286,13 @@ fi
 # ----------------------------------------------------------------------------- running here
 
 command -v python >/dev/null || die "python not found on PATH: activate the project's environment"
-# checked once here, else every run fails alike, once each
-python -c "import torch, torchvision, numpy, tqdm" 2>/dev/null ||
+# checked once here (else every run fails alike, once each), with the GPUs torch sees
+seen=$(python -c "import torch, torchvision, numpy, tqdm; print(torch.cuda.device_count())" \
+       2>/dev/null) ||
   die "python cannot import torch, torchvision, numpy and tqdm:" \
       "activate the environment requirements.txt is installed in"
 # a GPU torch cannot see: every run would refuse it (or, before, train on the CPU)
 if [[ -n $GPUS ]]; then
-  seen=$(python -c "import torch; print(torch.cuda.device_count())" 2>/dev/null)
   for gpu in ${GPUS//,/ }; do
     ((gpu < ${seen:-0})) ||
       die "--gpus $GPUS: GPU $gpu is not visible to torch (it sees ${seen:-0};" \
@@ -299,8 +300,8 @@ if [[ -n $GPUS ]]; then
   done
 fi
 # several runs without --gpus: train.py would put each on the first GPU
-if [[ -z $GPUS && ${JOBS:-1} -gt 1 && " $EXTRA_FLAGS " != *" --device "* ]] &&
-   (($(python -c "import torch; print(torch.cuda.device_count())" 2>/dev/null || echo 0) > 0)); then
+if [[ -z $GPUS && ${JOBS:-1} -gt 1 && " $EXTRA_FLAGS " != *" --device "* ]] && ((${seen:-0} > 0))
+then
   die "--jobs $JOBS without --gpus would run every job on the same GPU: give --gpus 0,1,..." \
       "(and --jobs-per-gpu), or EXTRA_FLAGS=\"--device cpu\" to share the CPU cores"
 fi

@@ -16,7 +16,7 @@ KIND_NAMES = dict(zip(KINDS, ("binary", "ternary", "k-bit", "full precision")))
 
 def activation_bits(q):
     """Bits of the activations a layer sees (q: its quantizer, None for a full-precision layer)."""
-    if q is None or getattr(q, "sees_image", False):  # QNN's and DoReFa's first layer: the image
+    if q is None or getattr(q, "sees_image", False):  # a quantized first layer: the image
         return 32
     if isinstance(q, quant.BitNet):
         return 8  # per-sample absmax to 8 bits
