@@ -161,11 +161,11 @@ def table_rows_of(published, network, dataset):
             and TABLE_NETWORKS.get(p["model"], p["model"]) == network]
 
 
-def reproduction_rows(study, published, network, dataset):
-    """(label "method W/A", published, ours = mean over seeds) of each row of the results table
-    with runs, for one network."""
+def reproduction_rows(study, table, dataset):
+    """(label "method W/A", published, ours = mean over seeds) of each of the table's rows (one
+    network's, table_rows_of) with runs."""
     rows = []
-    for p in table_rows_of(published, network, dataset):
+    for p in table:
         ours = table_runs(study, p["model"], dataset, p["method"], p["bits"])
         if ours:
             rows.append((f"{p['method']} {p['bits']}", p["value"], float(np.mean(ours))))
@@ -217,12 +217,13 @@ def reproduction_axes(x, top, bottom):
 def reproduction_figure(study, published, network, dataset):
     """reproduction_<network>_<dataset>.svg: the results table as a dot plot, a labelled row per
     table row with runs, ours beside published and its band of REPRODUCTION_BAND points."""
-    rows = reproduction_rows(study, published, network, dataset)
+    table = table_rows_of(published, network, dataset)
+    rows = reproduction_rows(study, table, dataset)
     if not rows:
         return None
     inside = sum(abs(ours - pub) <= REPRODUCTION_BAND for _, pub, ours in rows)
-    total = len(table_rows_of(published, network, dataset))
-    not_run = f"; {total - len(rows)} of the table's {total} not run yet" * (total > len(rows))
+    not_run = f"; {len(table) - len(rows)} of the table's {len(table)} not run yet" * (
+        len(table) > len(rows))
     values = [v for _, pub, ours in rows for v in (*agreement_band(pub), ours)]
     x, top = Scale(nice_ticks(min(values), max(values)), 150, 640), 110
     bottom = top + ROW * len(rows)

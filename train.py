@@ -264,6 +264,15 @@ def planned_config(args):
     return {k: v for k, v in vars(args).items() if not (k == "stem" and v == "auto")}
 
 
+def started_otherwise(saved, model, n_train):
+    """What a saved run started with that this code no longer does, or None."""
+    if "norm_mean" not in saved and n_train > datasets.NORM_SAMPLE:
+        return "the normalization came from the first 10,000 training images"
+    if qlayers.predates_image_as_is(saved, model):
+        return f"{saved['quant']}'s first layer quantized the image"
+    return None
+
+
 def setup(args, run_dir, saved, rank, world):
     """Everything a run needs, every input checked (one line and exit 2 when wrong) before any file
     is written: a run that cannot start leaves no folder behind."""
@@ -293,15 +302,10 @@ def setup(args, run_dir, saved, rank, world):
                   git_commit=run_folder.git_commit(), quant_forward=qlayers.QUANT_FORWARD)
     if saved:  # again with the fields derived from the data (stem, image size, normalization)
         run_folder.check_same_run(saved, config, run_dir)
-    if saved and (run_dir / "last.pt").exists() and qlayers.predates_image_as_is(saved, model):
-        common.fail(f"{run_dir} was started when {args.quant}'s first layer quantized the "
-                    "image; resumed now it would take the image as it is: pass --tag NAME to "
-                    "train it anew")
-    old_sample = saved and "norm_mean" not in saved and n_train > datasets.NORM_SAMPLE
-    if old_sample and (run_dir / "last.pt").exists():
-        common.fail(f"{run_dir} was started when the normalization came from the first 10,000 "
-                    "training images; resumed now it would train on other inputs: "
-                    "pass --tag NAME to train it anew")
+    stale = saved and (run_dir / "last.pt").exists() and started_otherwise(saved, model, n_train)
+    if stale:
+        common.fail(f"{run_dir} was started when {stale}; resumed by this code it would go on "
+                    "as another run: pass --tag NAME to train it anew")
     teacher = build_teacher(teacher).to(args.device) if teacher else None
     model.to(args.device)
     if args.device.startswith("cuda"):
