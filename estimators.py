@@ -127,7 +127,10 @@ def _reste_forward(x, progress, t=1.5, interval=0.1, o_end=3.0):
 def sign(x):
     """sign(x) in {-1, +1} with sign(0) = sign(-0.0) = +1, as the papers define it (x >= 0 -> +1):
     torch.sign gives 0 at 0, and + 1/2 moves it to +1 (three cheap passes; torch.where takes three
-    times as long)."""
+    times as long). Compiled, out of place: torch 2.11's compiler dropped the gradient of a custom
+    Function whose forward mutates its own temporaries (inductor fuses either form)."""
+    if torch.compiler.is_compiling():
+        return torch.sign(torch.sign(x) + 0.5)
     return torch.sign(x).add_(0.5).sign_()
 
 

@@ -56,6 +56,23 @@ def test_every_quantizer_compiles_as_one_graph_without_recompiling_when_progress
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
+def test_no_custom_functions_forward_mutates_a_tensor_when_compiled():
+    # torch 2.11 (a GPU image's) gave zero weight gradients through sign's in-place add_ and sign_
+    # in SignWithSurrogate.forward: BinaryConnect, XNOR-Net and 1-bit QNN/DoReFa compiled learned
+    # nothing
+    graphs = []
+    torch._dynamo.reset()
+    w = torch.randn(6, requires_grad=True)
+    for f in (lambda w: estimators.binarize(w), lambda w: estimators.binarize(w, "ede", 0.5),
+              lambda w: estimators.ternarize(w, 0.3)):
+        torch.compile(f, backend=lambda gm, inputs: graphs.append(gm) or gm.forward,
+                      fullgraph=True)(w)
+    calls = [n.target for g in graphs for m in g.modules() if isinstance(m, torch.fx.GraphModule)
+             for n in m.graph.nodes if n.op == "call_method"]
+    assert not [c for c in calls if c.endswith("_") and not c.startswith("_")], calls
+    torch._dynamo.reset()
+
+
 def test_compiled_and_eager_steps_agree():
     torch.manual_seed(0)
     eager = mixed_model([m for m in METHODS if m[1].get("stochastic") is None and m[0] != "sr"])
