@@ -1,24 +1,49 @@
 #!/usr/bin/env bash
-# The GPU check, one command on a machine with an NVIDIA GPU (about 10 minutes): the CUDA tests,
-# then the training-speed benchmark of ResNet-18/50 eager and compiled and the study's GPU-hour
-# projection, eager and compiled.
+# The GPU check, one command on a machine with an NVIDIA GPU, at most 8 minutes: the CUDA tests,
+# then step time and peak memory of ResNet-18/50 eager and compiled, and the study's GPU-hour
+# projection.
+# Each section prints its seconds; a failed section or one cut by the time limit fails the check.
 set -uo pipefail
 cd "$(dirname "$0")" || exit 2
 python -c "import torch; assert torch.cuda.is_available()" 2>/dev/null ||
   { echo "error: no CUDA device visible to python: this check needs an NVIDIA GPU" >&2; exit 2; }
-# results/bench/ gets test_cuda.log, eager/, compiled/, study/, study-compiled/ (<device-name>.json;
-# <device-name>-study.json under study*/)
-OUT=results/bench
+NAME=$(python -c "import torch; print(torch.cuda.get_device_name().replace(' ', '-'))") || exit 2
+# reproductions/gpu/<gpu>/: env.txt, timing.txt, one log per section, the benchmarks' JSON
+OUT=${GPU_CHECK_OUT:-reproductions/gpu/$NAME}
+LIMIT=${GPU_CHECK_SECONDS:-480}
 mkdir -p "$OUT" || exit 2
-failed=0
-# the CUDA tests: compiled against eager per method, one graph, no host sync in a step, compiled
-# memory, torchrun with NCCL on two GPUs
-python -m pytest -q tests/test_cuda.py 2>&1 | tee "$OUT/test_cuda.log"
-((PIPESTATUS[0] == 0)) || failed=1
-BENCH="--models resnet18,resnet50 --quants fp32,bitnet,ttq,dorefa --steps 10 --repeats 3"
-python bench.py $BENCH --out "$OUT/eager" || failed=1
-python bench.py $BENCH --compile --out "$OUT/compiled" || failed=1
-python bench.py --study --steps 5 --repeats 2 --out "$OUT/study" || failed=1
-python bench.py --study --steps 5 --repeats 2 --compile --out "$OUT/study-compiled" || failed=1
+: > "$OUT/timing.txt"
+failed=()
+
+section() {  # NAME COMMAND...: runs it within the time left, logs to NAME.log, times it
+  local name=$1 left=$((LIMIT - SECONDS)) begin=$SECONDS rc=124
+  shift
+  if ((left > 10)); then
+    timeout "$left" "$@" > "$OUT/$name.log" 2>&1
+    rc=$?
+  fi
+  local verdict=ok
+  ((rc == 0)) || { verdict="FAILED (exit $rc)"; failed+=("$name"); }
+  ((rc == 124)) && verdict="CUT at the ${LIMIT} s limit"
+  echo "$name: $((SECONDS - begin)) s, $verdict; $SECONDS s in all" | tee -a "$OUT/timing.txt"
+}
+
+{ date -u +%FT%TZ; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  python -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)"
+} > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+# per method: compiled against eager, one graph, no recompile after warm-up, no host sync in a
+# step, compiled memory; end to end: kill and resume, KD, the compile-error fallback, bf16 layers
+# several test processes at once where pytest-xdist is installed (the compiles dominate)
+XDIST=$(python -c "import xdist" 2>/dev/null && echo "-n 4")
+section tests python -m pytest -q -p no:cacheprovider $XDIST tests/test_cuda.py \
+  tests/test_cuda_runs.py
+RATE="--models resnet18,resnet50 --quants fp32,bitnet,ttq --steps 10 --repeats 3"
+section bench-eager-32px python bench.py $RATE --out "$OUT/eager-32px"
+section bench-eager-64px python bench.py $RATE --image-size 64 --out "$OUT/eager-64px"
+section study-eager python bench.py --study --steps 5 --repeats 2 --out "$OUT/study-eager"
+section bench-compiled-32px python bench.py $RATE --compile --out "$OUT/compiled-32px"
+section study-compiled python bench.py --study --steps 5 --repeats 2 --compile \
+  --out "$OUT/study-compiled"
 echo "figures in $OUT"
-exit $failed
+((${#failed[@]} == 0)) || { echo "error: failed: ${failed[*]}" >&2; exit 1; }
