@@ -5,12 +5,15 @@
 # Each section prints its seconds; a failed section or one cut by the time limit fails the check.
 set -uo pipefail
 cd "$(dirname "$0")" || exit 2
+# an image may name its interpreter python3 only
+PYTHON=$(command -v python || command -v python3) ||
+  { echo "error: no python on PATH" >&2; exit 2; }
 # bounded: torch's import and CUDA's start on a fresh machine are part of the 8 minutes
-timeout 240 python -c "import torch; assert torch.cuda.is_available()" 2>/dev/null ||
+timeout 240 "$PYTHON" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null ||
   { echo "error: python saw no CUDA device within 240 s: this check needs an NVIDIA GPU" >&2
     exit 2; }
 echo "torch imported and CUDA started in $SECONDS s"
-NAME=$(python -c "import torch; print(torch.cuda.get_device_name().replace(' ', '-'))") || exit 2
+NAME=$("$PYTHON" -c "import torch; print(torch.cuda.get_device_name().replace(' ', '-'))") || exit 2
 # reproductions/gpu/<gpu>/: env.txt, timing.txt, one log per section, the benchmarks' JSON
 OUT=${GPU_CHECK_OUT:-reproductions/gpu/$NAME}
 LIMIT=${GPU_CHECK_SECONDS:-480}
@@ -32,21 +35,21 @@ section() {  # NAME COMMAND...: runs it within the time left, logs to NAME.log, 
 }
 
 { date -u +%FT%TZ; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-  python -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)"
+  "$PYTHON" -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)"
 } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 # per method: compiled against eager, one graph, no recompile after warm-up, no host sync in a
 # step, compiled memory; end to end: kill and resume, KD, the compile-error fallback, bf16 layers
 # several test processes at once where pytest-xdist is installed (the compiles dominate)
-XDIST=$(python -c "import xdist" 2>/dev/null && echo "-n 4")
-section tests python -m pytest -q -p no:cacheprovider $XDIST tests/test_cuda.py \
+XDIST=$("$PYTHON" -c "import xdist" 2>/dev/null && echo "-n 4")
+section tests "$PYTHON" -m pytest -q -p no:cacheprovider $XDIST tests/test_cuda.py \
   tests/test_cuda_runs.py
 RATE="--models resnet18,resnet50 --quants fp32,bitnet,ttq --steps 10 --repeats 3"
-section bench-eager-32px python bench.py $RATE --out "$OUT/eager-32px"
-section bench-eager-64px python bench.py $RATE --image-size 64 --out "$OUT/eager-64px"
-section study-eager python bench.py --study --steps 5 --repeats 2 --out "$OUT/study-eager"
-section bench-compiled-32px python bench.py $RATE --compile --out "$OUT/compiled-32px"
-section study-compiled python bench.py --study --steps 5 --repeats 2 --compile \
+section bench-eager-32px "$PYTHON" bench.py $RATE --out "$OUT/eager-32px"
+section bench-eager-64px "$PYTHON" bench.py $RATE --image-size 64 --out "$OUT/eager-64px"
+section study-eager "$PYTHON" bench.py --study --steps 5 --repeats 2 --out "$OUT/study-eager"
+section bench-compiled-32px "$PYTHON" bench.py $RATE --compile --out "$OUT/compiled-32px"
+section study-compiled "$PYTHON" bench.py --study --steps 5 --repeats 2 --compile \
   --out "$OUT/study-compiled"
 echo "figures in $OUT"
 ((${#failed[@]} == 0)) || { echo "error: failed: ${failed[*]}" >&2; exit 1; }
