@@ -1,6 +1,9 @@
 """The GPU path's failures as a CPU can show them: a compile error's advice (--no-compile) resumes
-the same folder, a recompile-limit error is one line naming the function and the guard, and a run a
-launcher gave a GPU refuses to fall back to the CPU."""
+the same folder, a recompile-limit error is one line naming the function and the guard, a run a
+launcher gave a GPU refuses to fall back to the CPU, and gpu_check.sh without a GPU is one line."""
+import os
+import subprocess
+
 import pytest
 import torch
 import torch._dynamo
@@ -10,7 +13,7 @@ import common
 import devices
 import flags
 import train
-from conftest import train_run
+from conftest import ROOT, train_run
 
 TINY = ["--model", "resnet20", "--dataset", "synthetic", "--device", "cpu", "--quiet", "--epochs",
         "2", "--steps-per-epoch", "2"]
@@ -139,3 +142,13 @@ def test_every_layer_computes_in_bf16_under_autocast(name):
         model(torch.randn(4, 3, 16, 16)).float().sum().backward()
     assert set(dtypes.values()) == {torch.bfloat16}, {
         n: d for n, d in dtypes.items() if d != torch.bfloat16}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine where torch sees no GPU")
+def test_the_gpu_check_on_a_machine_without_one_is_one_line_and_writes_nothing(tmp_path):
+    r = subprocess.run(["bash", str(ROOT / "gpu_check.sh")], capture_output=True, text=True,
+                       timeout=300, env=dict(os.environ, GPU_CHECK_OUT=str(tmp_path / "gpu")))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [
+        "error: python saw no CUDA device within 240 s: this check needs an NVIDIA GPU"]
+    assert not (tmp_path / "gpu").exists()
