@@ -34,8 +34,8 @@ a run failed.
                     (or --out), then aggregate.py, tables.py and figures.py on it: the whole
                     pipeline, offline, on a CPU
   --slurm           write one Slurm job array per phase to DIR/../slurm and submit.sh, which
-                    chains the arrays with --dependency=afterok on the ones their teachers
-                    come from
+                    chains the arrays with --dependency=afterany on the ones their teachers
+                    come from (a student whose teacher failed stops with one line)
   --submit          with --slurm: submit them now (needs sbatch)
 
 Environment: EXTRA_FLAGS is appended to every train.py command, e.g. EXTRA_FLAGS="--data-dir /data".
@@ -225,8 +225,9 @@ if ((SLURM)); then
   {
     echo '#!/usr/bin/env bash'
     echo '# Submits the job arrays of run_all.sh --slurm, each after the arrays its KD teachers'
-    echo '# and initial checkpoints come from (--dependency=afterok). Site options (partition,'
-    echo '# account, ...) go in SBATCH_FLAGS.'
+    echo '# and initial checkpoints come from (--dependency=afterany: a student whose teacher'
+    echo '# failed stops with one line, where afterok would keep every student pending). Site'
+    echo '# options (partition, account, ...) go in SBATCH_FLAGS.'
     echo 'set -euo pipefail'
     echo 'cd "$(dirname "$0")"'
     echo 'submit() { local id; id=$(sbatch --parsable ${SBATCH_FLAGS:-} "$@") || exit 1;' \
@@ -268,7 +269,7 @@ if ((SLURM)); then
     dependency=""
     for array in "${!after[@]}"; do dependency+=":\$$array"; done
     unset after
-    echo "${phase}_dep=\$(submit ${dependency:+--dependency=afterok$dependency}" \
+    echo "${phase}_dep=\$(submit ${dependency:+--dependency=afterany$dependency}" \
          "${phase}_dep.sbatch); echo \"${phase}_dep: job \$${phase}_dep (${#waiting[@]} runs)\"" \
          >> "$SLURM_DIR/submit.sh"
   done

@@ -145,8 +145,8 @@ def test_slurm_writes_one_array_per_phase_with_teacher_dependencies(tmp_path):
         assert (slurm / f"{name}.commands").read_text().count("\n") == n
         assert f"#SBATCH --array=0-{n - 1}\n" in (slurm / f"{name}.sbatch").read_text()
     submit = (slurm / "submit.sh").read_text()
-    assert "phase2_dep=$(submit --dependency=afterok:$phase1 phase2_dep.sbatch)" in submit
-    assert "phase4_dep=$(submit --dependency=afterok:$phase1 phase4_dep.sbatch)" in submit
+    assert "phase2_dep=$(submit --dependency=afterany:$phase1 phase2_dep.sbatch)" in submit
+    assert "phase4_dep=$(submit --dependency=afterany:$phase1 phase4_dep.sbatch)" in submit
     assert "phase3=$(submit phase3.sbatch)" in submit
     # an array task runs line SLURM_ARRAY_TASK_ID + 1 of its commands file (python here only echoes)
     fake = tmp_path / "bin"
@@ -175,11 +175,11 @@ def test_slurm_writes_one_array_per_phase_with_teacher_dependencies(tmp_path):
     jobs = dict(line.split(" ", 1) for line in (tmp_path / "sbatch.log").read_text().splitlines())
     phase1 = next(n for n, args in jobs.items() if args.endswith(" phase1.sbatch"))
     assert (jobs[str(int(phase1) + 5)]
-            == f"--parsable --dependency=afterok:{phase1} phase2_dep.sbatch")
+            == f"--parsable --dependency=afterany:{phase1} phase2_dep.sbatch")
     assert f"phase4_dep: job {int(phase1) + 6} (9 runs)" in r.stdout
     # runs that start from checkpoints of the same phase's runs: a second array, after the first
     assert bash("run_all.sh", "--slurm", "--out", out, "ttq_paper").returncode == 0
-    assert ("--dependency=afterok:$ttq_paper ttq_paper_dep.sbatch"
+    assert ("--dependency=afterany:$ttq_paper ttq_paper_dep.sbatch"
             in (slurm / "submit.sh").read_text())
     assert {p.stem for p in slurm.glob("*.sbatch")} == {"ttq_paper", "ttq_paper_dep"}
     # a task of an array submitted before this rewrite runs its own line, never an empty one
