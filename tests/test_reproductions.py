@@ -1,5 +1,6 @@
 """The reproduction pages quote the committed records: each figure of the LeNet-5 table on
-RedBit's setup (docs and README) is what aggregate.py makes of reproductions/lenet5_mnist/raw."""
+RedBit's setup (docs and README), and the committed figure and table, are what aggregate.py,
+tables.py and figures.py make of reproductions/lenet5_mnist/raw."""
 import re
 
 import pytest
@@ -39,11 +40,17 @@ def docs_rows():
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory):
-    """The committed LeNet-5 runs as aggregate.py reads them, by (model, method, W/A bits)."""
-    processed = tmp_path_factory.mktemp("processed")
-    result = run_script("aggregate.py", "--results", RAW, "--processed", processed)
+def processed(tmp_path_factory):
+    """aggregate.py's folder of the committed LeNet-5 runs."""
+    folder = tmp_path_factory.mktemp("processed")
+    result = run_script("aggregate.py", "--results", RAW, "--processed", folder)
     assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
+def records(processed):
+    """The committed LeNet-5 runs as aggregate.py reads them, by (model, method, W/A bits)."""
     runs = [r for r in load_runs(processed) if str(r["tag"]).startswith("table_")]
     found = {(r["model"], quantizer(r), bit_pair(r)): r for r in runs}
     assert len(found) == len(runs)  # one run per row: no row's figure is a choice between two
@@ -86,3 +93,14 @@ def test_the_readme_row_quotes_the_docs_table():
     assert quoted == {(r["method"], r["bits"]): (r["ours"], r["diff"]) for r in rows}
     left = re.search(r"(\d+) rows to go", cells[4])
     assert (int(left.group(1)) if left else 0) == TABLE_ROWS - len(rows)
+
+
+@pytest.mark.parametrize("script,path", [
+    ("figures.py", "figures/reproduction_lenet5_wide_mnist.svg"),
+    ("tables.py", "tables/published_bits.md")])
+def test_the_committed_figure_and_table_are_those_of_the_committed_records(processed, script,
+                                                                           path):
+    # a row committed without them leaves the docs' figure a row behind
+    assert run_script(script, "--processed", processed).returncode == 0
+    committed = RAW.parent / "processed" / path
+    assert (processed / path).read_text() == committed.read_text(), f"regenerate {committed}"
