@@ -1,6 +1,6 @@
 """The GPU path where CUDA is present (part of `bash gpu_check.sh`): per method, compiled steps
-against eager ones, one graph and at most one recompile, a steady-state step that never waits for
-the device, compiled memory not above eager's; two processes under torchrun with NCCL."""
+against eager ones, one graph with none compiled anew after warm-up, a steady-state step that never
+waits for the device, compiled memory not above eager's; two processes under torchrun with NCCL."""
 import socket
 
 import pytest
