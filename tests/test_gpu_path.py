@@ -3,6 +3,7 @@ the same folder, a recompile-limit error is one line naming the function and the
 launcher gave a GPU refuses to fall back to the CPU, and gpu_check.sh without a GPU is one line."""
 import os
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -144,11 +145,34 @@ def test_every_layer_computes_in_bf16_under_autocast(name):
         n: d for n, d in dtypes.items() if d != torch.bfloat16}
 
 
+def gpu_check(tmp_path, **env):
+    return subprocess.run(["bash", str(ROOT / "gpu_check.sh")], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "GPU_CHECK_OUT": str(tmp_path / "gpu"),
+                                            "PYTHON": sys.executable, **env})
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine where torch sees no GPU")
 def test_the_gpu_check_on_a_machine_without_one_is_one_line_and_writes_nothing(tmp_path):
-    r = subprocess.run(["bash", str(ROOT / "gpu_check.sh")], capture_output=True, text=True,
-                       timeout=300, env=dict(os.environ, GPU_CHECK_OUT=str(tmp_path / "gpu")))
+    r = gpu_check(tmp_path)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip().splitlines() == [
-        "error: python saw no CUDA device within 240 s: this check needs an NVIDIA GPU"]
+        f"error: torch {torch.__version__} sees no CUDA device: this check needs an NVIDIA GPU"]
     assert not (tmp_path / "gpu").exists()
+    r = gpu_check(tmp_path, GPU_CHECK_SECONDS="8m")  # ran no section and passed, before
+    assert r.returncode == 2 and "whole seconds" in r.stderr
+
+
+def test_the_gpu_check_cuts_a_section_at_its_limit_and_fails(tmp_path):
+    fake = tmp_path / "python"  # a GPU machine's python whose tests outlast the limit
+    fake.write_text('#!/bin/sh\ncase "$*" in\n  *get_device_name*) echo Fake-GPU ;;\n'
+                    '  *xdist*) exit 1 ;;\n  "-m pytest"*) exec sleep 60 ;;\nesac\n')
+    fake.chmod(0o755)
+    r = gpu_check(tmp_path, PYTHON=str(fake), GPU_CHECK_SECONDS="12")
+    assert r.returncode == 1 and r.stderr.strip().endswith("failed: tests bench-eager-32px "
+                                                         "bench-eager-64px study-eager "
+                                                         "bench-compiled-32px study-compiled")
+    timing = (tmp_path / "gpu" / "timing.txt").read_text().splitlines()
+    assert timing[0].startswith("tests: ") and "CUT at the 12 s limit" in timing[0]
+    assert len(timing) == 6 and all("CUT" in line for line in timing)
+    r = gpu_check(tmp_path, PYTHON=str(fake))  # an earlier record is never mixed into a new one
+    assert r.returncode == 2 and "earlier record" in r.stderr
