@@ -1,7 +1,6 @@
-"""torch.compile on the CPU (dynamo's aot_eager backend, which generates no code): every quantizer
-and straight-through estimator compiles as one graph, forward and backward, and a change of training
-progress (EDE and ReSTE anneal with it) does not recompile; no custom Function's compiled forward
-mutates a tensor; train.py records what it compiled."""
+"""torch.compile on the CPU (dynamo's aot_eager): every quantizer and straight-through estimator
+compiles as one graph, forward and backward, with no recompile as training progress changes and no
+in-place op in a custom Function's forward; train.py records what it compiled."""
 import pytest
 import torch
 import torch.nn as nn
