@@ -9,7 +9,7 @@ import devices
 import flags
 import train
 from conftest import run_script
-from test_gpu_path import AMP_FLAGS, main
+from test_gpu_path import AMP_FLAGS, main, uncompilable
 from test_train import kill_after_first_epoch
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -52,7 +52,7 @@ def test_a_killed_gpu_run_resumes_to_the_uninterrupted_runs_history(tmp_path, me
     whole = common.read_json(tmp_path / "whole/synthetic/resnet20" / tag / "results.json")
     assert whole["compiled"] is ("--no-compile" not in extra)
     # compiled: the model and the dynamics' update, one graph each
-    assert whole.get("compiled_graphs", 2) == 2 and whole.get("graph_breaks", 0) == 0
+    assert not whole["compiled"] or (whole["compiled_graphs"] == 2 and whole["graph_breaks"] == 0)
     agree(history(tmp_path / "whole/synthetic/resnet20" / tag), history(folder))
 
 
@@ -71,10 +71,6 @@ def test_a_student_trains_on_the_gpu_with_a_compiled_teacher(tmp_path):
 
 def test_after_a_compile_error_on_the_gpu_the_eager_rerun_completes_the_folder(tmp_path,
                                                                                monkeypatch):
-    def uncompilable(module):
-        def forward(x):
-            raise torch._dynamo.exc.Unsupported("a graph break forced by the GPU check")
-        return forward
     argv = [*map(str, GPU_RUN), "--quant", "bitnet", "--compile", "--out", str(tmp_path)]
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)
     with monkeypatch.context() as m:

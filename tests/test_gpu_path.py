@@ -28,11 +28,14 @@ def main(*argv):
         return e.code
 
 
+def uncompilable(module):
+    """devices.compile_model's stand-in: its forward fails as a graph break does (fullgraph)."""
+    def forward(x):
+        raise torch._dynamo.exc.Unsupported("a graph break in forward")
+    return forward
+
+
 def test_the_advice_after_a_compile_error_resumes_the_same_folder(tmp_path, capsys, monkeypatch):
-    def uncompilable(module):
-        def forward(x):
-            raise torch._dynamo.exc.Unsupported("a graph break in forward")
-        return forward
     monkeypatch.setattr(devices, "compile_model", uncompilable)
     assert main(*TINY, "--compile", "--out", tmp_path) == 2
     err = capsys.readouterr().err.strip().splitlines()
