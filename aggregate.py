@@ -34,10 +34,8 @@ HISTORY_COLUMNS = ["final_test_loss_finite", "final_flip_rate", "final_oscillati
 RUN_COLUMNS = RESULT_COLUMNS + ["reason", "path"] + HISTORY_COLUMNS
 # config fields that are not settings of a recipe: the seed, those that change nothing computed, the
 # normalization statistics, read off each run's data (a synthetic set's depend on its seed), and the
-# digests of the weights a run started from (each seed its own FP32 run's), and the version of the
-# quantized forward (qlayers.QUANT_FORWARD; runs before it recorded none)
-PER_RUN_FIELDS = ({"seed", "norm_mean", "norm_std", "init_from_digest", "kd_digest",
-                   "quant_forward"} | FREE_SETTINGS)
+# digests of the weights a run started from (each seed its own FP32 run's)
+PER_RUN_FIELDS = {"seed", "norm_mean", "norm_std", "init_from_digest", "kd_digest"} | FREE_SETTINGS
 # checkpoints a run starts from (teacher, initial weights) name a per-seed file under a free results
 # root: a configuration keys on the run they come from without its seed (source_run)
 PATH_FIELDS = {"kd", "init_from"}
@@ -166,16 +164,30 @@ def source_run(path):
     return "/".join([*where, re.sub(r"_s\d+$", "", name)])
 
 
+def forward_version(row):
+    """The version of the quantized forward (qlayers.QUANT_FORWARD) where it changed what a run
+    computes: 2 for DoReFa's and XNOR-Net's quantized activations from the version on which a
+    quantized first layer takes the image as it is, 1 before it (unrecorded); else None."""
+    if row.get("quant") in ("dorefa", "xnor") and (row.get("abits") or 32) < 32:
+        return row.get("quant_forward") or 1
+    return None
+
+
+def setting(row, column):
+    if column in PATH_FIELDS:
+        return source_run(row.get(column))
+    return forward_version(row) if column == "quant_forward" else row.get(column)
+
+
 def configuration(row, config_columns):
     """The settings that make a configuration: every config field but the per-run ones."""
-    return {c: source_run(row.get(c)) if c in PATH_FIELDS else row.get(c)
-            for c in config_columns if c not in PER_RUN_FIELDS}
+    return {c: setting(row, c) for c in config_columns if c not in PER_RUN_FIELDS}
 
 
 def recipe(row):
     """A run's configuration without its unset fields: equal for the runs of one recipe whether or
     not their config.json spells out an unset field (an older train.py wrote fewer)."""
-    fields = [c for c in row if c not in RUN_COLUMNS]
+    fields = list(dict.fromkeys([c for c in row if c not in RUN_COLUMNS] + ["quant_forward"]))
     return {k: v for k, v in configuration(row, fields).items()
             if v is not None and not (k in PATH_FIELDS and not v)}
 

@@ -249,3 +249,32 @@ def test_a_bit_pair_without_wbits_is_the_methods_own_weight_width():
     for quant, pair in expected.items():
         abits = 1 if quant == "xnor" else None
         assert bit_pair(dict(quant=quant, abits=abits)) == pair, quant
+
+
+def test_runs_from_before_and_after_a_quantized_first_layer_took_the_image_are_two_recipes(
+        tmp_path):
+    # DoReFa 2/2 seeds 42 and 123 record quant_forward 2 (their conv1 takes the image as it is),
+    # seed 456 none (its conv1 clipped the image: another model); BitNet's forward never changed,
+    # so its runs with and without the field are one recipe
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    dorefa = dict(quant="dorefa", wbits=2, abits=2)
+    write_cell(raw, "cifar10", "resnet18", "dorefa_w2a2", [80.0, 81.0], seeds=SEEDS[:2],
+               quant_forward=2, **dorefa)
+    write_cell(raw, "cifar10", "resnet18", "dorefa_w2a2_old", [60.0], seeds=SEEDS[2:], **dorefa)
+    write_cell(raw, "cifar10", "resnet18", "bitnet", [90.0, 91.0], seeds=SEEDS[:2],
+               quant="bitnet", quant_forward=2)
+    write_cell(raw, "cifar10", "resnet18", "bitnet_old", [92.0], seeds=SEEDS[2:], quant="bitnet")
+    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
+    summary = {r["tags"]: (r["n"], r["quant_forward"]) for r in read_csv(processed / "summary.csv")}
+    assert summary == {"dorefa_w2a2": ("2", "2"), "dorefa_w2a2_old": ("1", "1"),
+                       "bitnet bitnet_old": ("3", "")}
+    tables = run_script("tables.py", "--processed", processed)
+    assert tables.returncode == 0, tables.stderr
+    # the bits table's DoReFa 2/2 cell: 80.0 and 81.0 (80.50 +- 0.71), the old run left out
+    note = ("resnet18 cifar10 DoReFa 2/2 ran 2 recipes: used tags dorefa_w2a2 (n = 2, the most "
+            "seeds); left out tags dorefa_w2a2_old (n = 1; settings used -> left out: "
+            "quant_forward 2 -> 1).")
+    assert f"warning: {note}" in tables.stderr.splitlines()
+    bits = (processed / "tables" / "bits.md").read_text()
+    assert row_of(table_rows(bits)[1:], "resnet18") == ["resnet18", "cifar10", "DoReFa",
+                                                        "80.50 ± 0.71 (2)"]
