@@ -121,10 +121,11 @@ def record_resumption(saved, config, epoch):
 
 # -------------------------------------------------------------------- checkpoints a run starts from
 
-def load_final(path, flag, args, num_classes, image_size):
-    """The final.pt of a completed full-precision run of this architecture, class count, data and
-    input normalization (a teacher sees this run's inputs), for --kd and --init-from: never best.pt,
-    whose epoch was chosen by test accuracy and would carry it into this run."""
+def load_final(path, flag, args, inputs):
+    """The final.pt of a completed full-precision run of this architecture and of this run's
+    `inputs` (num_classes, image_size, data_format), data and normalization (a teacher sees this
+    run's inputs), for --kd and --init-from: never best.pt, whose epoch was chosen by test accuracy
+    and would carry it into this run."""
     try:
         ckpt = common.load_checkpoint(path)
         source, weights = ckpt["config"], ckpt["model"]
@@ -138,12 +139,14 @@ def load_final(path, flag, args, num_classes, image_size):
     if source.get("quant") != "fp32":
         common.fail(f"{flag} {path} is a {source.get('quant')} model; {flag} takes a "
                     "full-precision run")
+    num_classes = inputs["num_classes"]
     if source.get("model") != args.model or source.get("num_classes") != num_classes:
         common.fail(f"{flag} {path} holds a {source.get('model')} of {source.get('num_classes')} "
                     f"classes; this run trains a {args.model} of {num_classes}")
-    ours = dict(dataset=args.dataset, fake_data=args.fake_data, image_size=image_size,
-                normalize=args.normalize)
-    # runs saved before --normalize had a choice normalized per channel
+    # data_format: CIFAR-10 as the pickled release or as image files (a JPEG copy differs)
+    ours = dict(dataset=args.dataset, fake_data=args.fake_data, image_size=inputs["image_size"],
+                data_format=inputs["data_format"], normalize=args.normalize)
+    # runs saved before --normalize had a choice normalized per channel; before data_format, unsaid
     theirs = dict(dict(ours, fake_data=False, normalize="channel"), **source)
     differ = [k for k in ours if theirs[k] != ours[k]]
     if differ:

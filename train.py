@@ -287,10 +287,10 @@ def setup(args, run_dir, saved, rank, world):
     classes = data["num_classes"]
     image_size, in_channels = ((224, 3) if streamed
                                else (data["train_x"].shape[-1], data["train_x"].shape[1]))
-    init = (run_folder.load_final(args.init_from, "--init-from", args, classes, image_size)
+    inputs = dict(num_classes=classes, image_size=image_size, data_format=data.get("format"))
+    init = (run_folder.load_final(args.init_from, "--init-from", args, inputs)
             if args.init_from else None)
-    teacher = (run_folder.load_final(args.kd, "--kd", args, classes, image_size)
-               if args.kd else None)
+    teacher = run_folder.load_final(args.kd, "--kd", args, inputs) if args.kd else None
     model, stem = build(args, classes, image_size, in_channels, init and init["model"])
     config = dict(vars(args), stem=stem, num_classes=classes, image_size=image_size,
                   in_channels=in_channels, data_format=data.get("format"),

@@ -361,6 +361,22 @@ def test_help_shows_every_default_and_says_what_a_no_switch_turns_off():
         assert "(default: True)" not in entry and "by default" in entry
 
 
+def test_a_teacher_of_cifar10_as_image_files_is_refused_to_a_run_on_the_pickled_release(
+        tmp_path, capsys):
+    from test_data import write_cifar, write_cifar10_images
+    write_cifar(tmp_path / "pickles", "cifar10")
+    write_cifar10_images(tmp_path / "images")
+    flags = [*TINY[:2], "--dataset", "cifar10", *TINY[4:], "--batch-size", "8", "--out", tmp_path]
+    assert main(*flags, "--data-dir", tmp_path / "images") == 0
+    teacher = tmp_path / "cifar10" / "resnet20" / "fp32_bs8_s0" / "final.pt"
+    assert common.load_checkpoint(teacher)["config"]["data_format"] == "images"
+    bitnet = ["--quant", "bitnet", "--kd", teacher]
+    assert main(*flags, *bitnet, "--data-dir", tmp_path / "pickles") == 2
+    assert error_line(capsys).endswith("trained on other inputs: data_format images (here "
+                                       "pickles)")
+    assert main(*flags, *bitnet, "--data-dir", tmp_path / "images") == 0  # its own data
+
+
 def test_a_run_completed_before_final_pt_gets_it_from_last_pt_on_rerun(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
     fp32 = folder(tmp_path, "fp32")
