@@ -8,9 +8,22 @@ OUT=${OUT:-results/raw}
 EXTRA_FLAGS=${EXTRA_FLAGS:-}
 FAILED=0
 
+# SMOKE_BATCH_DIVISOR (run_all.sh --smoke: 16): each run's batch divided by it (128 -> 8, 1024 ->
+# 64), so that runs told apart by their batch size keep their own folders.
+SMOKE_BATCH_DIVISOR=${SMOKE_BATCH_DIVISOR:-1}
+[[ $SMOKE_BATCH_DIVISOR =~ ^[1-9][0-9]*$ ]] || {
+  echo "error: SMOKE_BATCH_DIVISOR=$SMOKE_BATCH_DIVISOR is not a positive whole number" >&2
+  exit 2
+}
+# A batch size as the runs train it: $1, divided by SMOKE_BATCH_DIVISOR.
+run_batch() {
+  local b=$(($1 / SMOKE_BATCH_DIVISOR))
+  echo $((b > 0 ? b : 1))
+}
+
 # FP32_TAG: the default tag of the FP32 runs whose checkpoints --kd and --init-from name; like
-# train.py's default_tag it ends in _bs<N> when EXTRA_FLAGS set a batch size other than 128
-# (run_all.sh --smoke: 8).
+# train.py's default_tag it ends in _bs<N> when the runs' batch is not 128 (EXTRA_FLAGS set
+# another, or run_all.sh --smoke divides it: 8).
 FP32_TAG=fp32
 read -ra _words <<< "$EXTRA_FLAGS"
 for ((_i = 0; _i < ${#_words[@]}; _i++)); do
@@ -19,7 +32,8 @@ for ((_i = 0; _i < ${#_words[@]}; _i++)); do
     --batch-size=*) _batch=${_words[_i]#*=} ;;
   esac
 done
-[[ ${_batch:-128} == 128 ]] || FP32_TAG+="_bs$_batch"
+_fp32_batch=$(run_batch "${_batch:-128}")
+[[ $_fp32_batch == 128 ]] || FP32_TAG+="_bs$_fp32_batch"
 
 # The TTQ paper's CIFAR-10 schedule (Zhu et al. 2017, sec. 5.1): lr 0.1 times 0.1 at epochs 80, 120
 # (and 300, never reached), weight decay 2e-4, 160 epochs ("most models converge after 160"), batch
@@ -43,7 +57,8 @@ TTQ_AUTHORS_FP32="$TTQ_AUTHORS --milestones 164,246,600 --gamma 0.1,0.1,0.2"
 TTQ_AUTHORS_TTQ="$TTQ_AUTHORS --milestones 160,240,600"
 # their FP32 runs' default tag, which the TTQ runs' --init-from names (EXTRA_FLAGS may set a batch)
 TTQ_AUTHORS_FP32_TAG=fp32_norm-pixel
-[[ ${_batch:-256} == 128 ]] || TTQ_AUTHORS_FP32_TAG+="_bs${_batch:-256}"
+_fp32_batch=$(run_batch "${_batch:-256}")
+[[ $_fp32_batch == 128 ]] || TTQ_AUTHORS_FP32_TAG+="_bs$_fp32_batch"
 
 # The quantization results table's common recipe (quant_table.sh, imagenet.sh): step decay by 10,
 # plain (not Nesterov) momentum, no warm-up, mixup or label smoothing, the best test accuracy
@@ -78,6 +93,7 @@ run() {
   local -a extra cmd
   read -ra extra <<< "$EXTRA_FLAGS"
   cmd=("$@" --out "$OUT" "${extra[@]}")
+  ((SMOKE_BATCH_DIVISOR == 1)) || cmd+=(--batch-size "$(run_batch "$(batch_of "${cmd[@]}")")")
   if [[ ${RUN_LIST:-} == 1 ]]; then
     quoted "${cmd[@]}"
     return 0
@@ -88,6 +104,19 @@ run() {
     # go on with the other runs, fail at the end
     trap 'echo "$FAILED run(s) failed" >&2; exit 1' EXIT
   fi
+}
+
+# The batch size of command $@: its last --batch-size (EXTRA_FLAGS come last), else train.py's 128.
+batch_of() {
+  local b=128
+  while (($#)); do
+    case $1 in
+      --batch-size) b=${2:-128} ;;
+      --batch-size=*) b=${1#*=} ;;
+    esac
+    shift
+  done
+  echo "$b"
 }
 
 # The words as one line, quoted where needed, so that it can be pasted into a shell.

@@ -201,6 +201,27 @@ def test_run_folders_are_unique_and_kd_runs_read_phase1_teachers(tmp_path):
     assert bash("phases/phase1.sh", env=dict(env, RUN_LIST="1")).stdout.count("\n") == 22
 
 
+def test_the_smoke_keeps_every_run_in_a_folder_of_its_own_and_its_teachers_among_them(tmp_path):
+    # the smoke once trained every run at batch 8: li2017's stochastic-rounding arms of batch 128
+    # to 1024 shared 48 folders among 120 runs (two at once clashed on a folder's lock)
+    out, owner = tmp_path / "raw", {}
+    lines = [line for script in [*PHASE_RUNS, *(s for s in OTHER_RUNS if s != "imagenet")]
+             for line in dry_run("--smoke", script, "--out", out)]
+    for line in lines:
+        folder = run_folder(line)
+        assert owner.setdefault(folder, line) == line, f"{line} and {owner[folder]} share {folder}"
+    for line in lines:
+        argv = shlex.split(line)
+        start = flag(argv, "--kd") or flag(argv, "--init-from")
+        assert start is None or Path(start).parent in owner, line
+    # each run's batch over 16, appended last (the last --batch-size wins): li2017's 128, 256,
+    # 512 and 1024 as 8, 16, 32 and 64
+    batches = Counter(" ".join(shlex.split(line)[-2:])
+                      for line in dry_run("--smoke", "li2017", "--out", out))
+    assert batches == {"--batch-size 8": 48, "--batch-size 16": 24, "--batch-size 32": 24,
+                       "--batch-size 64": 24}
+
+
 def test_a_kd_run_whose_teacher_is_missing_names_the_phase1_run(tmp_path):
     out = tmp_path / "raw"
     r = bash("phases/phase2.sh", env={"OUT": str(out)})
