@@ -18,7 +18,8 @@ from stability import history_measures
 from stats import mean_std, t_interval
 
 # aggregated.csv, one row per run: its config fields, these results, reason and path (run folder);
-# top1, the accuracy the statistics use, is report_top1 or else best_top1 (chosen_top1)
+# top1, the accuracy the statistics use, is report_top1 or else the one the run's report names
+# (chosen_top1)
 RESULT_COLUMNS = ["status", "top1", "report_top1", "best_top1", "best_epoch", "best_top5",
                   "final_top1", "final_top5",
                   "epochs_completed", "wall_seconds", "train_images_per_second", "params",
@@ -52,22 +53,32 @@ SUMMARY_STATS = ["n", "mean", "std", "ci95_low", "ci95_high", "min", "max", "see
 
 def run_folders(results):
     """Every <dataset>/<model>/<run> folder, whatever it holds (an empty one is a run that never
-    started)."""
-    return sorted(p for p in results.glob("*/*/*") if p.is_dir() and not p.name.startswith("."))
+    started), but those under a hidden folder at any level (a run set aside as .old/)."""
+    return sorted(p for p in results.glob("*/*/*") if p.is_dir()
+                  and not any(part.startswith(".") for part in p.relative_to(results).parts))
+
+
+def folder_identity(folder):
+    """(dataset, model, tag, seed) of <dataset>/<model>/<tag>_s<seed>."""
+    name = re.fullmatch(r"(.*)_s(\d+)", folder.name)
+    return (folder.parent.parent.name, folder.parent.name, name[1] if name else folder.name,
+            int(name[2]) if name else None)
 
 
 def read_run(folder):
     """One aggregated.csv row: config fields, results fields, status and (for excluded runs) the
-    reason."""
+    reason. The tag is the folder's (a renamed folder is another run); a config.json whose dataset,
+    model or seed is not its folder's was moved there, and is left out."""
     config, results = read_json(folder / "config.json"), read_json(folder / "results.json")
-    name = re.fullmatch(r"(.*)_s(\d+)", folder.name)  # <tag>_s<seed>
-    row = {"dataset": folder.parent.parent.name, "model": folder.parent.name,
-           "tag": name[1] if name else folder.name, "seed": int(name[2]) if name else None}
-    row.update(config if isinstance(config, dict) else {})
+    config = config if isinstance(config, dict) else None
+    identity = dict(zip(("dataset", "model", "tag", "seed"), folder_identity(folder)))
+    row = {**identity, **(config or {}), "tag": identity["tag"]}
     results = results if isinstance(results, dict) else {}
     row.update({k: results.get(k) for k in RESULT_COLUMNS})
-    row["top1"] = chosen_top1(results)
+    row["top1"] = chosen_top1(results, config or {})
     row["status"], row["reason"] = run_status(folder, config, results)
+    if moved(config, identity):
+        row["status"], row["reason"] = "moved", moved(config, identity)
     row["path"] = str(folder.resolve())
     history = results.get("history")
     row.update(history_measures(history if isinstance(history, list) else [],
@@ -75,10 +86,20 @@ def read_run(folder):
     return row
 
 
-def chosen_top1(results):
-    """report_top1 (the accuracy --report chose), else best_top1 for results written without it."""
-    return (results["report_top1"] if results.get("report_top1") is not None
-            else results.get("best_top1"))
+def moved(config, identity):
+    """Why a config.json is not its folder's run (another dataset, model or seed), or ''."""
+    differ = [f"{k} {config[k]} (its folder's {identity[k]})" for k in ("dataset", "model", "seed")
+              if config and k in config and config[k] != identity[k]]
+    return "config.json names another run: " + ", ".join(differ) if differ else ""
+
+
+def chosen_top1(results, config):
+    """report_top1 (the accuracy --report chose); for results written without it, the accuracy its
+    config's report names (best_top1 for runs from before --report), else None."""
+    if results.get("report_top1") is not None:
+        return results["report_top1"]
+    return results.get({"best": "best_top1", "final": "final_top1"}.get(
+        config.get("report") or "best", "report_top1"))
 
 
 def run_status(folder, config, results):
@@ -91,7 +112,7 @@ def run_status(folder, config, results):
     if not results:
         return "corrupt", "results.json is empty or not valid JSON"
     if status == "completed":
-        if not isinstance(chosen_top1(results), (int, float)):
+        if not isinstance(chosen_top1(results, config), (int, float)):
             return "corrupt", "results.json says completed but holds no report_top1 or best_top1"
         return "completed", ""
     if status == "running":
@@ -176,6 +197,8 @@ def forward_version(row):
 def setting(row, column):
     if column in PATH_FIELDS:
         return source_run(row.get(column))
+    if column == "keep" and isinstance(row.get(column), list):
+        return sorted(row[column])  # --keep fc,conv1 keeps what --keep conv1,fc keeps
     return forward_version(row) if column == "quant_forward" else row.get(column)
 
 

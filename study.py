@@ -41,8 +41,9 @@ TABLE_NETWORKS = {"lenet5_wide_avg": "lenet5_wide", "lenet5_wide_max": "lenet5_w
 DEFAULTS = {"quant": "fp32", "stem": "cifar", "keep": []}
 TABLE_TAG = "table_"  # the tag prefix of the results table's runs (quant_table.sh, imagenet.sh)
 WEIGHT_BITS = {"twn": 2, "ttq": 2, "xnor": 1, "bc": 1, "sr": 1}  # each method's unset --wbits
-ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; best_top1 "
-                 "where absent), mean ± sample std over seeds, (n) distinct seeds of one recipe.")
+ACCURACY_NOTE = ("Top-1 (%) is report_top1 (the accuracy train.py's report flag chose; where "
+                 "absent, the one the run's report names), mean ± sample std over seeds, (n) "
+                 "distinct seeds of one recipe.")
 
 # what a table builder returns; labels: how many leading columns are text; needs: which runs the
 # table is built from (for the skip note)
@@ -61,8 +62,13 @@ def method(run):
     """The name of a run's recipe from its config, e.g. 'BitNet+FP32 conv1+KD'."""
     name = quantizer(run)
     if run.get("keep") and run["quant"] != "fp32":
-        name += "+FP32 " + ",".join(run["keep"])
+        name += "+FP32 " + keep_label(run)
     return name + ("+KD" if run.get("kd") else "")
+
+
+def keep_label(run):
+    """'conv1,fc': the layers a run keeps in full precision, in one order whatever --keep's."""
+    return ",".join(sorted(run.get("keep") or []))
 
 
 def bit_pair(run):
@@ -214,7 +220,7 @@ class Study:
 
     def kept_layers(self):
         """Layers kept in FP32 by BitNet runs: the standard four first, then any others."""
-        found = {",".join(r["keep"]) for r in self.runs if r["quant"] == "bitnet" and r.get("keep")}
+        found = {keep_label(r) for r in self.runs if r["quant"] == "bitnet" and r.get("keep")}
         return [k for k in KEPT_LAYERS if k in found] + sorted(found - set(KEPT_LAYERS))
 
     def extra_seed_cells(self):
@@ -233,10 +239,18 @@ class Study:
 
 def ttq_top1(study, model):
     """TTQ's cell of a TTQ-paper row: on the authors' pre-activation ResNets their recipe alone
-    (every layer but conv1 ternarized); on the others conv1 and fc kept, or nothing kept."""
+    (every layer but conv1 ternarized); on the others conv1 and fc kept, or else nothing kept,
+    which the table's notes then say."""
     if model.startswith("preact_"):
         return study.top1(model, "cifar10", "TTQ+FP32 conv1")
-    return study.top1(model, "cifar10", "TTQ+FP32 conv1,fc") or study.top1(model, "cifar10", "TTQ")
+    kept_fp32 = study.top1(model, "cifar10", "TTQ+FP32 conv1,fc")
+    if kept_fp32:
+        return kept_fp32
+    every_layer = study.top1(model, "cifar10", "TTQ")
+    if every_layer:
+        study.notes.append(f"{model} cifar10 TTQ: every layer ternary (no run keeps conv1 and fc "
+                           "in full precision)")
+    return every_layer
 
 
 # ------------------------------------------------- the STE ablation's arms, BC against SR

@@ -75,7 +75,8 @@ def build_tree(raw):
     write_cell(raw, "cifar10", r18, "bitnet_keep-conv1", [92.0, 92.5, 93.0], quant="bitnet",
                keep=["conv1"], **kept)
     write_cell(raw, "cifar10", r18, "ttq", [92.0, 92.5], seeds=[123, 456], quant="ttq")
-    # an older results.json without report_top1: its accuracy falls back to best_top1 = 91.5 + 0.3
+    # a results.json without report_top1: its accuracy is the one its report (final) names, 91.5,
+    # not best_top1 = 91.5 + 0.3
     write_run(raw, "cifar10", r18, "ttq", 42, 91.5, results_extra=dict(report_top1=None),
               quant="ttq")
     write_cell(raw, "cifar10", r18, "fp32_kd", [94.0, 94.5, 95.0], kd=True)
@@ -236,8 +237,8 @@ def test_aggregated_csv_has_one_row_per_run(study):
     assert (bitnet["keep"] == "[]"
             and bitnet["wall_seconds"] == "30.0"
             and bitnet["params"] == str(PARAMS))
-    old = by_run[("cifar10", "resnet18", "ttq", "42")]  # no report_top1: falls back to best_top1
-    assert (old["top1"], old["report_top1"]) == ("91.8", "")
+    old = by_run[("cifar10", "resnet18", "ttq", "42")]  # no report_top1: final_top1, as reported
+    assert (old["top1"], old["report_top1"]) == ("91.5", "")
     assert json.loads(by_run[("cifar10", "resnet18", "bitnet_keep-conv1",
                               "42")]["keep"]) == ["conv1"]
     assert by_run[("cifar10", "resnet18", "fp32_kd",
@@ -294,11 +295,11 @@ def test_every_table_is_written_in_latex_and_markdown(study):
 
 def test_main_table(study, tables):
     # FP32 93.0/93.5/94.0: mean 93.5, s = sqrt((0.25 + 0 + 0.25) / 2) = 0.5. BitNet 90/91/92: 91.0
-    # +- 1.0. TTQ: seed 42 has no report_top1, so best_top1 = 91.8 counts: mean (91.8 + 92 + 92.5) /
-    # 3 = 92.1, s = sqrt((0.09 + 0.01 + 0.16) / 2) = 0.3606
+    # +- 1.0. TTQ: seed 42 has no report_top1, so final_top1 = 91.5 counts (its report, final): mean
+    # (91.5 + 92 + 92.5) / 3 = 92.0, s = sqrt((0.25 + 0 + 0.25) / 2) = 0.5
     assert row_of(tables, "resnet18", "cifar10", "93.50 ± 0.50 (3)") == [
         "resnet18", "cifar10",
-        "93.50 ± 0.50 (3)", "91.00 ± 1.00 (3)", "92.50 ± 0.50 (3)", "92.10 ± 0.36 (3)"]
+        "93.50 ± 0.50 (3)", "91.00 ± 1.00 (3)", "92.50 ± 0.50 (3)", "92.00 ± 0.50 (3)"]
     assert row_of(tables, "resnet18", "cifar100", "77.00 ± 1.00 (3)")[2:] == [
         "77.00 ± 1.00 (3)", "67.00 ± 1.00 (3)", "72.25 ± 1.51 (10)", "–"]
     assert ("Excluded runs (named in aggregate.py's warnings): "

@@ -1,9 +1,11 @@
 """aggregate.py, tables.py and figures.py on a bad or partial results tree, as a user runs them: a
-missing or empty folder, scripts run out of order, absent studies, a second results folder, and
-cells of one seed (tests/test_analysis.py's writers)."""
+missing or empty folder, scripts run out of order, absent studies, a second results folder, cells
+of one seed, runs set aside or moved, partial records (tests/test_analysis.py's writers)."""
+import shutil
+
 import pytest
 
-from test_analysis import read_csv, row_of, run_script, table_rows, write_cell
+from test_analysis import read_csv, row_of, run_script, table_rows, write_cell, write_run
 
 
 @pytest.mark.parametrize("make", [lambda root: root / "nothing-here",
@@ -110,3 +112,60 @@ def test_a_completed_run_whose_last_test_loss_is_not_finite_is_counted_and_named
     rows = {r["seed"]: r for r in read_csv(processed / "aggregated.csv")}
     assert (rows["42"]["status"], rows["42"]["final_test_loss_finite"]) == ("completed", "false")
     assert rows["123"]["final_test_loss_finite"] == "true"
+
+
+def test_a_run_set_aside_renamed_hidden_or_moved_never_stands_for_the_run_of_its_folder(tmp_path):
+    # an old BitNet seed 42 (10.0) renamed to bitnet_old_s42, copied under a hidden .old/, and
+    # copied into the ResNet-50's folder: the cell is the rerun's 90.0/91.0/92.0 (91.00 +- 1.00)
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    write_cell(raw, "cifar10", "resnet18", "fp32", [93.0, 93.5, 94.0])
+    write_cell(raw, "cifar10", "resnet18", "bitnet", [90.0, 91.0, 92.0], quant="bitnet")
+    old = write_run(tmp_path / "old", "cifar10", "resnet18", "bitnet", 42, 10.0, quant="bitnet")
+    for place in ("resnet18/bitnet_old_s42", ".old/bitnet_s42", "resnet50/bitnet_s42"):
+        shutil.copytree(old, raw / "cifar10" / place)
+    result = run_script("aggregate.py", "--results", raw, "--processed", processed)
+    assert result.returncode == 0, result.stderr
+    rows = {r["path"]: r for r in read_csv(processed / "aggregated.csv")}
+    assert len(rows) == 8  # six runs, the renamed one and the moved one; nothing from .old/
+    renamed = rows[str(raw.resolve() / "cifar10" / "resnet18" / "bitnet_old_s42")]
+    assert (renamed["tag"], renamed["status"]) == ("bitnet_old", "completed")  # a run of its own
+    moved = rows[str(raw.resolve() / "cifar10" / "resnet50" / "bitnet_s42")]
+    assert (moved["status"], moved["reason"]) == (
+        "moved", "config.json names another run: model resnet18 (its folder's resnet50)")
+    assert run_script("tables.py", "--processed", processed).returncode == 0
+    main = table_rows((processed / "tables" / "main.md").read_text())[1:]
+    assert row_of(main, "resnet18", "cifar10")[2:4] == ["93.50 ± 0.50 (3)", "91.00 ± 1.00 (3)"]
+    counted, left = raw.resolve() / "cifar10" / "resnet18", "bitnet_old_s42"
+    assert (f"warning: seed 42 ran twice with one recipe, counted once: {counted}/bitnet_s42 "
+            f"(counted) and {counted}/{left} (left out)") in result.stderr.splitlines()
+
+
+def test_a_results_json_without_report_top1_counts_the_accuracy_its_config_reports():
+    from aggregate import chosen_top1
+    results = dict(best_top1=90.3, final_top1=90.0)
+    assert chosen_top1(results, dict(report="final")) == 90.0
+    assert chosen_top1(results, dict(report="best")) == 90.3
+    assert chosen_top1(results, {}) == 90.3  # a run from before --report: the best epoch's
+    assert chosen_top1(results, dict(report="ttq-avg")) is None  # read as corrupt
+    assert chosen_top1(dict(results, report_top1=89.9), dict(report="final")) == 89.9
+
+
+def test_layers_kept_in_either_order_are_one_method_and_ttq_says_when_it_falls_back(tmp_path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    r20 = dict(quant="ttq", shortcut="A")
+    write_cell(raw, "cifar10", "resnet20", "fp32", [92.0, 92.2, 92.4], shortcut="A")
+    write_cell(raw, "cifar10", "resnet20", "ttq_keep-fc-conv1", [91.5, 91.6, 91.7],
+               keep=["fc", "conv1"], **r20)
+    write_cell(raw, "cifar10", "resnet20", "ttq", [85.0], seeds=[42], **r20)
+    write_cell(raw, "cifar10", "resnet32", "ttq", [84.0], seeds=[42], **dict(r20, keep=[]))
+    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
+    tables = run_script("tables.py", "--processed", processed)
+    assert tables.returncode == 0, tables.stderr
+    ttq = (processed / "tables" / "ttq_paper.md").read_text()
+    # TTQ errors 8.5/8.4/8.3 (8.40 +- 0.10) of the runs keeping fc and conv1, not the 15.00 of the
+    # all-ternary run; resnet32 has that recipe alone, and the notes say so
+    assert row_of(table_rows(ttq)[1:], "resnet20") == ["resnet20", "7.80 ± 0.20 (3)",
+                                                       "8.40 ± 0.10 (3)", "+0.60"]
+    assert row_of(table_rows(ttq)[1:], "resnet32")[2] == "16.00 (1)"
+    assert ("resnet32 cifar10 TTQ: every layer ternary (no run keeps conv1 and fc in full "
+            "precision)") in ttq.splitlines()
