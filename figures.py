@@ -15,7 +15,7 @@ from common import fail, read_json
 from stability import dynamics_value, is_number, schedule_drops
 from stats import mean_std, t_interval
 from study import (KD_STUDENTS, MAIN_METHODS, QUANT_NAMES, TABLE_NETWORKS, Study, arm_order,
-                   bc_sr_cells, order, ste_ablation_cells)
+                   bc_sr_cells, keep_label, order, ste_ablation_cells)
 from svg import (COLORS, MANY_COLORS, WIDTH, Plot, Scale, diamond, document, element, fit,
                  grouped_bars, heading, legend_row, line_panels, nice_ticks, tick_text)
 from published import read_published, table_runs
@@ -308,13 +308,14 @@ def dynamics_bc_sr_figure(study):
 
 def ttq_run(study):
     """The run dynamics_ttq_layers.svg draws, of the TTQ runs with a dynamics.jsonl: the TTQ paper's
-    pre-activation ResNet-20 / CIFAR-10 seed 42 (the first by path), else the first seed 42 by
-    path, else the first by path (seed 123's folder sorts before seed 42's)."""
+    pre-activation ResNet-20 / CIFAR-10 seed 42 (its authors' recipe, conv1 kept, before any
+    other), else the first seed 42 by path, else the first by path (seed 123's folder sorts before
+    seed 42's)."""
     found = sorted((r for r in study.runs if r["quant"] == "ttq"
                     and (Path(r["path"]) / "dynamics.jsonl").is_file()),
                    key=lambda r: (r.get("seed") != 42, r["path"]))
-    paper = [r for r in found
-             if (r["model"], r["dataset"], r.get("seed")) == ("preact_resnet20", "cifar10", 42)]
+    paper = sorted((r for r in found if (r["model"], r["dataset"], r.get("seed"))
+                    == ("preact_resnet20", "cifar10", 42)), key=lambda r: keep_label(r) != "conv1")
     return (paper + found + [None])[0]
 
 

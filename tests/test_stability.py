@@ -237,3 +237,15 @@ def test_ttq_layer_figure_falls_back_to_seed_42_not_the_first_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     texts = svg_texts(processed / "figures" / "dynamics_ttq_layers.svg")
     assert "TTQ per layer: resnet20 on cifar10, ttq, seed 42" in texts
+
+
+def test_ttq_layer_figure_draws_the_ttq_authors_recipe_before_another_that_sorts_first(tmp_path):
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    for tag, keep in (("ttq_keep-conv1-fc", ["conv1", "fc"]), ("ttq_keep-conv1", ["conv1"])):
+        make_run(raw, "preact_resnet20", tag, 42, history([80] * 3, flips=FLIPS[:3]),
+                 ttq_layers(3), quant="ttq", keep=keep)
+    assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
+    assert run_script("figures.py", "--processed", processed).returncode == 0
+    texts = svg_texts(processed / "figures" / "dynamics_ttq_layers.svg")
+    assert any(t.startswith("TTQ per layer: preact_resnet20 on cifar10, ttq_keep-conv1, seed 42")
+               for t in texts), texts
