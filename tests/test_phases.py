@@ -105,9 +105,11 @@ def listed(phase, **flags):
     ("imagenet", dict(model="resnet18", quant="dorefa", wbits="4", abits="4"),
      dict(optimizer="adam", lr="0.001", batch_size="48")),
     ("imagenet", dict(model="alexnet", quant="xnor", abits="1"), dict(optimizer="sgd", lr="0.001")),
-    # TTQ paper's AlexNet: lr 1e-4 x0.2 at epochs 56 and 64, weight decay 5e-6, batch 128, from FP32
+    # TTQ paper's AlexNet, as its authors' code: from scratch, Adam, lr 1e-4 x0.2 at epochs 56 and
+    # 64 of 100, weight decay 5e-6, batch 128
     ("imagenet", dict(model="alexnet", quant="ttq", keep="conv1,fc", tag=None),
-     dict(lr="1e-4", gamma="0.2", milestones="56,64", weight_decay="5e-6", batch_size=None)),
+     dict(optimizer="adam", lr="1e-4", gamma="0.2", milestones="56,64", epochs="100",
+          weight_decay="5e-6", batch_size=None, init_from=None)),
     # Li et al. 2017: Adam, lr 0.01, x0.1 at epochs 82 and 122 (CIFAR); 30 and 60 of 90 (ImageNet)
     ("li2017", dict(model="resnet56", quant="sr", batch_size="1024", dataset="cifar100"),
      dict(optimizer="adam", lr="0.01", milestones="82,122", epochs="164")),
