@@ -53,6 +53,22 @@ def release_lock(lock):
     os.close(fd)
 
 
+def clear_stale_lock(run_dir):
+    """Remove the lock of a completed run that no process holds: one killed after it completed and
+    before it released the lock left it."""
+    try:
+        fd = os.open(run_dir / "lock", os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        (run_dir / "lock").unlink(missing_ok=True)
+    except BlockingIOError:
+        pass  # held: the process holding it removes it
+    finally:
+        os.close(fd)
+
+
 def load_resume_state(run_dir):
     """last.pt if it loads, else the previous good one (last.pt.prev), else None."""
     for name in ("last.pt", "last.pt.prev"):

@@ -242,6 +242,7 @@ def main(argv=None):
         print(f"run: {run_dir} (completed; {(saved or {}).get('report', 'final')} top-1 {top1:.2f}%"
               f"{run_folder.commit_note(saved)}; nothing to do)")
         run_folder.final_from_last(run_dir, saved)
+        run_folder.clear_stale_lock(run_dir)
         return 0
     rank, world = devices.setup_distributed(args)
     run = None

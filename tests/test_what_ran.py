@@ -377,6 +377,17 @@ def test_a_teacher_of_cifar10_as_image_files_is_refused_to_a_run_on_the_pickled_
     assert main(*flags, *bitnet, "--data-dir", tmp_path / "images") == 0  # its own data
 
 
+def test_a_completed_run_rerun_removes_the_lock_a_kill_left_but_not_one_held(tmp_path):
+    import fcntl
+    assert main(*TINY, "--out", tmp_path) == 0
+    lock = folder(tmp_path, "fp32") / "lock"
+    lock.write_text("12345")  # killed after writing 'completed', before releasing its lock
+    assert main(*TINY, "--out", tmp_path) == 0 and not lock.exists()
+    with open(lock, "w") as held:  # a process holding it removes it itself
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(*TINY, "--out", tmp_path) == 0 and lock.exists()
+
+
 def test_a_run_completed_before_final_pt_gets_it_from_last_pt_on_rerun(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
     fp32 = folder(tmp_path, "fp32")
