@@ -104,7 +104,7 @@ def parse_args(argv=None):
     a("--nesterov", action=argparse.BooleanOptionalAction, default=None,
       help="SGD: Nesterov momentum (on by default)")
     a("--weight-decay", type=float, default=5e-4,
-      help="L2 weight decay of the weights (not of TTQ's scales)")
+      help="L2 weight decay of the weights (of TTQ's scales too under --init-from)")
     a("--schedule", default="cosine", choices=["cosine", "step"],
       help="learning-rate schedule after warm-up")
     a("--milestones", default=None,
@@ -213,6 +213,9 @@ def check_schedule_flags(args):
     for schedule, names in given.items():
         flags = ["--" + n.replace("_", "-") for n in names]
         refuse_unless(flags, "--schedule", schedule, args.schedule)
+    if args.schedule == "step" and args.milestones is None and args.epochs <= 150:
+        common.fail(f"--schedule step's default milestones 150,225 (of 300 epochs) lie beyond "
+                    f"--epochs {args.epochs}: the lr would never drop; give --milestones")
     args.milestones = "150,225" if args.milestones is None else args.milestones
     args.gamma = "0.1" if args.gamma is None else args.gamma
     args.min_lr = 1e-5 if args.min_lr is None else args.min_lr
@@ -339,6 +342,9 @@ def resolve(args):
             common.fail(f"{flag} {path} not found; train that run first, "
                         "or rerun its command if it completed before runs wrote final.pt "
                         "(the rerun writes it from last.pt)")
+    if args.fake_size is not None and not args.fake_data:
+        common.fail("--fake-size sizes --fake-data's generated images; without --fake-data it "
+                    "would be ignored")
     if args.fake_data and args.dataset not in datasets.FAKE_SHAPES:
         common.fail("--fake-data needs a dataset of known shape: "
                     f"{', '.join(datasets.FAKE_SHAPES)}")
