@@ -303,6 +303,10 @@ def setup(args, run_dir, saved, rank, world):
                   git_commit=run_folder.git_commit(), quant_forward=qlayers.QUANT_FORWARD)
     if saved:  # again with the fields derived from the data (stem, image size, normalization)
         run_folder.check_same_run(saved, config, run_dir)
+    if saved and streamed and saved.get("workers", args.workers) != args.workers:
+        # each loader worker draws its images' crops and flips from a seed of its own
+        common.fail(f"{run_dir} drew its crops and flips in --workers {saved['workers']}; resume "
+                    "it with that count (another would draw other crops)")
     stale = saved and (run_dir / "last.pt").exists() and started_otherwise(saved, model, n_train)
     if stale:
         common.fail(f"{run_dir} was started when {stale}; resumed by this code it would go on "

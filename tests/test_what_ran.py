@@ -392,6 +392,26 @@ def test_a_completed_run_rerun_removes_the_lock_a_kill_left_but_not_one_held(tmp
         assert main(*TINY, "--out", tmp_path) == 0 and lock.exists()
 
 
+def test_a_streamed_run_resumes_only_with_the_loader_workers_that_drew_its_crops(tmp_path,
+                                                                                  capsys):
+    from test_data import write_image
+    for split, n in (("train", 4), ("val", 1)):
+        for label, wnid in enumerate(["n01", "n02"]):
+            for i in range(n):
+                write_image(tmp_path / "imagenet" / split / wnid / f"{i}.JPEG", label)
+    flags = ["--model", "resnet18", "--dataset", "imagenet", "--data-dir", tmp_path / "imagenet",
+             *TINY[4:], "--batch-size", "4", "--out", tmp_path / "raw"]
+    assert main(*flags, "--workers", "0") == 0
+    run = tmp_path / "raw" / "imagenet" / "resnet18" / "fp32_bs4_s0"
+    results = common.read_json(run / "results.json")
+    common.write_json(run / "results.json", dict(results, status="running"))  # as if killed
+    capsys.readouterr()
+    assert main(*flags, "--workers", "1") == 2
+    assert error_line(capsys).endswith("drew its crops and flips in --workers 0; resume it with "
+                                       "that count (another would draw other crops)")
+    assert main(*flags, "--workers", "0") == 0
+
+
 def test_a_run_completed_before_final_pt_gets_it_from_last_pt_on_rerun(tmp_path, capsys):
     assert main(*TINY, "--out", tmp_path) == 0
     fp32 = folder(tmp_path, "fp32")
