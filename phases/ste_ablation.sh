@@ -3,8 +3,9 @@
 # eleven STEs for ternary and for binary weights, clip factors 1 to 5, BN on/off, and TTQ and XNOR
 # in their best setups. References: FP32, and TWN (ternary) and BinaryConnect (binary) with --ste
 # identity, BN and no clipping; identity is their default STE, so their runs without --ste would be
-# the same runs and are not listed. Schedule: the TTQ paper's ($TTQ_SCHEDULE, in lib.sh), so the
-# FP32 and TTQ runs are those of ttq_paper.sh.
+# the same runs and are not listed. Schedule: the TTQ paper's text ($TTQ_SCHEDULE, in lib.sh), on
+# ResNet-20 with its own FP32 runs; ttq_paper.sh has since taken the TTQ authors' setup
+# (pre-activation ResNets, their batch and epochs), so none of its runs are these.
 # Each surrogate acts on the raw latent weight, as the study and ReSTE's code apply them. There
 # |w| is about 0.03 and each surrogate is nearly its value at 0, so the arms compare gradient
 # factors (gaussian 0.8; identity, clipped, tanh, triangle 1; polynomial, sigmoid, arctan 2;
@@ -131,7 +132,7 @@ run python train.py --model resnet20 --dataset cifar10 --quant bc --keep conv1,f
 run python train.py --model resnet20 --dataset cifar10 --quant bc --keep conv1,fc --no-bn $TTQ_SCHEDULE --seed 123
 run python train.py --model resnet20 --dataset cifar10 --quant bc --keep conv1,fc --no-bn $TTQ_SCHEDULE --seed 456
 
-# the best published setups: TTQ as in ttq_paper.sh (the same runs),
+# the best published setups: TTQ fine-tuned from this script's FP32 runs with conv1 and fc kept,
 # XNOR-Net with first and last layer in FP32, binary weights and full-precision activations (the
 # study's binary arms binarize weights only; its 90.78% is a binary-weight figure)
 run python train.py --model resnet20 --dataset cifar10 --quant ttq --keep conv1,fc $TTQ_SCHEDULE --init-from "$OUT/cifar10/resnet20/${FP32_TAG}_s42/final.pt" --seed 42
