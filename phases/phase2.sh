@@ -3,7 +3,8 @@
 # KD, ResNet-18/50 x 3 datasets x 3 seeds (18). Teachers: the phase-1 seed-42 FP32 run of the same
 # model and dataset, so phase 1's seed-42 runs come first (run_all.sh waits for them; run alone, a
 # missing teacher is an error). A teacher is its run's final weights (final.pt, written at
-# completion), never the test-selected best.pt.
+# completion), never the test-selected best.pt. The study names no KD temperature or weight:
+# train.py's defaults, T = 4 and alpha = 0.9 on the teacher's soft targets, are our choices.
 source "$(dirname "$0")/lib.sh"
 
 # FP32 + KD: does distillation alone help a full-precision student?
