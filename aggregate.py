@@ -88,18 +88,19 @@ def read_run(folder):
 
 def moved(config, identity):
     """Why a config.json is not its folder's run (another dataset, model or seed), or ''."""
+    # a folder not named <tag>_s<seed> has no seed to compare
     differ = [f"{k} {config[k]} (its folder's {identity[k]})" for k in ("dataset", "model", "seed")
-              if config and k in config and config[k] != identity[k]]
+              if config and k in config and identity[k] is not None and config[k] != identity[k]]
     return "config.json names another run: " + ", ".join(differ) if differ else ""
 
 
 def chosen_top1(results, config):
     """report_top1 (the accuracy --report chose); for results written without it, the accuracy its
-    config's report names (best_top1 for runs from before --report), else None."""
+    config's report names (final_top1 where unsaid, train.py's default), else None."""
     if results.get("report_top1") is not None:
         return results["report_top1"]
     return results.get({"best": "best_top1", "final": "final_top1"}.get(
-        config.get("report") or "best", "report_top1"))
+        config.get("report") or "final", "report_top1"))
 
 
 def run_status(folder, config, results):
@@ -113,7 +114,8 @@ def run_status(folder, config, results):
         return "corrupt", "results.json is empty or not valid JSON"
     if status == "completed":
         if not isinstance(chosen_top1(results, config), (int, float)):
-            return "corrupt", "results.json says completed but holds no report_top1 or best_top1"
+            return "corrupt", ("results.json says completed but holds no report_top1 or the "
+                               "accuracy its report names")
         return "completed", ""
     if status == "running":
         return "running", ("unfinished: status 'running' after "
@@ -188,8 +190,10 @@ def source_run(path):
 def forward_version(row):
     """The version of the quantized forward (qlayers.QUANT_FORWARD) where it changed what a run
     computes: 2 for DoReFa's and XNOR-Net's quantized activations from the version on which a
-    quantized first layer takes the image as it is, 1 before it (unrecorded); else None."""
-    if row.get("quant") in ("dorefa", "xnor") and (row.get("abits") or 32) < 32:
+    quantized first layer (every model's conv1) takes the image as it is, 1 before it
+    (unrecorded); else None, as for a run that keeps conv1 in full precision."""
+    if (row.get("quant") in ("dorefa", "xnor") and (row.get("abits") or 32) < 32
+            and "conv1" not in (row.get("keep") or [])):
         return row.get("quant_forward") or 1
     return None
 

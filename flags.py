@@ -137,7 +137,8 @@ def parse_args(argv=None):
            "default: the whole training set)")
     a("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1, ...")
     a("--workers", type=int, default=8,
-      help="DataLoader worker processes (imagenet only; the others live in memory)")
+      help="DataLoader worker processes (imagenet only; the others live in memory); they draw "
+           "the crops, so a run resumes with its own count")
     a("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     a("--amp", action=argparse.BooleanOptionalAction, default=None,
       help="bf16 autocast; default on for cuda")
@@ -214,8 +215,8 @@ def check_schedule_flags(args):
         flags = ["--" + n.replace("_", "-") for n in names]
         refuse_unless(flags, "--schedule", schedule, args.schedule)
     if args.schedule == "step" and args.milestones is None and args.epochs <= 150:
-        common.fail(f"--schedule step's default milestones 150,225 (of 300 epochs) lie beyond "
-                    f"--epochs {args.epochs}: the lr would never drop; give --milestones")
+        common.fail(f"--schedule step's default milestones 150,225 (of 300 epochs) are not "
+                    f"within --epochs {args.epochs}: the lr would never drop; give --milestones")
     args.milestones = "150,225" if args.milestones is None else args.milestones
     args.gamma = "0.1" if args.gamma is None else args.gamma
     args.min_lr = 1e-5 if args.min_lr is None else args.min_lr

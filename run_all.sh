@@ -30,7 +30,8 @@ a run failed.
   --only WORDS      only the runs whose command line contains WORDS, e.g. --only "--model lenet5";
                     given again, only those containing each, e.g. --only "--seed 42" --only
                     "--dataset cifar100"; one that selects no run is an error
-  --smoke           every run for one step on generated images into a fresh scratch/smoke/raw
+  --smoke           every run for one step on generated images, at a sixteenth of its batch,
+                    into a fresh scratch/smoke/raw
                     (or --out), then aggregate.py, tables.py and figures.py on it: the whole
                     pipeline, offline, on a CPU
   --slurm           write one Slurm job array per phase to DIR/../slurm and submit.sh, which
@@ -96,8 +97,6 @@ if ((SMOKE)); then
   SMOKE_FLAGS="--fake-data --fake-size 16 --epochs 1 --steps-per-epoch 1"
   SMOKE_FLAGS+=" --device cpu --threads 1 --quiet"
   EXTRA_FLAGS="$SMOKE_FLAGS $EXTRA_FLAGS"
-  # each run's batch over 16 (128 -> 8): runs apart by their batch size stay apart (phases/lib.sh)
-  export SMOKE_BATCH_DIVISOR=16
   # one single-threaded run per core beats one run on all cores; at most 4, as a run may take 4 GB
   cores=$(nproc 2>/dev/null || echo 1)
   JOBS=${JOBS:-$((cores < 4 ? cores : 4))}
@@ -107,6 +106,9 @@ if ((SMOKE)); then
     ((DRY_RUN)) || rm -rf scratch/smoke
   fi
 fi
+# the smoke: each run's batch over 16 (128 -> 8), so runs apart by their batch size stay apart
+# (phases/lib.sh); set here either way, never taken from the caller's environment
+export SMOKE_BATCH_DIVISOR=$((SMOKE ? 16 : 1))
 if ((!SMOKE && ${JOBS:-1} > 1)) && [[ -z $GPUS && " $EXTRA_FLAGS " != *" --threads "* ]]; then
   # several runs on the CPU at once: the cores shared out among them, so as not to oversubscribe it
   cores=$(nproc 2>/dev/null || echo 1)

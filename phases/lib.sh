@@ -15,10 +15,11 @@ SMOKE_BATCH_DIVISOR=${SMOKE_BATCH_DIVISOR:-1}
   echo "error: SMOKE_BATCH_DIVISOR=$SMOKE_BATCH_DIVISOR is not a positive whole number" >&2
   exit 2
 }
-# A batch size as the runs train it: $1, divided by SMOKE_BATCH_DIVISOR.
+# A batch size as the runs train it: $1, divided by SMOKE_BATCH_DIVISOR, at least 2 (batch norm
+# trains on no batch of one).
 run_batch() {
   local b=$(($1 / SMOKE_BATCH_DIVISOR))
-  echo $((b > 0 ? b : 1))
+  echo $((b > 1 || SMOKE_BATCH_DIVISOR == 1 ? b : 2))
 }
 
 # FP32_TAG: the default tag of the FP32 runs whose checkpoints --kd and --init-from name; like

@@ -123,10 +123,13 @@ def test_a_run_set_aside_renamed_hidden_or_moved_never_stands_for_the_run_of_its
     old = write_run(tmp_path / "old", "cifar10", "resnet18", "bitnet", 42, 10.0, quant="bitnet")
     for place in ("resnet18/bitnet_old_s42", ".old/bitnet_s42", "resnet50/bitnet_s42"):
         shutil.copytree(old, raw / "cifar10" / place)
+    shutil.copytree(old, raw / "cifar10" / "resnet18" / "unnamed")  # no seed in its name: read
     result = run_script("aggregate.py", "--results", raw, "--processed", processed)
     assert result.returncode == 0, result.stderr
     rows = {r["path"]: r for r in read_csv(processed / "aggregated.csv")}
-    assert len(rows) == 8  # six runs, the renamed one and the moved one; nothing from .old/
+    assert len(rows) == 9  # six runs, renamed, moved, unnamed; nothing from .old/
+    unnamed = rows[str(raw.resolve() / "cifar10" / "resnet18" / "unnamed")]
+    assert (unnamed["tag"], unnamed["seed"], unnamed["status"]) == ("unnamed", "42", "completed")
     renamed = rows[str(raw.resolve() / "cifar10" / "resnet18" / "bitnet_old_s42")]
     assert (renamed["tag"], renamed["status"]) == ("bitnet_old", "completed")  # a run of its own
     moved = rows[str(raw.resolve() / "cifar10" / "resnet50" / "bitnet_s42")]
@@ -145,7 +148,7 @@ def test_a_results_json_without_report_top1_counts_the_accuracy_its_config_repor
     results = dict(best_top1=90.3, final_top1=90.0)
     assert chosen_top1(results, dict(report="final")) == 90.0
     assert chosen_top1(results, dict(report="best")) == 90.3
-    assert chosen_top1(results, {}) == 90.3  # a run from before --report: the best epoch's
+    assert chosen_top1(results, {}) == 90.0  # unsaid: train.py's default, the final epoch
     assert chosen_top1(results, dict(report="ttq-avg")) is None  # read as corrupt
     assert chosen_top1(dict(results, report_top1=89.9), dict(report="final")) == 89.9
 

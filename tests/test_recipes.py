@@ -264,10 +264,15 @@ def test_runs_from_before_and_after_a_quantized_first_layer_took_the_image_are_t
     write_cell(raw, "cifar10", "resnet18", "bitnet", [90.0, 91.0], seeds=SEEDS[:2],
                quant="bitnet", quant_forward=2)
     write_cell(raw, "cifar10", "resnet18", "bitnet_old", [92.0], seeds=SEEDS[2:], quant="bitnet")
+    # conv1 kept in full precision: the forward never changed, one recipe with or without the field
+    kept = dict(dorefa, keep=["conv1", "fc"])
+    write_cell(raw, "cifar10", "resnet18", "dorefa_keep", [70.0, 71.0], seeds=SEEDS[:2],
+               quant_forward=2, **kept)
+    write_cell(raw, "cifar10", "resnet18", "dorefa_keep_old", [72.0], seeds=SEEDS[2:], **kept)
     assert run_script("aggregate.py", "--results", raw, "--processed", processed).returncode == 0
     summary = {r["tags"]: (r["n"], r["quant_forward"]) for r in read_csv(processed / "summary.csv")}
     assert summary == {"dorefa_w2a2": ("2", "2"), "dorefa_w2a2_old": ("1", "1"),
-                       "bitnet bitnet_old": ("3", "")}
+                       "bitnet bitnet_old": ("3", ""), "dorefa_keep dorefa_keep_old": ("3", "")}
     tables = run_script("tables.py", "--processed", processed)
     assert tables.returncode == 0, tables.stderr
     # the bits table's DoReFa 2/2 cell: 80.0 and 81.0 (80.50 +- 0.71), the old run left out
@@ -276,5 +281,8 @@ def test_runs_from_before_and_after_a_quantized_first_layer_took_the_image_are_t
             "quant_forward 2 -> 1).")
     assert f"warning: {note}" in tables.stderr.splitlines()
     bits = (processed / "tables" / "bits.md").read_text()
-    assert row_of(table_rows(bits)[1:], "resnet18") == ["resnet18", "cifar10", "DoReFa",
-                                                        "80.50 ± 0.71 (2)"]
+    assert row_of(table_rows(bits)[1:], "resnet18", "cifar10", "DoReFa") == [
+        "resnet18", "cifar10", "DoReFa", "80.50 ± 0.71 (2)"]
+    # 70.0, 71.0 and 72.0 of one recipe: 71.00 +- 1.00
+    assert row_of(table_rows(bits)[1:], "resnet18", "cifar10", "DoReFa+FP32 conv1,fc")[3] == (
+        "71.00 ± 1.00 (3)")

@@ -338,7 +338,7 @@ def test_mnist_files_one_level_up_are_named_where_they_were_found(tmp_path, caps
     # recorded in config.json and ignored: a 16 px run said it had 32 px images
     (["--fake-size", "32"], "without --fake-data it would be ignored"),
     # the default milestones of a 300-epoch run: a 3-epoch step schedule kept its first lr
-    (["--schedule", "step"], "lie beyond --epochs 2: the lr would never drop; give --milestones"),
+    (["--schedule", "step"], "not within --epochs 2: the lr would never drop; give --milestones"),
 ])
 def test_an_impossible_number_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
     assert main(*TINY, "--out", tmp_path, *argv) == 2
