@@ -67,8 +67,8 @@ def folder_identity(folder):
 
 def read_run(folder):
     """One aggregated.csv row: config fields, results fields, status and (for excluded runs) the
-    reason. The tag is the folder's (a renamed folder is another run); a config.json whose dataset,
-    model or seed is not its folder's was moved there, and is left out."""
+    reason. The tag is the folder's (a renamed folder's run goes by its new name); a config.json
+    whose dataset, model or seed is not its folder's was moved there, and is left out."""
     config, results = read_json(folder / "config.json"), read_json(folder / "results.json")
     config = config if isinstance(config, dict) else None
     identity = dict(zip(("dataset", "model", "tag", "seed"), folder_identity(folder)))
