@@ -77,8 +77,9 @@ def read_run(folder):
     row.update({k: results.get(k) for k in RESULT_COLUMNS})
     row["top1"] = chosen_top1(results, config or {})
     row["status"], row["reason"] = run_status(folder, config, results)
-    if moved(config, identity):
-        row["status"], row["reason"] = "moved", moved(config, identity)
+    elsewhere = moved(config, identity)
+    if elsewhere:
+        row["status"], row["reason"] = "moved", elsewhere
     row["path"] = str(folder.resolve())
     history = results.get("history")
     row.update(history_measures(history if isinstance(history, list) else [],

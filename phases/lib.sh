@@ -22,18 +22,26 @@ run_batch() {
   echo $((b > 1 || SMOKE_BATCH_DIVISOR == 1 ? b : 2))
 }
 
+# The batch size of the words $2...: their last --batch-size (EXTRA_FLAGS come last), else $1.
+batch_of() {
+  local b=$1
+  shift
+  while (($#)); do
+    case $1 in
+      --batch-size) b=${2:-$b} ;;
+      --batch-size=*) b=${1#*=} ;;
+    esac
+    shift
+  done
+  echo "$b"
+}
+
 # FP32_TAG: the default tag of the FP32 runs whose checkpoints --kd and --init-from name; like
 # train.py's default_tag it ends in _bs<N> when the runs' batch is not 128 (EXTRA_FLAGS set
 # another, or run_all.sh --smoke divides it: 8).
 FP32_TAG=fp32
 read -ra _words <<< "$EXTRA_FLAGS"
-for ((_i = 0; _i < ${#_words[@]}; _i++)); do
-  case ${_words[_i]} in
-    --batch-size) _batch=${_words[_i + 1]:-} ;;
-    --batch-size=*) _batch=${_words[_i]#*=} ;;
-  esac
-done
-_fp32_batch=$(run_batch "${_batch:-128}")
+_fp32_batch=$(run_batch "$(batch_of 128 "${_words[@]}")")
 [[ $_fp32_batch == 128 ]] || FP32_TAG+="_bs$_fp32_batch"
 
 # The TTQ paper's CIFAR-10 schedule (Zhu et al. 2017, sec. 5.1): lr 0.1 times 0.1 at epochs 80, 120
@@ -58,7 +66,7 @@ TTQ_AUTHORS_FP32="$TTQ_AUTHORS --milestones 164,246,600 --gamma 0.1,0.1,0.2"
 TTQ_AUTHORS_TTQ="$TTQ_AUTHORS --milestones 160,240,600"
 # their FP32 runs' default tag, which the TTQ runs' --init-from names (EXTRA_FLAGS may set a batch)
 TTQ_AUTHORS_FP32_TAG=fp32_norm-pixel
-_fp32_batch=$(run_batch "${_batch:-256}")
+_fp32_batch=$(run_batch "$(batch_of 256 "${_words[@]}")")
 [[ $_fp32_batch == 128 ]] || TTQ_AUTHORS_FP32_TAG+="_bs$_fp32_batch"
 
 # The quantization results table's common recipe (quant_table.sh, imagenet.sh): step decay by 10,
@@ -94,7 +102,7 @@ run() {
   local -a extra cmd
   read -ra extra <<< "$EXTRA_FLAGS"
   cmd=("$@" --out "$OUT" "${extra[@]}")
-  ((SMOKE_BATCH_DIVISOR == 1)) || cmd+=(--batch-size "$(run_batch "$(batch_of "${cmd[@]}")")")
+  ((SMOKE_BATCH_DIVISOR == 1)) || cmd+=(--batch-size "$(run_batch "$(batch_of 128 "${cmd[@]}")")")
   if [[ ${RUN_LIST:-} == 1 ]]; then
     quoted "${cmd[@]}"
     return 0
@@ -105,19 +113,6 @@ run() {
     # go on with the other runs, fail at the end
     trap 'echo "$FAILED run(s) failed" >&2; exit 1' EXIT
   fi
-}
-
-# The batch size of command $@: its last --batch-size (EXTRA_FLAGS come last), else train.py's 128.
-batch_of() {
-  local b=128
-  while (($#)); do
-    case $1 in
-      --batch-size) b=${2:-128} ;;
-      --batch-size=*) b=${1#*=} ;;
-    esac
-    shift
-  done
-  echo "$b"
 }
 
 # The words as one line, quoted where needed, so that it can be pasted into a shell.

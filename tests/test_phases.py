@@ -71,6 +71,15 @@ def run_folder(line):
     return Path(args.out) / args.dataset / args.model / f"{args.tag}_s{args.seed}"
 
 
+def folders_of(lines):
+    """{run folder: the listed command that trains it}, asserting that no two commands share one."""
+    owner = {}
+    for line in lines:
+        folder = run_folder(line)
+        assert owner.setdefault(folder, line) == line, f"{line} and {owner[folder]} share {folder}"
+    return owner
+
+
 def test_dry_run_lists_153_runs_and_each_phase_its_count():
     lines = dry_run()
     assert len(lines) == 153 == sum(PHASE_RUNS.values())
@@ -193,12 +202,7 @@ def test_run_folders_are_unique_and_kd_runs_read_phase1_teachers(tmp_path):
         )
         assert teacher.parent in teachers
     # the other studies: valid for train.py, and two different commands never share a run folder
-    owner = {}
-    for script in OTHER_RUNS:
-        for line in dry_run(script, "--out", out):
-            folder = run_folder(line)
-            assert owner.setdefault(folder, line) == line, (
-                f"{script}: {line} and {owner[folder]} share {folder}")
+    folders_of([line for script in OTHER_RUNS for line in dry_run(script, "--out", out)])
     # the scripts alone
     assert bash("phases/phase1.sh", env=dict(env, RUN_LIST="1")).stdout.count("\n") == 22
 
@@ -206,12 +210,10 @@ def test_run_folders_are_unique_and_kd_runs_read_phase1_teachers(tmp_path):
 def test_the_smoke_keeps_every_run_in_a_folder_of_its_own_and_its_teachers_among_them(tmp_path):
     # the smoke once trained every run at batch 8: li2017's stochastic-rounding arms of batch 128
     # to 1024 shared one folder (two at once clashed on its lock)
-    out, owner = tmp_path / "raw", {}
+    out = tmp_path / "raw"
     lines = [line for script in [*PHASE_RUNS, *(s for s in OTHER_RUNS if s != "imagenet")]
              for line in dry_run("--smoke", script, "--out", out)]
-    for line in lines:
-        folder = run_folder(line)
-        assert owner.setdefault(folder, line) == line, f"{line} and {owner[folder]} share {folder}"
+    owner = folders_of(lines)
     for line in lines:
         argv = shlex.split(line)
         start = flag(argv, "--kd") or flag(argv, "--init-from")
